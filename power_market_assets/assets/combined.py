@@ -1,0 +1,105 @@
+"""Stage 4: per-ISO time-aligned joins of DA, AS and RT prices at hubs and zones.
+
+One multi-asset reads the three flattened inputs once and writes three monthly outputs, each
+also compacted into yearly files and one whole-range file users can open directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+import polars as pl
+
+from power_market_assets.assets.factory import lake_metadata
+from power_market_assets.assets.partitions import monthly_for
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms import combine
+
+WIDE_TIME_COLUMNS = (
+    "interval_start_utc",
+    "interval_end_utc",
+    "interval_start_local",
+    "operating_day",
+)
+
+# kind -> (description, join function)
+COMBINED_KINDS: dict[str, tuple[str, Callable[..., pl.DataFrame]]] = {
+    "da_as_hourly": (
+        "Hourly: day-ahead prices at hubs and zones with the AS clearing prices.",
+        lambda da, as_, rt, locs, prods: combine.combine_da_as_hourly(da, as_, locs, prods),
+    ),
+    "da_as_rt_hourly": (
+        "Hourly: DA and AS with the real-time mean, max, min and std over each hour.",
+        combine.combine_da_as_rt_hourly,
+    ),
+    "da_as_rt_native": (
+        "Real-time granularity: RT prices with DA and AS repeated from their hour.",
+        combine.combine_da_as_rt_native,
+    ),
+}
+
+
+def _wide_columns(frame: pl.LazyFrame, wanted: tuple[str, ...]) -> pl.DataFrame:
+    """Only the time columns and the wanted locations (flattened RT has ~1,000 columns)."""
+    names = frame.collect_schema().names()
+    time_cols = [c for c in WIDE_TIME_COLUMNS if c in names]
+    return frame.select(time_cols + [c for c in wanted if c in names]).collect()
+
+
+def build_combined_assets(
+    da_spec: DatasetSpec, as_spec: DatasetSpec, rt_spec: DatasetSpec
+) -> dg.AssetsDefinition:
+    iso = da_spec.iso.lower()
+    outs = {
+        kind: dg.AssetOut(
+            key=dg.AssetKey([iso, "combined", kind]),
+            io_manager_key="lake_io",
+            group_name=iso,
+            kinds={"polars", "parquet"},
+            description=description,
+            metadata=lake_metadata(
+                f"{iso}/combined/{kind}", "monthly", f"{iso}.combined_{kind}", compact=True
+            ),
+        )
+        for kind, (description, _) in COMBINED_KINDS.items()
+    }
+
+    @dg.multi_asset(
+        name=f"{iso}_combined",
+        outs=outs,
+        ins={
+            "da": dg.AssetIn(key=dg.AssetKey([*da_spec.key_prefix, "flattened"])),
+            "as_": dg.AssetIn(key=dg.AssetKey([*as_spec.key_prefix, "flattened"])),
+            "rt": dg.AssetIn(key=dg.AssetKey([*rt_spec.key_prefix, "flattened"])),
+        },
+        partitions_def=monthly_for(da_spec),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def combined(
+        context: dg.AssetExecutionContext, da: pl.LazyFrame, as_: pl.LazyFrame, rt: pl.LazyFrame
+    ) -> Iterator[dg.Output]:
+        locations = da_spec.default_locations
+        products = as_spec.default_locations
+        da_wide = _wide_columns(da, locations)
+        as_wide = _wide_columns(as_, products)
+        rt_wide = _wide_columns(rt, locations)
+        month_of = pl.col("operating_day").dt.strftime("%Y-%m-01")
+        for kind, (_, join) in COMBINED_KINDS.items():
+            per_month = {
+                month: join(
+                    da_wide.filter(month_of == month),
+                    as_wide.filter(month_of == month),
+                    rt_wide.filter(month_of == month),
+                    locations,
+                    products,
+                )
+                for month in context.partition_keys
+            }
+            yield dg.Output(
+                per_month,
+                output_name=kind,
+                metadata={"columns": max(f.width for f in per_month.values())},
+            )
+
+    return combined

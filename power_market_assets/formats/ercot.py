@@ -1,0 +1,295 @@
+"""ERCOT MIS CSV layouts (NP4-190-CD, NP6-905-CD, NP4-188-CD) into the standard long tables.
+
+Conventions (../shared/reference/ISO_FORMATS.md section 1): Central prevailing time; hourly
+files label hour ending 01:00..24:00; on the fall-back day the repeated (CST) hour carries
+DSTFlag=Y; on the spring-forward day HE 03:00 is omitted. Files from before DSTFlag existed
+have no flag: the repeated hour is then told apart by order of appearance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group, split_csv
+from power_market_assets.formats.errors import FormatError
+from power_market_assets.registry import ALL_DATASETS
+from power_market_assets.registry.schema import (
+    DC_TIE,
+    DC_TIE_EW,
+    HUB,
+    NODE,
+    ZONE,
+    ZONE_EW,
+)
+from power_market_assets.registry.spec import DatasetSpec
+
+# Canonical field -> header spellings seen across eras and channels (compared case-insensitively
+# after removing spaces and underscores, so "Delivery Date", "DELIVERY_DATE", "deliveryDate" and
+# "DSTFlag    " all match).
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "delivery_date": ("DeliveryDate", "OperDay", "OperatingDay"),
+    "hour_ending": ("HourEnding",),
+    "delivery_hour": ("DeliveryHour",),
+    "delivery_interval": ("DeliveryInterval",),
+    "settlement_point": ("SettlementPoint", "SettlementPointName"),
+    "settlement_point_type": ("SettlementPointType",),
+    "price": ("SettlementPointPrice", "MCPC"),
+    "ancillary_type": ("AncillaryType",),
+    "dst_flag": ("DSTFlag", "RepeatedHourFlag", "RepeatHourFlag"),
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which canonical fields a file layout needs, and which may be absent."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ("dst_flag",)
+
+
+LAYOUTS: dict[str, Layout] = {
+    "dam_spp": Layout(required=("delivery_date", "hour_ending", "settlement_point", "price")),
+    "rtm_spp": Layout(
+        required=(
+            "delivery_date",
+            "delivery_hour",
+            "delivery_interval",
+            "settlement_point",
+            "settlement_point_type",
+            "price",
+        )
+    ),
+    "dam_mcpc": Layout(required=("delivery_date", "hour_ending", "ancillary_type", "price")),
+}
+
+# ERCOT settlement point type codes (NP6-905-CD) -> standard location types.
+ERCOT_LOCATION_TYPES = {
+    "HU": HUB,
+    "SH": HUB,
+    "AH": HUB,
+    "LZ": ZONE,
+    "LZEW": ZONE_EW,
+    "LZ_DC": DC_TIE,
+    "LZ_DCEW": DC_TIE_EW,
+    "RN": NODE,
+    "PCCRN": NODE,
+    "LCCRN": NODE,
+    "PUN": NODE,
+}
+
+
+def _normalize(name: str) -> str:
+    return name.strip().replace(" ", "").replace("_", "").lower()
+
+
+_ALIAS_LOOKUP = {
+    _normalize(alias): field for field, aliases in FIELD_ALIASES.items() for alias in aliases
+}
+
+
+def canonical_fields(header: Sequence[str]) -> list[str | None]:
+    """Map each header cell to its canonical field (None for columns we do not use)."""
+    return [_ALIAS_LOOKUP.get(_normalize(cell)) for cell in header]
+
+
+def _check_header(text: CsvText, layout: Layout) -> list[str | None]:
+    fields = canonical_fields(text.header)
+    missing = [f for f in layout.required if f not in fields]
+    if missing:
+        wanted = ", ".join(f"{FIELD_ALIASES[f][0]} ({f})" for f in missing)
+        raise FormatError(
+            text.name,
+            f"header is missing column(s) {wanted}; header was {','.join(text.header)}",
+        )
+    duplicated = {f for f in fields if f is not None and fields.count(f) > 1}
+    if duplicated:
+        raise FormatError(text.name, f"header repeats column(s) {sorted(duplicated)}")
+    return fields
+
+
+def _parse_with_diagnosis(texts: list[CsvText], fields: list[str | None]) -> pl.DataFrame:
+    """Parse a header group; on failure find the file, row and cell that broke it."""
+    dtypes = {
+        cell: (pl.Float64 if field == "price" else pl.Utf8)
+        for cell, field in zip(texts[0].header, fields, strict=True)
+    }
+    try:
+        return parse_group(texts, dtypes)
+    except FormatError:
+        raise
+    except Exception as exc:  # polars raises ComputeError / NoDataError subclasses
+        for text in texts:
+            _diagnose_file(text, fields, exc)
+        raise FormatError(texts[0].name, f"could not be parsed: {exc}") from exc
+
+
+def _diagnose_file(text: CsvText, fields: list[str | None], original: Exception) -> None:
+    """Raise a FormatError naming the bad row of one file, if this file is the culprit."""
+    as_text = {cell: pl.Utf8 for cell in text.header}
+    try:
+        frame = parse_group([text], as_text)
+    except Exception as exc:
+        raise FormatError(text.name, f"malformed CSV: {exc}") from original
+    for cell, field in zip(text.header, fields, strict=True):
+        if field != "price":
+            continue
+        values = frame.get_column(cell)
+        parsed = values.str.strip_chars().cast(pl.Float64, strict=False)
+        bad = frame.with_row_index("line", offset=2).filter(parsed.is_null())
+        if bad.height:
+            line, value = bad.row(0, named=True)["line"], bad.row(0, named=True)[cell]
+            raise FormatError(
+                text.name,
+                f"column {cell} line {line}: price {value!r} is not a number "
+                f"({bad.height} bad value(s) in the file)",
+            )
+
+
+def _standard_columns(frame: pl.DataFrame, fields: list[str | None], header) -> pl.DataFrame:
+    renames = {cell: field for cell, field in zip(header, fields, strict=True) if field}
+    keep = [*renames.values(), "source_file"]
+    return frame.rename(renames).select(keep)
+
+
+def _with_dst_flag(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """DSTFlag as a boolean `repeated_hour`; derive it from row order when the file has none."""
+    if "dst_flag" in frame.columns:
+        flag = pl.col("dst_flag").str.strip_chars().str.to_uppercase().is_in(["Y", "TRUE"])
+        return frame.with_columns(flag.alias("repeated_hour")).drop("dst_flag")
+    occurrence = pl.int_range(pl.len()).over(key)
+    return frame.with_columns((occurrence > 0).alias("repeated_hour"))
+
+
+def _location_type_from_name(location: pl.Expr) -> pl.Expr:
+    """DAM files have no type column: hubs, load zones and DC ties are known by prefix."""
+    return (
+        pl.when(location.str.starts_with("HB_"))
+        .then(pl.lit(HUB))
+        .when(location.str.starts_with("LZ_"))
+        .then(pl.lit(ZONE))
+        .when(location.str.starts_with("DC_"))
+        .then(pl.lit(DC_TIE))
+        .otherwise(pl.lit(NODE))
+    )
+
+
+def _interval_times(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """Local clock labels + repeated-hour flag -> DST-correct UTC and local interval starts."""
+    day = pl.col("delivery_date").str.strip_chars().str.to_date("%m/%d/%Y", strict=False)
+    if "hour_ending" in frame.columns:
+        hour = pl.col("hour_ending").str.strip_chars().str.split(":").list.first()
+        minutes = pl.lit(0)
+    else:
+        hour = pl.col("delivery_hour").str.strip_chars()
+        minutes = (
+            pl.col("delivery_interval").str.strip_chars().cast(pl.Int32, strict=False) - 1
+        ) * (spec.interval_minutes)
+    hour = hour.cast(pl.Int32, strict=False)
+    naive = day.cast(pl.Datetime("us")) + pl.duration(hours=hour - 1, minutes=minutes)
+    ambiguous = (
+        pl.when(pl.col("repeated_hour")).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
+    )
+    local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
+    start_utc = local.dt.convert_time_zone("UTC")
+    return frame.with_columns(
+        day.alias("operating_day"),
+        naive.alias("_naive"),
+        start_utc.alias("interval_start_utc"),
+    )
+
+
+def _raise_on_bad_times(frame: pl.DataFrame) -> None:
+    bad = frame.filter(pl.col("operating_day").is_null() | pl.col("interval_start_utc").is_null())
+    if bad.height:
+        row = bad.row(0, named=True)
+        if row["operating_day"] is None:
+            problem = f"delivery date {row['delivery_date']!r} is not MM/DD/YYYY"
+        elif row["_naive"] is None:
+            problem = "hour/interval label is not a number in range"
+        else:
+            problem = f"local time {row['_naive']} does not exist (skipped by the DST change)"
+        raise FormatError(row["source_file"], f"{problem} ({bad.height} bad row(s))")
+
+
+def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """Add the standard columns and cast to the registry schema, in schema order."""
+    schema = spec.schema
+    interval = pl.duration(minutes=spec.interval_minutes)
+    base = frame.with_columns(
+        (pl.col("interval_start_utc") + interval).alias("interval_end_utc"),
+        pl.col("interval_start_utc")
+        .dt.convert_time_zone(spec.timezone)
+        .alias("interval_start_local"),
+        pl.lit(spec.iso).alias("iso"),
+        pl.lit(spec.market).alias("market"),
+        pl.lit(spec.interval_minutes).alias("interval_minutes"),
+    )
+    if spec.table_kind == "price":
+        if "settlement_point_type" in base.columns:
+            code = pl.col("settlement_point_type").str.strip_chars()
+            location_type = code.replace_strict(ERCOT_LOCATION_TYPES, default=pl.lit(NODE))
+        else:
+            code = pl.lit(None, dtype=pl.Utf8)
+            location_type = _location_type_from_name(pl.col("settlement_point"))
+        base = base.with_columns(
+            pl.col("settlement_point").str.strip_chars().alias("location"),
+            location_type.alias("location_type"),
+            code.alias("iso_location_type"),
+            pl.col("price").alias("lmp"),
+            pl.lit(None, dtype=pl.Float64).alias("energy"),
+            pl.lit(None, dtype=pl.Float64).alias("congestion"),
+            pl.lit(None, dtype=pl.Float64).alias("loss"),
+        )
+    else:
+        base = base.with_columns(pl.col("ancillary_type").str.strip_chars().alias("product"))
+    return base.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+
+
+def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
+    """CSV texts of one ERCOT dataset (any mix of header eras) -> standard long table."""
+    layout = LAYOUTS[spec.file_layout]
+    frames = []
+    for header, group in group_by_header(texts).items():
+        fields = _check_header(group[0], layout)
+        parsed = _parse_with_diagnosis(group, fields)
+        frames.append(_standard_columns(parsed, fields, header))
+    if not frames:
+        return pl.DataFrame(schema=spec.schema)
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    missing_price = frame.filter(pl.col("price").is_null())
+    if missing_price.height:
+        raise FormatError(
+            missing_price.row(0, named=True)["source_file"],
+            f"{missing_price.height} row(s) have an empty price cell",
+        )
+    time_key = [c for c in ("delivery_date", "hour_ending", "delivery_hour", "delivery_interval")]
+    name_key = [
+        c for c in ("settlement_point", "settlement_point_type", "ancillary_type") if c in frame
+    ]
+    frame = _with_dst_flag(frame, [c for c in time_key if c in frame.columns] + name_key)
+    frame = _interval_times(frame, spec)
+    _raise_on_bad_times(frame)
+    return _finish(frame, spec)
+
+
+def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
+    """Read extracted ERCOT CSV files (stage 1) into the standard long table (stage 2)."""
+    texts = [split_csv(Path(p).read_bytes(), Path(p).name) for p in paths]
+    return read_texts(texts, spec)
+
+
+def identify_dataset(header: Sequence[str]) -> DatasetSpec | None:
+    """Which ERCOT dataset a CSV header belongs to (None when no layout matches)."""
+    fields = set(canonical_fields(header))
+    matches = [
+        spec
+        for spec in ALL_DATASETS
+        if spec.iso == "ERCOT" and set(LAYOUTS[spec.file_layout].required) <= fields
+    ]
+    # The most specific layout wins (RT has every DAM field plus hour/interval/type).
+    matches.sort(key=lambda s: len(LAYOUTS[s.file_layout].required), reverse=True)
+    return matches[0] if matches else None

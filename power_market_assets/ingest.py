@@ -1,0 +1,114 @@
+"""`power-market ingest`: recognize dropped ISO files, land them in stage 1, build raw_parquet.
+
+A file is recognized by its header (inside zips too), parsed in full before anything is
+copied, and must cover exactly one operating day. A file that is not recognized or does not
+parse is reported with its name and the problem and left where it was: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from power_market_assets.automation.runs import contiguous_ranges, failure_messages, run_range
+from power_market_assets.formats import read_dataset_files
+from power_market_assets.formats.archive import ArchiveError, atomic_path, extract_csv_members
+from power_market_assets.formats.csvjoin import split_csv
+from power_market_assets.formats.ercot import identify_dataset
+from power_market_assets.formats.errors import FormatError
+from power_market_assets.io.lake import Lake
+from power_market_assets.registry.spec import DatasetSpec
+
+
+@dataclass(frozen=True)
+class Recognized:
+    path: Path
+    spec: DatasetSpec
+    operating_day: date
+    rows: int
+
+
+def recognize(path: Path) -> Recognized:
+    """Identify the dataset of a dropped .zip or .csv and check that it parses."""
+    if not path.is_file():
+        raise FormatError(str(path), "not a file")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            members = extract_csv_members(path, Path(tmp), source_name=path.name)
+        except ArchiveError as exc:
+            raise FormatError(path.name, str(exc)) from exc
+        if not members:
+            raise FormatError(path.name, "holds no CSV file")
+        specs = set()
+        for member in members:
+            header = split_csv(member.path.read_bytes(), member.name).header
+            spec = identify_dataset(header)
+            if spec is None:
+                raise FormatError(
+                    member.name, f"header matches no known dataset: {','.join(header)[:200]}"
+                )
+            specs.add(spec)
+        if len(specs) > 1:
+            raise FormatError(path.name, "mixes files of several datasets")
+        spec = specs.pop()
+        frame = read_dataset_files([m.path for m in members], spec)
+    days = sorted(set(frame.get_column("operating_day").to_list()))
+    if len(days) != 1:
+        raise FormatError(path.name, f"covers {len(days)} operating days; expected exactly one")
+    return Recognized(path=path, spec=spec, operating_day=days[0], rows=frame.height)
+
+
+def land(recognized: Recognized, lake: Lake) -> Path:
+    """Copy the original file into the landing folder of its dataset and day (atomically)."""
+    spec = recognized.spec
+    folder = lake.landing_day_dir(spec.iso, spec.dataset, recognized.operating_day.isoformat())
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / recognized.path.name
+    with atomic_path(target) as temp:
+        shutil.copyfile(recognized.path, temp)
+    return target
+
+
+def ingest_paths(paths: list[Path], data_root: str = "data") -> int:
+    """Ingest files; returns a process exit code (1 when any file was refused or a run failed)."""
+    from power_market_assets.definitions import build_definitions
+    from power_market_assets.demo import persistent_instance
+
+    lake = Lake.at(data_root)
+    exit_code = 0
+    landed: dict[DatasetSpec, list[date]] = {}
+    for path in paths:
+        try:
+            recognized = recognize(path)
+        except FormatError as exc:
+            print(f"ERROR {exc}  (file left in place, nothing ingested)")
+            exit_code = 1
+            continue
+        target = land(recognized, lake)
+        landed.setdefault(recognized.spec, []).append(recognized.operating_day)
+        print(
+            f"{path.name}: {recognized.spec.iso} {recognized.spec.dataset}, operating day "
+            f"{recognized.operating_day}, {recognized.rows:,} rows -> {target.parent}"
+        )
+    if not landed:
+        return exit_code
+    defs = build_definitions(data_root=str(lake.root))
+    instance = persistent_instance(lake.root)
+    for spec, days in landed.items():
+        job = f"{spec.iso.lower()}_{spec.dataset}_daily"
+        run_config = {
+            "ops": {f"{spec.iso.lower()}__{spec.dataset}__csv": {"config": {"source": "landing"}}}
+        }
+        for first, last in contiguous_ranges(days):
+            result = run_range(
+                defs, job, first.isoformat(), last.isoformat(), instance, run_config=run_config
+            )
+            state = "success" if result.success else "FAILED"
+            print(f"{job} {first}..{last}: {state}")
+            for message in failure_messages(result):
+                print(f"  {message}")
+                exit_code = 1
+    return exit_code

@@ -1,0 +1,126 @@
+"""The lake's IO manager: one Parquet file per partition, even for a single-run range.
+
+The stock UPath/Parquet IO managers refuse outputs that span several partitions (see
+../shared/reference/DAGSTER_NOTES.md); this one splits a range's frame by its partition column
+(`operating_day`, daily or monthly) and writes one file per partition key, then refreshes the
+DuckDB catalog. Inputs come back as a LazyFrame over the upstream partitions' files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from power_market_assets.io.catalog import refresh_catalog
+from power_market_assets.io.lake import Lake, sink_parquet_file, write_parquet_files
+
+
+def partition_key_of(day: date, granularity: str) -> str:
+    if granularity == "monthly":
+        return day.strftime("%Y-%m-01")
+    return day.isoformat()
+
+
+def split_by_partition(
+    frame: pl.DataFrame, keys: list[str], granularity: str
+) -> dict[str, pl.DataFrame]:
+    """Rows grouped by the partition key of their operating day; every key gets a frame."""
+    key_expr = pl.col("operating_day").dt.strftime("%Y-%m-01" if granularity == "monthly" else "%F")
+    keyed = frame.with_columns(key_expr.alias("__partition"))
+    outside = keyed.filter(~pl.col("__partition").is_in(keys))
+    if outside.height:
+        days = sorted(set(outside.get_column("operating_day").to_list()))
+        raise ValueError(
+            f"{outside.height} row(s) fall outside the partitions being written {keys[0]}.."
+            f"{keys[-1]} (operating days {days[:5]})"
+        )
+    parts = {
+        k[0]: f.drop("__partition")
+        for k, f in keyed.partition_by("__partition", as_dict=True).items()
+    }
+    empty = frame.clear()
+    return {key: parts.get(key, empty) for key in keys}
+
+
+class LakeIOManager(dg.ConfigurableIOManager):
+    """Persists polars frames as Parquet in the lake and keeps the DuckDB catalog current.
+
+    Assets declare in their definition metadata:
+    - `lake_path`: `<iso>/<dataset>/<stage>` (or `<iso>/combined/<kind>`);
+    - `partition_granularity`: `daily` or `monthly`;
+    - optionally `compact`: True to also keep yearly and whole-range files (combined outputs).
+    """
+
+    data_root: str = "data"
+
+    @property
+    def lake(self) -> Lake:
+        return Lake.at(self.data_root)
+
+    def _partition_keys(self, context) -> list[str]:
+        if not context.has_asset_partitions:
+            raise dg.DagsterInvariantViolationError("lake assets must be partitioned")
+        return list(context.asset_partition_keys)
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        if obj is None:
+            return
+        meta = context.definition_metadata
+        lake_path = meta["lake_path"]
+        granularity = meta.get("partition_granularity", "daily")
+        keys = self._partition_keys(context)
+        if isinstance(obj, Mapping):
+            frames = {key: obj[key] for key in keys if key in obj}
+            missing = [k for k in keys if k not in obj]
+            if missing:
+                raise ValueError(f"{context.asset_key.to_user_string()}: no frame for {missing}")
+        else:
+            frames = split_by_partition(obj, keys, granularity)
+        files = {self.lake.partition_file(lake_path, key): frame for key, frame in frames.items()}
+        write_parquet_files(files)
+        empty = [key for key, frame in frames.items() if frame.height == 0]
+        if empty:
+            context.log.warning(f"wrote empty partitions {empty} for {lake_path}")
+        if meta.get("compact"):
+            self._compact(lake_path, {key[:4] for key in keys})
+        views = refresh_catalog(self.lake)
+        context.add_output_metadata(
+            {
+                "rows": sum(frame.height for frame in frames.values()),
+                "files": len(files),
+                "path": dg.MetadataValue.path(str(self.lake.stage_dir(lake_path))),
+                "catalog_views": len(views),
+            }
+        )
+
+    def _compact(self, lake_path: str, years: set[str]) -> None:
+        """Yearly files and one whole-range file users can open directly."""
+        stage_dir = self.lake.stage_dir(lake_path)
+        for year in sorted(years):
+            monthly = sorted((stage_dir / f"year={year}").glob("*.parquet"))
+            if monthly:
+                yearly = pl.concat([pl.scan_parquet(p) for p in monthly], how="diagonal_relaxed")
+                target = stage_dir / "yearly" / f"{year}.parquet"
+                sink_parquet_file(yearly.sort("interval_start_utc"), target)
+        every = sorted(stage_dir.glob("year=*/*.parquet"))
+        whole = pl.concat([pl.scan_parquet(p) for p in every], how="diagonal_relaxed")
+        name = "_".join(lake_path.split("/")) + "_all.parquet"
+        sink_parquet_file(whole.sort("interval_start_utc"), stage_dir / name)
+
+    def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
+        upstream = context.upstream_output
+        meta = upstream.definition_metadata
+        lake_path = meta["lake_path"]
+        keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+        files = self.lake.existing_partition_files(lake_path, keys)
+        if not files:
+            raise FileNotFoundError(
+                f"no materialized partitions of {lake_path} for {keys[:1]}..{keys[-1:]}: "
+                "materialize the upstream asset first"
+            )
+        if len(files) < len(keys):
+            context.log.info(f"{lake_path}: {len(files)} of {len(keys)} upstream partitions exist")
+        return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")

@@ -1,0 +1,113 @@
+"""The Parquet lake: where each asset's files live, and atomic writes of one file per partition.
+
+Layout (hive-style, one root): lake/<iso>/<dataset>/<stage>/year=YYYY/<partition>.parquet.
+Stage 1 keeps the original CSV files of a day in lake/<iso>/<dataset>/csv/year=YYYY/<day>/
+next to the day's manifest Parquet. Every file is written to a temp name in the same folder
+and renamed into place, so a crashed run never leaves a half file and readers (DuckDB views
+glob `*.parquet`) never see a temp file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+TEMP_SUFFIX = ".tmp"
+_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$")
+
+
+def safe_part(part: str) -> str:
+    """A path component built from ISO, dataset or partition names must not escape the root."""
+    if not _SAFE_PART.match(part) or ".." in part:
+        raise ValueError(f"unsafe path component {part!r}")
+    return part
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Paths under one data root (default `data/`)."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike) -> Lake:
+        return cls(Path(root).expanduser().resolve())
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.root / "downloads"
+
+    def stage_dir(self, lake_path: str) -> Path:
+        """Folder of one asset, from its lake path `<iso>/<dataset>/<stage>`."""
+        parts = [safe_part(p) for p in lake_path.split("/")]
+        return self.lake_dir.joinpath(*parts)
+
+    def partition_file(self, lake_path: str, partition_key: str) -> Path:
+        year = safe_part(partition_key[:4])
+        return self.stage_dir(lake_path) / f"year={year}" / f"{safe_part(partition_key)}.parquet"
+
+    def csv_day_dir(self, lake_path: str, day_key: str) -> Path:
+        return self.partition_file(lake_path, day_key).with_suffix("")
+
+    def landing_day_dir(self, iso: str, dataset: str, day_key: str) -> Path:
+        return self.landing_dir / safe_part(iso.lower()) / safe_part(dataset) / safe_part(day_key)
+
+    def existing_partition_files(self, lake_path: str, keys: Iterable[str]) -> list[Path]:
+        return [p for p in (self.partition_file(lake_path, k) for k in keys) if p.exists()]
+
+    def all_partition_files(self, lake_path: str) -> list[Path]:
+        return sorted(self.stage_dir(lake_path).glob("year=*/*.parquet"))
+
+
+def _temp_sibling(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+
+
+def write_parquet_files(frames: Mapping[Path, pl.DataFrame]) -> None:
+    """Write several Parquet files as one step: all to temp names first, then rename each.
+
+    If any write fails nothing is renamed and the previous versions stay in place.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, frame in frames.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = _temp_sibling(path)
+            staged.append((temp, path))
+            frame.write_parquet(temp, compression="zstd", statistics=True)
+        for temp, path in staged:
+            os.replace(temp, path)
+    finally:
+        for temp, _ in staged:
+            if temp.exists():
+                temp.unlink()
+
+
+def sink_parquet_file(frame: pl.LazyFrame, path: Path) -> None:
+    """Stream a lazy query into one Parquet file, atomically (used for compactions)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_sibling(path)
+    try:
+        frame.sink_parquet(temp, compression="zstd")
+        os.replace(temp, path)
+    finally:
+        if temp.exists():
+            temp.unlink()

@@ -1,0 +1,72 @@
+"""Dagster resources: the lake location and each ISO's source client settings.
+
+Credentials come from environment variables (dg.EnvVar) and are only handed to the clients;
+they are never put in metadata or logs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from power_market_assets.io.lake import Lake
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.sources.ercot import (
+    ErcotMisClient,
+    ErcotPublicApiClient,
+    fetch_day_archives,
+)
+from power_market_assets.sources.http import HttpClient
+
+ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Where the Parquet lake, stage-1 CSV folders, landing inbox and catalog live."""
+
+    data_root: str = "data"
+
+    @property
+    def lake(self) -> Lake:
+        return Lake.at(self.data_root)
+
+
+class ErcotSource(dg.ConfigurableResource):
+    """ERCOT's MIS document listing (no account) or its public API archive (account)."""
+
+    channel: str = "mis"  # "mis" or "api"
+    mis_base_url: str = "https://www.ercot.com"
+    api_base_url: str = "https://api.ercot.com/api/public-reports"
+    api_token_url: str = ERCOT_TOKEN_URL
+    api_username: str | None = None
+    api_password: str | None = None
+    api_subscription_key: str | None = None
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+    backoff_seconds: float = 1.0
+    min_request_interval_seconds: float = 0.0
+
+    def _http(self) -> HttpClient:
+        return HttpClient(
+            timeout=self.timeout_seconds,
+            max_retries=self.max_retries,
+            base_delay=self.backoff_seconds,
+            min_interval=self.min_request_interval_seconds,
+        )
+
+    def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
+        http = self._http()
+        if self.channel == "api":
+            client = ErcotPublicApiClient(
+                base_url=self.api_base_url,
+                token_url=self.api_token_url,
+                username=self.api_username,
+                password=self.api_password,
+                subscription_key=self.api_subscription_key,
+                http=http,
+            )
+        else:
+            client = ErcotMisClient(base_url=self.mis_base_url, http=http)
+        return fetch_day_archives(client, spec, days, download_dir)

@@ -1,0 +1,106 @@
+"""ERCOT dataset specs (report ids and layouts: ../shared/reference/ISO_FORMATS.md section 1)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from power_market_assets.registry.spec import DatasetSpec, PriceBound
+
+ISO = "ERCOT"
+TIMEZONE = "America/Chicago"
+# The nodal market started 2010-12-01; partitions start there for every ERCOT dataset.
+MARKET_START = date(2010, 12, 1)
+
+HUBS = ("HB_BUSAVG", "HB_HOUSTON", "HB_HUBAVG", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST")
+LOAD_ZONES = (
+    "LZ_AEN",
+    "LZ_CPS",
+    "LZ_HOUSTON",
+    "LZ_LCRA",
+    "LZ_NORTH",
+    "LZ_RAYBN",
+    "LZ_SOUTH",
+    "LZ_WEST",
+)
+DC_TIES = ("DC_E", "DC_L", "DC_N", "DC_R")
+AS_PRODUCTS = ("ECRS", "NSPIN", "REGDN", "REGUP", "RRS")
+ECRS_START = date(2023, 6, 10)
+
+# System-wide offer cap: 9,000 $/MWh until 2022-05-31, 5,000 from 2022-06-01; floor -251.
+ENERGY_BOUNDS = (
+    PriceBound(start=MARKET_START, floor=-251.0, cap=9000.0),
+    PriceBound(start=date(2022, 6, 1), floor=-251.0, cap=5000.0),
+)
+# AS clearing prices are not negative; the same caps bound them.
+AS_BOUNDS = (
+    PriceBound(start=MARKET_START, floor=0.0, cap=9000.0),
+    PriceBound(start=date(2022, 6, 1), floor=0.0, cap=5000.0),
+)
+
+DA_PRICES = DatasetSpec(
+    iso=ISO,
+    dataset="da_prices",
+    title="DAM Settlement Point Prices",
+    table_kind="price",
+    market="DAM",
+    interval_minutes=60,
+    timezone=TIMEZONE,
+    first_available=date(2014, 5, 1),
+    report_id="12331",
+    report_code="NP4-190-CD",
+    friendly_name_stem="DAMSPNP4190",
+    api_path="np4-190-cd/dam_stlmnt_pnt_prices",
+    file_layout="dam_spp",
+    listing_day_rule="publish_date_plus_one",
+    publish_hour_local=13.5,
+    default_locations=HUBS + LOAD_ZONES,
+    price_bounds=ENERGY_BOUNDS,
+    description="Hourly day-ahead settlement point prices for every resource node, hub and "
+    "load zone (NP4-190-CD), published around 13:30 Central the day before delivery.",
+)
+
+RT_PRICES = DatasetSpec(
+    iso=ISO,
+    dataset="rt_prices",
+    title="Settlement Point Prices at Resource Nodes, Hubs and Load Zones",
+    table_kind="price",
+    market="RTM",
+    interval_minutes=15,
+    timezone=TIMEZONE,
+    first_available=date(2017, 6, 30),
+    report_id="12301",
+    report_code="NP6-905-CD",
+    friendly_name_stem="SPPHLZNP6905",
+    api_path="np6-905-cd/spp_node_zone_hub",
+    file_layout="rtm_spp",
+    listing_day_rule="name_interval_end",
+    publish_hour_local=0.25,
+    default_locations=HUBS + LOAD_ZONES,
+    price_bounds=ENERGY_BOUNDS,
+    description="15-minute real-time settlement point prices (NP6-905-CD), one file per "
+    "interval, published about two minutes after the interval ends.",
+)
+
+AS_PRICES = DatasetSpec(
+    iso=ISO,
+    dataset="as_prices",
+    title="DAM Clearing Prices for Capacity",
+    table_kind="ancillary",
+    market="DAM",
+    interval_minutes=60,
+    timezone=TIMEZONE,
+    first_available=date(2017, 7, 2),
+    report_id="12329",
+    report_code="NP4-188-CD",
+    friendly_name_stem="DAMCPCNP4188",
+    api_path="np4-188-cd/dam_clear_price_for_cap",
+    file_layout="dam_mcpc",
+    listing_day_rule="publish_date_plus_one",
+    publish_hour_local=13.5,
+    default_locations=AS_PRODUCTS,
+    price_bounds=AS_BOUNDS,
+    description="Hourly day-ahead ancillary-service market clearing prices for capacity "
+    "(REGUP, REGDN, RRS, NSPIN, ECRS) (NP4-188-CD).",
+)
+
+ERCOT_DATASETS = (DA_PRICES, RT_PRICES, AS_PRICES)
