@@ -17,7 +17,7 @@ import polars as pl
 
 from power_market_assets.assets.checks import CheckDef, blocking_failures, check_specs, to_result
 from power_market_assets.assets.partitions import daily_for, monthly_for
-from power_market_assets.formats import markdown_table, read_dataset_files
+from power_market_assets.formats import read_dataset_files
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
@@ -232,7 +232,7 @@ def raw_summary(frame: pl.DataFrame, spec: DatasetSpec) -> dict:
         f"{spec.pivot_column}s": frame.get_column(spec.pivot_column).n_unique(),
         "min_price": float(value.min()) if frame.height else 0.0,
         "max_price": float(value.max()) if frame.height else 0.0,
-        "preview": dg.MetadataValue.md(markdown_table(frame.head(5))),
+        "preview": dg.MetadataValue.md(quality.markdown_table(frame, limit=5)),
     }
 
 

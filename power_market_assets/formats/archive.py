@@ -1,0 +1,349 @@
+"""Safe extraction of CSV members from (possibly nested) zip archives, and atomic writes.
+
+ISO downloads are zips holding one CSV (ERCOT MIS), zips of per-document zips (ERCOT public API
+bulk downloads, monthly bundles) or bare CSV files dropped by a user. Everything here treats the
+archive as untrusted input:
+
+- members are written under `dest_dir` by their validated basename only; names with `..`,
+  absolute paths or drive letters are rejected;
+- total uncompressed bytes, per-member compression ratio and nesting depth are limited while
+  streaming, so a zip bomb stops early instead of filling the disk;
+- every file is written to a temp file in the same folder and renamed into place.
+
+This module is also the project's shared atomic-write helper (`atomic_write_bytes`,
+`atomic_path`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import uuid
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+_CHUNK = 1 << 20
+# Ratios are only judged once a member has produced this much output: tiny, very regular
+# files legitimately compress better than any sensible bomb limit.
+_RATIO_GRACE_BYTES = 1 << 20
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+class ArchiveError(ValueError):
+    """An archive is unreadable or unsafe; the message names the archive and the problem."""
+
+    def __init__(self, source_name: str, problem: str):
+        self.source_name = source_name
+        self.problem = problem
+        super().__init__(f"{source_name}: {problem}")
+
+
+@dataclass(frozen=True)
+class ExtractedMember:
+    name: str  # the member's basename as found in the archive
+    path: Path  # where it was written
+    size_bytes: int
+    sha256: str
+    archive_chain: tuple[str, ...]  # outer archive first, then each inner zip member
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic writes
+
+
+def _temp_sibling(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yield a temp path next to `path`; rename it onto `path` on success, delete it on error.
+
+    The caller writes the temp path (a file or a folder). Nothing is renamed if the block
+    raises, and the temp path is removed, so readers only ever see complete files.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_sibling(target)
+    try:
+        yield temp
+        if not temp.exists():
+            raise FileNotFoundError(f"atomic_path: nothing was written to {temp}")
+        os.replace(temp, target)
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Write `data` to `path` through a temp file and an atomic rename; returns the path."""
+    target = Path(path)
+    with atomic_path(target) as temp:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return target
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Member name validation
+
+
+def safe_member_basename(name: str, source_name: str) -> str:
+    """Return the basename of an archive member, rejecting names that could escape a folder."""
+    if "\x00" in name:
+        raise ArchiveError(source_name, f"member name {name!r} contains a NUL byte")
+    normalized = name.replace("\\", "/")
+    if normalized.startswith("/") or _DRIVE.match(normalized):
+        raise ArchiveError(source_name, f"member {name!r} has an absolute path (path escape)")
+    parts = [part for part in normalized.split("/") if part not in ("", ".")]
+    if any(part == ".." for part in parts):
+        raise ArchiveError(source_name, f"member {name!r} contains '..' (path escape)")
+    if not parts:
+        raise ArchiveError(source_name, f"member {name!r} has an empty name")
+    base = parts[-1]
+    if base.startswith("~") or ":" in base:
+        raise ArchiveError(source_name, f"member {name!r} has an unsafe name")
+    return base
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction
+
+
+class _Budget:
+    """Running total of bytes produced by one extraction call."""
+
+    def __init__(self, source_name: str, max_total_bytes: int):
+        self.source_name = source_name
+        self.max_total_bytes = max_total_bytes
+        self.used = 0
+
+    def take(self, n: int, what: str) -> None:
+        self.used += n
+        if self.used > self.max_total_bytes:
+            raise ArchiveError(
+                self.source_name,
+                f"too large: more than {self.max_total_bytes:,} uncompressed bytes "
+                f"(while reading {what}); possible zip bomb",
+            )
+
+
+def _is_zip_bytes(head: bytes) -> bool:
+    return head[:4] in _ZIP_MAGIC
+
+
+def extract_csv_members(
+    archive: Path | str | bytes,
+    dest_dir: Path | str,
+    *,
+    source_name: str,
+    max_total_bytes: int = 2_000_000_000,
+    max_ratio: float = 200.0,
+    max_depth: int = 3,
+) -> list[ExtractedMember]:
+    """Extract every CSV in `archive` (a zip, a zip of zips, or a bare CSV) into `dest_dir`.
+
+    Inner `.zip` members are opened recursively up to `max_depth` levels of nesting (the
+    outer archive is level 1). Members that are neither CSV nor zip are skipped. Members are
+    written under their basename; a second member with the same basename and the same bytes
+    is accepted once, with different bytes it is an error. Raises `ArchiveError`.
+    """
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    budget = _Budget(source_name, max_total_bytes)
+    written: dict[str, ExtractedMember] = {}
+
+    if isinstance(archive, (bytes, bytearray, memoryview)):
+        data = bytes(archive)
+        if _is_zip_bytes(data[:4]):
+            _extract_zip(
+                io.BytesIO(data), dest, (source_name,), 1, budget, max_ratio, max_depth, written
+            )
+        elif source_name.lower().endswith(".zip"):
+            raise ArchiveError(source_name, "bad zip: not a zip file (no zip signature)")
+        else:
+            _write_member(
+                io.BytesIO(data), safe_member_basename(source_name, source_name), dest, (),
+                budget, None, max_ratio, written, source_name,
+            )  # fmt: skip
+        return list(written.values())
+
+    path = Path(archive)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(0)
+            if _is_zip_bytes(head):
+                _extract_zip(
+                    handle, dest, (source_name,), 1, budget, max_ratio, max_depth, written
+                )
+            elif path.suffix.lower() == ".zip":
+                raise ArchiveError(source_name, "bad zip: not a zip file (no zip signature)")
+            else:
+                _write_member(
+                    handle, safe_member_basename(path.name, source_name), dest, (), budget,
+                    None, max_ratio, written, source_name,
+                )  # fmt: skip
+    except FileNotFoundError as exc:
+        raise ArchiveError(source_name, f"file not found: {path}") from exc
+    return list(written.values())
+
+
+def _extract_zip(
+    fileobj: BinaryIO,
+    dest: Path,
+    chain: tuple[str, ...],
+    depth: int,
+    budget: _Budget,
+    max_ratio: float,
+    max_depth: int,
+    written: dict[str, ExtractedMember],
+) -> None:
+    label = " > ".join(chain)
+    if depth > max_depth:
+        raise ArchiveError(label, f"too deep: zips nested more than {max_depth} levels")
+    try:
+        zf = zipfile.ZipFile(fileobj)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        raise ArchiveError(
+            label, f"bad zip: corrupt or truncated central directory ({exc})"
+        ) from None
+    with zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            base = safe_member_basename(info.filename, label)
+            lower = base.lower()
+            if not (lower.endswith(".csv") or lower.endswith(".zip")):
+                continue
+            if info.file_size > budget.max_total_bytes - budget.used:
+                raise ArchiveError(
+                    label,
+                    f"too large: member {info.filename!r} declares {info.file_size:,} bytes, "
+                    f"over the {budget.max_total_bytes:,} byte limit",
+                )
+            try:
+                with zf.open(info) as member:
+                    if lower.endswith(".zip"):
+                        with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
+                            _copy_limited(
+                                member, spool, budget, info.compress_size, max_ratio,
+                                f"{label} > {base}", None,
+                            )  # fmt: skip
+                            spool.seek(0)
+                            _extract_zip(
+                                spool, dest, (*chain, base), depth + 1, budget, max_ratio,
+                                max_depth, written,
+                            )  # fmt: skip
+                    else:
+                        _write_member(
+                            member, base, dest, chain, budget, info.compress_size, max_ratio,
+                            written, label,
+                        )  # fmt: skip
+            except ArchiveError:
+                raise
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+                raise ArchiveError(
+                    label, f"bad zip: member {info.filename!r} is corrupt or truncated ({exc})"
+                ) from None
+
+
+def _copy_limited(
+    src: BinaryIO,
+    dst: BinaryIO,
+    budget: _Budget,
+    compressed_size: int | None,
+    max_ratio: float,
+    what: str,
+    digest: hashlib._Hash | None,
+) -> int:
+    total = 0
+    while True:
+        chunk = src.read(_CHUNK)
+        if not chunk:
+            return total
+        total += len(chunk)
+        budget.take(len(chunk), what)
+        if (
+            compressed_size is not None
+            and total > _RATIO_GRACE_BYTES
+            and total / max(compressed_size, 1) > max_ratio
+        ):
+            raise ArchiveError(
+                budget.source_name,
+                f"too large: {what} expands more than {max_ratio:g}x its compressed size "
+                "(possible zip bomb)",
+            )
+        if digest is not None:
+            digest.update(chunk)
+        dst.write(chunk)
+
+
+def _write_member(
+    src: BinaryIO,
+    base: str,
+    dest: Path,
+    chain: tuple[str, ...],
+    budget: _Budget,
+    compressed_size: int | None,
+    max_ratio: float,
+    written: dict[str, ExtractedMember],
+    label: str,
+) -> None:
+    target = dest / base
+    # Belt and braces: the resolved target must sit directly in dest.
+    if target.resolve().parent != dest.resolve():
+        raise ArchiveError(label, f"member {base!r} would be written outside {dest} (path escape)")
+    digest = hashlib.sha256()
+    temp = _temp_sibling(target)
+    try:
+        with open(temp, "wb") as out:
+            size = _copy_limited(
+                src, out, budget, compressed_size, max_ratio, f"{label} > {base}", digest
+            )
+        sha = digest.hexdigest()
+        previous = written.get(base)
+        if previous is not None:
+            if previous.sha256 != sha:
+                raise ArchiveError(
+                    label, f"duplicate member name {base!r} with different contents"
+                )
+            _remove_quietly(temp)
+            return
+        os.replace(temp, target)
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+    written[base] = ExtractedMember(
+        name=base, path=target, size_bytes=size, sha256=sha, archive_chain=chain
+    )
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,69 @@
+"""Pandera (polars backend) schemas built from a DatasetSpec.
+
+The long table schema is the stage raw_parquet contract (registry/schema.py): exact columns and
+dtypes, no extra columns, non-null identity and value columns, unique on spec.unique_key.
+Price bounds depend on the operating day's era and live in quality.checks.check_price_range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandera.polars as pa
+import polars as pl
+
+from power_market_assets.registry.spec import DatasetSpec
+
+# Columns that may be null in a long table; everything else is required.
+NULLABLE_LONG_COLUMNS = frozenset({"iso_location_type", "energy", "congestion", "loss"})
+WIDE_TIME_COLUMNS = (
+    "interval_start_utc",
+    "interval_end_utc",
+    "interval_start_local",
+    "operating_day",
+)
+
+
+def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
+    """Strict schema of the standard long table of `spec` (columns, dtypes, nulls, unique key).
+
+    Also checks that iso, market and interval_minutes are the spec's own values.
+    """
+    columns: dict[str, pa.Column] = {}
+    fixed_values = {
+        "iso": spec.iso,
+        "market": spec.market,
+        "interval_minutes": spec.interval_minutes,
+    }
+    for name, dtype in spec.schema.items():
+        checks = [pa.Check.eq(fixed_values[name])] if name in fixed_values else None
+        columns[name] = pa.Column(
+            dtype,
+            checks=checks,
+            nullable=name in NULLABLE_LONG_COLUMNS,
+            required=True,
+        )
+    return pa.DataFrameSchema(
+        columns,
+        strict=True,
+        unique=list(spec.unique_key),
+        name=f"{spec.iso.lower()}.{spec.dataset}.long",
+    )
+
+
+def wide_table_schema(spec: DatasetSpec, columns: Sequence[str]) -> pa.DataFrameSchema:
+    """Strict schema of a flattened (wide) frame with value columns `columns`.
+
+    Time columns are non-null, interval_start_utc is unique; value columns are nullable Float64
+    (long gaps stay null by design).
+    """
+    schema = spec.schema
+    cols: dict[str, pa.Column] = {
+        name: pa.Column(schema[name], nullable=False, unique=name == "interval_start_utc")
+        for name in WIDE_TIME_COLUMNS
+    }
+    for name in columns:
+        if name in cols:
+            raise ValueError(f"value column {name!r} clashes with a time column")
+        cols[name] = pa.Column(pl.Float64, nullable=True)
+    return pa.DataFrameSchema(cols, strict=True, name=f"{spec.iso.lower()}.{spec.dataset}.wide")

@@ -1,0 +1,184 @@
+"""Stage 3 "flattened": pivot a standard long table to one row per interval.
+
+The wide frame has one row per interval on the complete DST-aware grid of the operating days
+present in the input (native granularity, `spec.interval_minutes`) and one Float64 column per
+location (price tables) or AS product (ancillary tables). Short gaps are forward-filled and
+counted; long gaps stay null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.time import expected_interval_frame
+
+TIME_COLUMNS = ("interval_start_utc", "interval_end_utc", "interval_start_local", "operating_day")
+EW_SUFFIX = "_EW"
+_PIVOT_KEY = "__wide_column__"
+
+
+def wide_column_name(location: str, location_type: str | None) -> str:
+    """The wide column of one location: its name, plus "_EW" for energy-weighted twins.
+
+    ERCOT publishes each load zone twice in real time (location_type ZONE and ZONE_EW, same
+    name); the energy-weighted one becomes e.g. "LZ_AEN_EW" next to "LZ_AEN".
+    """
+    if location_type is not None and location_type.endswith(EW_SUFFIX):
+        return f"{location}{EW_SUFFIX}"
+    return location
+
+
+def wide_column_expr(spec: DatasetSpec) -> pl.Expr:
+    """Vectorized `wide_column_name` over a long table (the product name for ancillary)."""
+    if spec.table_kind != "price":
+        return pl.col(spec.pivot_column).cast(pl.Utf8)
+    location = pl.col("location").cast(pl.Utf8)
+    return (
+        pl.when(pl.col("location_type").cast(pl.Utf8).str.ends_with(EW_SUFFIX))
+        .then(location + pl.lit(EW_SUFFIX))
+        .otherwise(location)
+    )
+
+
+def wide_value_columns(wide: pl.DataFrame) -> list[str]:
+    """The location / product columns of a wide frame (everything but the time columns)."""
+    return [c for c in wide.columns if c not in TIME_COLUMNS]
+
+
+@dataclass(frozen=True)
+class FlattenResult:
+    """A flattened frame and what the gap rule did to it.
+
+    filled_cells: cells forward-filled (gap runs shorter than max_fill_minutes).
+    filled_by_column: the same per wide column (columns with no fills are included with 0).
+    unfilled_null_cells: value cells still null after filling (long gaps, leading gaps).
+    missing_intervals: grid intervals with no input row at all (all columns null before fill).
+    expected_intervals: rows of the complete grid (= frame height).
+    """
+
+    frame: pl.DataFrame
+    filled_cells: int
+    filled_by_column: dict[str, int] = field(default_factory=dict)
+    unfilled_null_cells: int = 0
+    missing_intervals: int = 0
+    expected_intervals: int = 0
+
+
+def _raise_on_duplicates(keyed: pl.DataFrame, key: list[str], what: str) -> None:
+    dup = keyed.select(key).is_duplicated()
+    n = int(dup.sum())
+    if n:
+        sample = keyed.filter(dup).select(key).unique().sort(key).head(5)
+        raise ValueError(
+            f"flatten: {n} rows share a {what} ({', '.join(key)}); refusing to pick one. "
+            f"First keys: {sample.rows()}"
+        )
+
+
+def fill_short_gaps(
+    wide: pl.DataFrame, columns: list[str], *, interval_minutes: int, max_fill_minutes: int
+) -> pl.DataFrame:
+    """Forward-fill runs of nulls whose duration (run length x interval) < max_fill_minutes.
+
+    `wide` must be sorted by time. A longer run stays entirely null (its first part is not
+    filled either); a leading run has nothing to fill from and stays null.
+    """
+    if not columns:
+        return wide
+    # Longest fillable run, in rows: run * minutes < max_fill_minutes.
+    exprs = []
+    for name in columns:
+        col = pl.col(name)
+        is_null = col.is_null()
+        run_len = pl.len().over(is_null.rle_id())
+        fill = is_null & (run_len * interval_minutes < max_fill_minutes)
+        exprs.append(pl.when(fill).then(col.forward_fill()).otherwise(col).alias(name))
+    return wide.with_columns(exprs)
+
+
+def flatten(
+    long: pl.DataFrame | pl.LazyFrame,
+    spec: DatasetSpec,
+    *,
+    max_fill_minutes: int = 60,
+) -> FlattenResult:
+    """Pivot a standard long table (stage raw_parquet) to the wide flattened frame.
+
+    Columns: interval_start_utc, interval_end_utc, interval_start_local (spec.timezone),
+    operating_day, then one Float64 column per location / product sorted by name (see
+    `wide_column_name`). The row grid is every native interval of every operating day present
+    in the input, so DST days have 23/25 hours (92/100 quarter hours).
+
+    Raises ValueError on duplicate rows for spec.unique_key, on two rows mapping to the same wide
+    cell, and on rows whose interval is not on the grid of the operating days present.
+    """
+    df = long.collect() if isinstance(long, pl.LazyFrame) else long
+    minutes = spec.interval_minutes
+    value = spec.value_column
+
+    _raise_on_duplicates(df, list(spec.unique_key), "unique key")
+    keyed = df.select(
+        pl.col("interval_start_utc").cast(pl.Datetime("us", "UTC")),
+        wide_column_expr(spec).cast(pl.Categorical).alias(_PIVOT_KEY),
+        pl.col(value).cast(pl.Float64),
+    )
+    _raise_on_duplicates(keyed, ["interval_start_utc", _PIVOT_KEY], "wide cell")
+
+    grid = expected_interval_frame(df.get_column("operating_day").unique(), spec.timezone, minutes)
+    off_grid = (
+        keyed.select("interval_start_utc")
+        .unique()
+        .join(grid.select("interval_start_utc"), on="interval_start_utc", how="anti")
+    )
+    if off_grid.height:
+        raise ValueError(
+            f"flatten: {off_grid.height} interval starts are not on the {minutes}-minute grid of "
+            f"the operating days present (first: {off_grid.sort('interval_start_utc').row(0)[0]})"
+        )
+
+    if keyed.height:
+        pivoted = keyed.pivot(
+            on=_PIVOT_KEY, index="interval_start_utc", values=value, aggregate_function=None
+        )
+    else:
+        pivoted = pl.DataFrame(schema={"interval_start_utc": pl.Datetime("us", "UTC")})
+    columns = sorted(c for c in pivoted.columns if c != "interval_start_utc")
+    pivoted = pivoted.with_columns(pl.col(columns).cast(pl.Float64), _present=pl.lit(True))
+
+    raw = (
+        grid.join(pivoted, on="interval_start_utc", how="left")
+        .sort("interval_start_utc")
+        .select(
+            pl.col("interval_start_utc"),
+            pl.col("interval_start_utc").dt.offset_by(f"{minutes}m").alias("interval_end_utc"),
+            pl.col("interval_start_utc")
+            .dt.convert_time_zone(spec.timezone)
+            .alias("interval_start_local"),
+            pl.col("operating_day"),
+            pl.col("_present").fill_null(False),
+            *columns,
+        )
+    )
+    missing_intervals = int(raw.height - raw.get_column("_present").sum())
+    raw = raw.drop("_present")
+
+    filled = fill_short_gaps(
+        raw, columns, interval_minutes=minutes, max_fill_minutes=max_fill_minutes
+    )
+    if columns:
+        before = raw.select(pl.col(columns).null_count()).row(0)
+        after = filled.select(pl.col(columns).null_count()).row(0)
+    else:
+        before = after = ()
+    filled_by_column = {c: int(b - a) for c, b, a in zip(columns, before, after, strict=True)}
+    return FlattenResult(
+        frame=filled,
+        filled_cells=sum(filled_by_column.values()),
+        filled_by_column=filled_by_column,
+        unfilled_null_cells=int(sum(after)),
+        missing_intervals=missing_intervals,
+        expected_intervals=grid.height,
+    )

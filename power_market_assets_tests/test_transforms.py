@@ -1,0 +1,504 @@
+"""Unit tests for transforms/ (time grids, flatten, combine) on small hand-built long tables.
+
+The helpers at the top build standard long tables directly (no format readers); the quality
+tests import them too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_PRICES
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.combine import (
+    combine_da_as_hourly,
+    combine_da_as_rt_hourly,
+    combine_da_as_rt_native,
+)
+from power_market_assets.transforms.flatten import (
+    FlattenResult,
+    flatten,
+    wide_column_expr,
+    wide_column_name,
+)
+from power_market_assets.transforms.time import (
+    day_bounds_utc,
+    expected_interval_count,
+    expected_interval_frame,
+    expected_interval_starts,
+)
+
+TZ = "America/Chicago"
+FALL_BACK = date(2024, 11, 3)
+SPRING_FORWARD = date(2024, 3, 10)
+NORMAL_DAY = date(2024, 11, 4)
+TIME_COLUMNS = ["interval_start_utc", "interval_end_utc", "interval_start_local", "operating_day"]
+
+ValueFn = Callable[[pl.Expr], pl.Expr]  # interval index (0..n-1 over the grid) -> value
+
+# --------------------------------------------------------------------------- long-table helpers
+
+
+def _default_value(name: str) -> ValueFn:
+    """Distinct per series, increasing with the interval index."""
+    offset = float(sum(ord(ch) for ch in name) % 97)
+    return lambda index: index.cast(pl.Float64) + offset
+
+
+def _grid(spec: DatasetSpec, days: Iterable[date]) -> pl.DataFrame:
+    grid = expected_interval_frame(list(days), spec.timezone, spec.interval_minutes)
+    return grid.with_row_index("_i")
+
+
+def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    minutes = spec.interval_minutes
+    frame = frame.with_columns(
+        interval_end_utc=pl.col("interval_start_utc").dt.offset_by(f"{minutes}m"),
+        interval_start_local=pl.col("interval_start_utc").dt.convert_time_zone(spec.timezone),
+        iso=pl.lit(spec.iso),
+        market=pl.lit(spec.market),
+        interval_minutes=pl.lit(minutes),
+        source_file=pl.lit(f"{spec.dataset}_test.csv"),
+    )
+    return frame.select([pl.col(n).cast(t) for n, t in spec.schema.items()]).sort(
+        "interval_start_utc", spec.pivot_column
+    )
+
+
+def price_long(
+    spec: DatasetSpec,
+    days: Iterable[date],
+    series: Sequence[tuple[str, str]],
+    values: dict[str, ValueFn] | None = None,
+) -> pl.DataFrame:
+    """Long price table with every interval of `days` for each (location, location_type).
+
+    `values` maps a wide column name (e.g. "LZ_AEN_EW") to a function of the interval index.
+    """
+    grid = _grid(spec, days)
+    parts = []
+    for location, location_type in series:
+        name = wide_column_name(location, location_type)
+        fn = (values or {}).get(name, _default_value(name))
+        parts.append(
+            grid.with_columns(
+                location=pl.lit(location),
+                location_type=pl.lit(location_type),
+                iso_location_type=pl.lit(location_type[:2]),
+                lmp=fn(pl.col("_i")).cast(pl.Float64),
+                energy=pl.lit(None, pl.Float64),
+                congestion=pl.lit(None, pl.Float64),
+                loss=pl.lit(None, pl.Float64),
+            )
+        )
+    return _finish(pl.concat(parts), spec)
+
+
+def ancillary_long(
+    spec: DatasetSpec,
+    days: Iterable[date],
+    products: Sequence[str],
+    values: dict[str, ValueFn] | None = None,
+) -> pl.DataFrame:
+    """Long ancillary table with every interval of `days` for each product."""
+    grid = _grid(spec, days)
+    parts = [
+        grid.with_columns(
+            product=pl.lit(p), price=(values or {}).get(p, _default_value(p))(pl.col("_i"))
+        )
+        for p in products
+    ]
+    return _finish(pl.concat(parts), spec)
+
+
+def drop_intervals(
+    long: pl.DataFrame, spec: DatasetSpec, indexes: Sequence[int], series: str | None = None
+) -> pl.DataFrame:
+    """Remove the rows at grid positions `indexes` for one series (None = all series)."""
+    times = long.get_column("interval_start_utc").unique().sort()
+    mask = pl.col("interval_start_utc").is_in(times.gather(list(indexes)).implode())
+    if series is not None:
+        mask = mask & (pl.col(spec.pivot_column) == series)
+    return long.filter(~mask)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- time
+
+
+@pytest.mark.parametrize(
+    ("day", "start", "end"),
+    [
+        (FALL_BACK, utc(2024, 11, 3, 5), utc(2024, 11, 4, 6)),
+        (SPRING_FORWARD, utc(2024, 3, 10, 6), utc(2024, 3, 11, 5)),
+        (NORMAL_DAY, utc(2024, 11, 4, 6), utc(2024, 11, 5, 6)),
+    ],
+)
+def test_day_bounds_utc(day: date, start: datetime, end: datetime) -> None:
+    assert day_bounds_utc(day, TZ) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("day", "minutes", "count"),
+    [
+        (FALL_BACK, 60, 25),
+        (SPRING_FORWARD, 60, 23),
+        (NORMAL_DAY, 60, 24),
+        (FALL_BACK, 15, 100),
+        (SPRING_FORWARD, 15, 92),
+        (NORMAL_DAY, 15, 96),
+        (NORMAL_DAY, 5, 288),
+    ],
+)
+def test_expected_interval_count_and_starts(day: date, minutes: int, count: int) -> None:
+    assert expected_interval_count(day, TZ, minutes) == count
+    starts = expected_interval_starts([day], TZ, minutes)
+    assert starts.dtype == pl.Datetime("us", "UTC")
+    assert starts.len() == count
+    assert starts.n_unique() == count
+    assert starts.is_sorted()
+    start, end = day_bounds_utc(day, TZ)
+    assert starts[0] == start
+    assert starts[-1] == end - timedelta(minutes=minutes)
+
+
+def test_expected_interval_starts_several_days_any_order() -> None:
+    starts = expected_interval_starts([NORMAL_DAY, FALL_BACK, FALL_BACK], TZ, 60)
+    assert starts.len() == 25 + 24
+    assert starts.is_sorted()
+    assert starts.diff().drop_nulls().unique().to_list() == [timedelta(hours=1)]
+    assert expected_interval_starts([], TZ, 60).len() == 0
+
+
+def test_fall_back_grid_repeats_local_one_am() -> None:
+    local = expected_interval_starts([FALL_BACK], TZ, 60).dt.convert_time_zone(TZ)
+    hours = local.dt.hour().to_list()
+    assert hours == [0, 1, 1, *range(2, 24)]
+    spring = expected_interval_starts([SPRING_FORWARD], TZ, 60).dt.convert_time_zone(TZ)
+    assert 2 not in spring.dt.hour().to_list()
+
+
+# --------------------------------------------------------------------------- flatten
+
+
+def test_wide_column_name_rule_and_expr_agree() -> None:
+    assert wide_column_name("LZ_AEN", "ZONE") == "LZ_AEN"
+    assert wide_column_name("LZ_AEN", "ZONE_EW") == "LZ_AEN_EW"
+    assert wide_column_name("DC_E", "DC_TIE_EW") == "DC_E_EW"
+    assert wide_column_name("HB_NORTH", "HUB") == "HB_NORTH"
+    assert wide_column_name("X", None) == "X"
+    frame = pl.DataFrame(
+        {
+            "location": ["LZ_AEN", "LZ_AEN", "DC_E", "HB_NORTH"],
+            "location_type": ["ZONE", "ZONE_EW", "DC_TIE_EW", "HUB"],
+        }
+    )
+    got = frame.select(wide_column_expr(RT_PRICES)).to_series().to_list()
+    assert got == [wide_column_name(*row) for row in frame.iter_rows()]
+
+
+def test_flatten_da_fall_back_day() -> None:
+    long = price_long(DA_PRICES, [FALL_BACK], [("HB_NORTH", "HUB"), ("LZ_AEN", "ZONE")])
+    result = flatten(long, DA_PRICES)
+    assert isinstance(result, FlattenResult)
+    wide = result.frame
+    assert wide.columns == [*TIME_COLUMNS, "HB_NORTH", "LZ_AEN"]
+    assert wide.height == 25 == result.expected_intervals
+    assert wide.schema["interval_start_utc"] == pl.Datetime("us", "UTC")
+    assert wide.schema["interval_end_utc"] == pl.Datetime("us", "UTC")
+    assert wide.schema["interval_start_local"] == pl.Datetime("us", TZ)
+    assert wide.schema["HB_NORTH"] == pl.Float64
+    assert wide.get_column("operating_day").unique().to_list() == [FALL_BACK]
+    assert wide.get_column("interval_start_local").dt.hour().to_list()[:4] == [0, 1, 1, 2]
+    assert wide.select(
+        (pl.col("interval_end_utc") - pl.col("interval_start_utc")).unique()
+    ).to_series().to_list() == [timedelta(hours=1)]
+    # The values landed in the right rows (index order == UTC order).
+    offset = long.filter(pl.col("location") == "HB_NORTH").get_column("lmp")[0]
+    assert wide.get_column("HB_NORTH").to_list() == [offset + i for i in range(25)]
+    assert (result.filled_cells, result.unfilled_null_cells, result.missing_intervals) == (0, 0, 0)
+    assert result.filled_by_column == {"HB_NORTH": 0, "LZ_AEN": 0}
+
+
+@pytest.mark.parametrize(
+    ("day", "rows"), [(FALL_BACK, 100), (SPRING_FORWARD, 92), (NORMAL_DAY, 96)]
+)
+def test_flatten_rt_dst_days_and_ew_twins(day: date, rows: int) -> None:
+    series = [("LZ_AEN", "ZONE"), ("LZ_AEN", "ZONE_EW"), ("HB_NORTH", "HUB")]
+    values = {"LZ_AEN": lambda i: i * 1.0, "LZ_AEN_EW": lambda i: i * 2.0}
+    long = price_long(RT_PRICES, [day], series, values)
+    result = flatten(long.lazy(), RT_PRICES)
+    wide = result.frame
+    assert wide.height == rows
+    assert wide.columns == [*TIME_COLUMNS, "HB_NORTH", "LZ_AEN", "LZ_AEN_EW"]
+    assert wide.get_column("LZ_AEN").to_list() == [float(i) for i in range(rows)]
+    assert wide.get_column("LZ_AEN_EW").to_list() == [2.0 * i for i in range(rows)]
+    assert result.unfilled_null_cells == 0
+
+
+def test_flatten_ancillary_columns_sorted_by_product() -> None:
+    long = ancillary_long(AS_PRICES, [SPRING_FORWARD], ["RRS", "REGUP", "ECRS"])
+    wide = flatten(long, AS_PRICES).frame
+    assert wide.columns == [*TIME_COLUMNS, "ECRS", "REGUP", "RRS"]
+    assert wide.height == 23
+
+
+def test_flatten_fills_short_gap_and_counts() -> None:
+    long = price_long(RT_PRICES, [NORMAL_DAY], [("HB_NORTH", "HUB")], {"HB_NORTH": lambda i: i})
+    # 2 quarter-hours missing (30 minutes < 60): forward-filled from index 9.
+    long = drop_intervals(long, RT_PRICES, [10, 11], "HB_NORTH")
+    result = flatten(long, RT_PRICES)
+    column = result.frame.get_column("HB_NORTH").to_list()
+    assert column[9:13] == [9.0, 9.0, 9.0, 12.0]
+    assert result.filled_cells == 2
+    assert result.filled_by_column == {"HB_NORTH": 2}
+    assert result.unfilled_null_cells == 0
+    assert result.missing_intervals == 2  # the only series had no row there
+
+
+def test_flatten_leaves_long_gap_entirely_null() -> None:
+    series = [("HB_NORTH", "HUB"), ("HB_WEST", "HUB")]
+    long = price_long(RT_PRICES, [FALL_BACK], series, {"HB_NORTH": lambda i: i})
+    # 5 quarter-hours (75 minutes) missing in HB_NORTH only: not filled, not even partly.
+    long = drop_intervals(long, RT_PRICES, [20, 21, 22, 23, 24], "HB_NORTH")
+    result = flatten(long, RT_PRICES)
+    column = result.frame.get_column("HB_NORTH").to_list()
+    assert column[19] == 19.0
+    assert column[20:25] == [None] * 5
+    assert column[25] == 25.0
+    assert result.filled_cells == 0
+    assert result.unfilled_null_cells == 5
+    assert result.missing_intervals == 0  # HB_WEST still had data
+    assert result.frame.height == 100
+
+
+def test_flatten_gap_of_exactly_max_fill_is_not_filled() -> None:
+    long = price_long(RT_PRICES, [NORMAL_DAY], [("HB_NORTH", "HUB")], {"HB_NORTH": lambda i: i})
+    four = drop_intervals(long, RT_PRICES, [30, 31, 32, 33])  # 60 minutes: not < 60
+    assert flatten(four, RT_PRICES).filled_cells == 0
+    assert flatten(four, RT_PRICES, max_fill_minutes=61).filled_cells == 4
+    three = drop_intervals(long, RT_PRICES, [30, 31, 32])  # 45 minutes
+    assert flatten(three, RT_PRICES).filled_cells == 3
+    # Hourly data: a single missing hour is 60 minutes, so it stays null.
+    da = price_long(DA_PRICES, [NORMAL_DAY], [("HB_NORTH", "HUB")])
+    result = flatten(drop_intervals(da, DA_PRICES, [5]), DA_PRICES)
+    assert (result.filled_cells, result.unfilled_null_cells, result.missing_intervals) == (0, 1, 1)
+
+
+def test_flatten_leading_gap_stays_null_and_fill_crosses_midnight() -> None:
+    days = [FALL_BACK, NORMAL_DAY]
+    long = price_long(RT_PRICES, days, [("HB_NORTH", "HUB")], {"HB_NORTH": lambda i: i})
+    long = drop_intervals(long, RT_PRICES, [0, 99, 100])  # leading + across midnight
+    result = flatten(long, RT_PRICES)
+    column = result.frame.get_column("HB_NORTH").to_list()
+    assert result.frame.height == 196
+    assert column[0] is None
+    assert column[98:101] == [98.0, 98.0, 98.0]
+    assert result.frame.get_column("operating_day")[100] == NORMAL_DAY
+    assert (result.filled_cells, result.unfilled_null_cells) == (2, 1)
+
+
+def test_flatten_rejects_duplicates() -> None:
+    long = price_long(DA_PRICES, [NORMAL_DAY], [("HB_NORTH", "HUB")])
+    doubled = pl.concat([long, long.head(1).with_columns(pl.col("lmp") + 1)])
+    with pytest.raises(ValueError, match="unique key"):
+        flatten(doubled, DA_PRICES)
+    ancillary = ancillary_long(AS_PRICES, [NORMAL_DAY], ["REGUP"])
+    with pytest.raises(ValueError, match="unique key"):
+        flatten(pl.concat([ancillary, ancillary.tail(1)]), AS_PRICES)
+
+
+def test_flatten_rejects_two_series_mapping_to_one_column() -> None:
+    long = price_long(RT_PRICES, [NORMAL_DAY], [("LZ_X", "ZONE_EW"), ("LZ_X_EW", "ZONE")])
+    with pytest.raises(ValueError, match="wide cell"):
+        flatten(long, RT_PRICES)
+
+
+def test_flatten_rejects_rows_off_grid() -> None:
+    long = price_long(DA_PRICES, [NORMAL_DAY], [("HB_NORTH", "HUB")])
+    shifted = long.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.col("interval_start_utc").dt.offset_by("7m"))
+        .otherwise(pl.col("interval_start_utc"))
+        .alias("interval_start_utc")
+    )
+    with pytest.raises(ValueError, match="not on the 60-minute grid"):
+        flatten(shifted, DA_PRICES)
+
+
+def test_flatten_empty_input() -> None:
+    long = price_long(DA_PRICES, [NORMAL_DAY], [("HB_NORTH", "HUB")]).head(0)
+    result = flatten(long, DA_PRICES)
+    assert result.frame.columns == TIME_COLUMNS
+    assert result.frame.height == 0
+    assert result.expected_intervals == 0
+
+
+# --------------------------------------------------------------------------- combine
+
+
+def _wide_inputs(day: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """DA = 1000 + hour index, AS = 2000 + hour index, RT = quarter-hour index (EW = x10)."""
+    da = price_long(
+        DA_PRICES,
+        [day],
+        [("HB_NORTH", "HUB"), ("LZ_AEN", "ZONE")],
+        {"HB_NORTH": lambda i: 1000 + i, "LZ_AEN": lambda i: 3000 + i},
+    )
+    asp = ancillary_long(AS_PRICES, [day], ["REGUP"], {"REGUP": lambda i: 2000 + i})
+    rt = price_long(
+        RT_PRICES,
+        [day],
+        [("HB_NORTH", "HUB"), ("LZ_AEN", "ZONE"), ("LZ_AEN", "ZONE_EW")],
+        {
+            "HB_NORTH": lambda i: i,
+            "LZ_AEN": lambda i: 500 + i,
+            "LZ_AEN_EW": lambda i: (500 + i) * 10,
+        },
+    )
+    return (
+        flatten(da, DA_PRICES).frame,
+        flatten(asp, AS_PRICES).frame,
+        flatten(rt, RT_PRICES).frame,
+    )
+
+
+LOCATIONS = ["HB_NORTH", "LZ_AEN", "LZ_AEN_EW", "HB_MISSING"]
+PRODUCTS = ["REGUP", "ECRS"]
+
+
+def test_combine_da_as_hourly_fall_back_and_null_columns() -> None:
+    da, asp, _ = _wide_inputs(FALL_BACK)
+    out = combine_da_as_hourly(da, asp, LOCATIONS, PRODUCTS)
+    assert out.columns == [
+        *TIME_COLUMNS,
+        "da_HB_NORTH",
+        "da_LZ_AEN",
+        "da_LZ_AEN_EW",
+        "da_HB_MISSING",
+        "as_REGUP",
+        "as_ECRS",
+    ]
+    assert out.height == 25
+    assert out.get_column("da_HB_NORTH").to_list() == [1000.0 + h for h in range(25)]
+    assert out.get_column("as_REGUP").to_list() == [2000.0 + h for h in range(25)]
+    for missing in ("da_LZ_AEN_EW", "da_HB_MISSING", "as_ECRS"):
+        assert out.schema[missing] == pl.Float64
+        assert out.get_column(missing).null_count() == 25
+
+
+def test_combine_da_as_hourly_union_of_hours() -> None:
+    da, _, _ = _wide_inputs(FALL_BACK)
+    _, asp, _ = _wide_inputs(NORMAL_DAY)
+    out = combine_da_as_hourly(da, asp, ["HB_NORTH"], ["REGUP"])
+    assert out.height == 49
+    assert out.get_column("interval_start_utc").is_sorted()
+    assert out.filter(pl.col("operating_day") == FALL_BACK)["as_REGUP"].null_count() == 25
+    assert out.filter(pl.col("operating_day") == NORMAL_DAY)["da_HB_NORTH"].null_count() == 24
+
+
+@pytest.mark.parametrize(("day", "hours"), [(FALL_BACK, 25), (SPRING_FORWARD, 23)])
+def test_combine_da_as_rt_hourly_dst(day: date, hours: int) -> None:
+    da, asp, rt = _wide_inputs(day)
+    out = combine_da_as_rt_hourly(da, asp, rt, LOCATIONS, PRODUCTS)
+    assert out.height == hours
+    stats = [f"rt_{loc}_{s}" for loc in LOCATIONS for s in ("mean", "max", "min", "std")]
+    assert out.columns == [
+        *TIME_COLUMNS,
+        *(f"da_{loc}" for loc in LOCATIONS),
+        "as_REGUP",
+        "as_ECRS",
+        *stats,
+        "rt_intervals",
+    ]
+    # Hour h holds quarter hours 4h..4h+3 of HB_NORTH (value = quarter-hour index).
+    assert out.get_column("rt_HB_NORTH_mean").to_list() == [4 * h + 1.5 for h in range(hours)]
+    assert out.get_column("rt_HB_NORTH_max").to_list() == [4.0 * h + 3 for h in range(hours)]
+    assert out.get_column("rt_HB_NORTH_min").to_list() == [4.0 * h for h in range(hours)]
+    std = out.get_column("rt_HB_NORTH_std").to_list()
+    assert all(math.isclose(s, math.sqrt(5 / 3)) for s in std)
+    assert out.get_column("rt_LZ_AEN_EW_mean").to_list() == [
+        (500 + 4 * h + 1.5) * 10 for h in range(hours)
+    ]
+    assert out.get_column("rt_intervals").to_list() == [4] * hours
+    assert out.get_column("rt_HB_MISSING_mean").null_count() == hours
+    assert out.get_column("da_HB_NORTH").to_list() == [1000.0 + h for h in range(hours)]
+
+
+def test_combine_da_as_rt_hourly_partial_hour_and_missing_rt_hours() -> None:
+    da, asp, rt = _wide_inputs(FALL_BACK)
+    rt = rt.with_columns(
+        pl.when(pl.int_range(pl.len()) == 9)
+        .then(None)
+        .otherwise(pl.col("HB_NORTH"))
+        .alias("HB_NORTH")
+    )
+    rt = rt.filter(pl.int_range(pl.len()) < 96)  # the last hour has no RT rows at all
+    out = combine_da_as_rt_hourly(da, asp, rt, ["HB_NORTH"], ["REGUP"])
+    assert out.height == 25
+    # Hour 2 (second 01:00 CST) kept 3 of its 4 RT values for HB_NORTH (8, 10, 11).
+    assert out.get_column("rt_HB_NORTH_mean")[2] == pytest.approx((8 + 10 + 11) / 3)
+    assert out.get_column("rt_intervals").to_list() == [4, 4, 3, *([4] * 21), 0]
+    assert out.get_column("rt_HB_NORTH_mean")[24] is None
+
+
+def test_combine_da_as_rt_native_fall_back_repeated_hour() -> None:
+    da, asp, rt = _wide_inputs(FALL_BACK)
+    out = combine_da_as_rt_native(da, asp, rt, LOCATIONS, PRODUCTS)
+    assert out.height == 100
+    assert out.columns == [
+        *TIME_COLUMNS,
+        *(f"rt_{loc}" for loc in LOCATIONS),
+        *(f"da_{loc}" for loc in LOCATIONS),
+        "as_REGUP",
+        "as_ECRS",
+    ]
+    assert out.get_column("rt_HB_NORTH").to_list() == [float(j) for j in range(100)]
+    assert out.get_column("da_HB_NORTH").to_list() == [1000.0 + j // 4 for j in range(100)]
+    assert out.get_column("as_REGUP").to_list() == [2000.0 + j // 4 for j in range(100)]
+    # Both 01:15 local quarter hours exist; the CST one joins the second DA 01:00 hour.
+    quarter = out.filter(
+        (pl.col("interval_start_local").dt.hour() == 1)
+        & (pl.col("interval_start_local").dt.minute() == 15)
+    )
+    assert quarter.height == 2
+    assert quarter.get_column("da_HB_NORTH").to_list() == [1001.0, 1002.0]
+    assert quarter.get_column("interval_start_utc").to_list() == [
+        utc(2024, 11, 3, 6, 15),
+        utc(2024, 11, 3, 7, 15),
+    ]
+    assert out.get_column("rt_HB_MISSING").null_count() == 100
+    assert out.get_column("da_LZ_AEN_EW").null_count() == 100
+
+
+def test_combine_da_as_rt_native_spring_forward() -> None:
+    da, asp, rt = _wide_inputs(SPRING_FORWARD)
+    out = combine_da_as_rt_native(da.lazy(), asp, rt, ["LZ_AEN"], ["REGUP"])
+    assert out.height == 92
+    assert out.get_column("da_LZ_AEN").to_list() == [3000.0 + j // 4 for j in range(92)]
+    assert out.get_column("rt_LZ_AEN").to_list() == [500.0 + j for j in range(92)]
+
+
+def test_combine_with_an_empty_input_keeps_the_schema() -> None:
+    da, asp, rt = _wide_inputs(NORMAL_DAY)
+    empty_as = flatten(ancillary_long(AS_PRICES, [NORMAL_DAY], ["REGUP"]).head(0), AS_PRICES).frame
+    hourly = combine_da_as_rt_hourly(da, empty_as, rt, ["HB_NORTH"], ["REGUP"])
+    assert hourly.height == 24
+    assert hourly.schema["as_REGUP"] == pl.Float64
+    assert hourly.get_column("as_REGUP").null_count() == 24
+    native = combine_da_as_rt_native(da, empty_as, rt, ["HB_NORTH"], ["REGUP"])
+    assert native.height == 96
+    assert native.get_column("as_REGUP").null_count() == 96
+    rt_only = combine_da_as_rt_hourly(da.head(0), empty_as, rt, ["HB_NORTH"], ["REGUP"])
+    assert rt_only.height == 24
+    assert rt_only.get_column("operating_day").unique().to_list() == [NORMAL_DAY]
+    assert rt_only.schema["interval_start_local"] == pl.Datetime("us", TZ)
+    assert rt_only.get_column("interval_start_local").dt.hour().to_list() == list(range(24))
