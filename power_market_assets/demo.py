@@ -19,7 +19,7 @@ from power_market_assets.io.catalog import connect_read_only
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import ercot
 from power_market_assets.samples.ercot import generate_documents
-from power_market_assets.samples.server import StandInIsoServer
+from power_market_assets.samples.server import ErcotStandInServer
 
 EXAMPLE_QUERY = """
 SELECT location,
@@ -85,7 +85,7 @@ def run_demo(
     ]
     print(f"Generated {len(documents):,} ERCOT documents for {first}..{last} ({nodes} nodes)")
     results = []
-    with StandInIsoServer(documents) as server:
+    with ErcotStandInServer(documents) as server:
         print(f"Stand-in ERCOT MIS serving on {server.base_url}")
         defs = build_definitions(data_root=str(lake.root), ercot_mis_url=server.base_url)
         daily = run_range(defs, "ercot_daily", first.isoformat(), last.isoformat(), instance)

@@ -36,14 +36,18 @@ def test_real_dam_file_ingests_to_26664_rows(real_ercot_dir: Path, tmp_path: Pat
     # The leading space in DAM prices is read as a number, not text.
     assert north["lmp"].dtype == pl.Float64
     assert north["location_type"][0] == "HUB"
-    assert frame.select(pl.struct("interval_start_utc", "location").is_duplicated().sum()).item() == 0
+    assert (
+        frame.select(pl.struct("interval_start_utc", "location").is_duplicated().sum()).item() == 0
+    )
 
 
 def test_real_rt_file(real_ercot_dir: Path, tmp_path: Path) -> None:
     frame = read_files(_unzip(real_ercot_dir / "rtm-spp.zip", tmp_path), RT_PRICES)
     assert frame.height == 1_123
     # DeliveryHour 14, interval 2 = 13:15-13:30 CDT = 18:15 UTC.
-    assert frame["interval_start_utc"].unique().to_list() == [datetime(2026, 6, 11, 18, 15, tzinfo=UTC)]
+    assert frame["interval_start_utc"].unique().to_list() == [
+        datetime(2026, 6, 11, 18, 15, tzinfo=UTC)
+    ]
     counts = dict(frame.group_by("location_type").len().iter_rows())
     assert counts["HUB"] == 7 and counts["ZONE"] == 8 and counts["ZONE_EW"] == 8
     assert counts["DC_TIE"] == 4 and counts["DC_TIE_EW"] == 4
@@ -55,11 +59,15 @@ DAM_HEADER = "DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice,DSTFl
 
 
 def _dam_day(day: str, hours: list[tuple[str, str]]) -> str:
-    return DAM_HEADER + "".join(f"{day},{he},HB_NORTH, {i}.5,{flag}\n" for i, (he, flag) in enumerate(hours))
+    return DAM_HEADER + "".join(
+        f"{day},{he},HB_NORTH, {i}.5,{flag}\n" for i, (he, flag) in enumerate(hours)
+    )
 
 
 def test_fall_back_day_has_25_distinct_hours() -> None:
-    hours = [("01:00", "N"), ("02:00", "N"), ("02:00", "Y")] + [(f"{h:02d}:00", "N") for h in range(3, 25)]
+    hours = [("01:00", "N"), ("02:00", "N"), ("02:00", "Y")] + [
+        (f"{h:02d}:00", "N") for h in range(3, 25)
+    ]
     frame = read_texts(_texts(("dam.csv", _dam_day("11/03/2024", hours))), DA_PRICES)
     starts = frame.sort("interval_start_utc")["interval_start_utc"]
     assert starts.n_unique() == 25
@@ -72,7 +80,9 @@ def test_fall_back_day_has_25_distinct_hours() -> None:
 
 def test_fall_back_flag_not_row_order() -> None:
     """The Y row may come first (an API sort artefact): the flag decides, not the order."""
-    hours = [("01:00", "N"), ("02:00", "Y"), ("02:00", "N")] + [(f"{h:02d}:00", "N") for h in range(3, 25)]
+    hours = [("01:00", "N"), ("02:00", "Y"), ("02:00", "N")] + [
+        (f"{h:02d}:00", "N") for h in range(3, 25)
+    ]
     frame = read_texts(_texts(("dam.csv", _dam_day("11/03/2024", hours))), DA_PRICES)
     second = frame.filter(pl.col("source_file") == "dam.csv").row(1, named=True)
     assert second["interval_start_utc"] == datetime(2024, 11, 3, 7, tzinfo=UTC)
@@ -125,7 +135,9 @@ def test_as_prices() -> None:
 
 
 def test_missing_column_names_file_and_column() -> None:
-    drifted = "DeliveryDate,HourEnding,SettlementPoint,Price,DSTFlag\n06/12/2026,01:00,HB_NORTH, 3,N\n"
+    drifted = (
+        "DeliveryDate,HourEnding,SettlementPoint,Price,DSTFlag\n06/12/2026,01:00,HB_NORTH, 3,N\n"
+    )
     with pytest.raises(FormatError) as info:
         read_texts(_texts(("drifted.csv", drifted)), DA_PRICES)
     assert info.value.file == "drifted.csv"
@@ -160,5 +172,8 @@ def test_identify_dataset_by_header() -> None:
     assert identify_dataset(DAM_HEADER.strip().split(",")) is DA_PRICES
     rt = "DeliveryDate,DeliveryHour,DeliveryInterval,SettlementPointName,SettlementPointType,SettlementPointPrice,DSTFlag"
     assert identify_dataset(rt.split(",")) is RT_PRICES
-    assert identify_dataset("DeliveryDate,HourEnding,AncillaryType,MCPC,DSTFlag".split(",")) is AS_PRICES
+    assert (
+        identify_dataset("DeliveryDate,HourEnding,AncillaryType,MCPC,DSTFlag".split(","))
+        is AS_PRICES
+    )
     assert identify_dataset(["foo", "bar"]) is None

@@ -4,8 +4,6 @@ One multi-asset reads the three flattened inputs once and writes three monthly o
 also compacted into yearly files and one whole-range file users can open directly.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator
 
 import dagster as dg

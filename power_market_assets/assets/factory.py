@@ -6,8 +6,6 @@ Checks that guard the data run inside the asset on the in-memory frame, before a
 written: when a blocking one fails, the run fails and the previous files stay in place.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path

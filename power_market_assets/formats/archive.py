@@ -88,11 +88,10 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
     """Write `data` to `path` through a temp file and an atomic rename; returns the path."""
     target = Path(path)
-    with atomic_path(target) as temp:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_path(target) as temp, open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
     return target
 
 
@@ -196,9 +195,7 @@ def extract_csv_members(
             head = handle.read(4)
             handle.seek(0)
             if _is_zip_bytes(head):
-                _extract_zip(
-                    handle, dest, (source_name,), 1, budget, max_ratio, max_depth, written
-                )
+                _extract_zip(handle, dest, (source_name,), 1, budget, max_ratio, max_depth, written)
             elif path.suffix.lower() == ".zip":
                 raise ArchiveError(source_name, "bad zip: not a zip file (no zip signature)")
             else:
@@ -327,9 +324,7 @@ def _write_member(
         previous = written.get(base)
         if previous is not None:
             if previous.sha256 != sha:
-                raise ArchiveError(
-                    label, f"duplicate member name {base!r} with different contents"
-                )
+                raise ArchiveError(label, f"duplicate member name {base!r} with different contents")
             _remove_quietly(temp)
             return
         os.replace(temp, target)

@@ -43,30 +43,32 @@ class ErcotSource(dg.ConfigurableResource):
     api_username: str | None = None
     api_password: str | None = None
     api_subscription_key: str | None = None
-    timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 120.0
     max_retries: int = 5
     backoff_seconds: float = 1.0
     min_request_interval_seconds: float = 0.0
 
     def _http(self) -> HttpClient:
         return HttpClient(
-            timeout=self.timeout_seconds,
+            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
             max_retries=self.max_retries,
             base_delay=self.backoff_seconds,
             min_interval=self.min_request_interval_seconds,
         )
 
     def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
+        """Download the CSV documents of these operating days (absent days: none published)."""
         http = self._http()
         if self.channel == "api":
-            client = ErcotPublicApiClient(
+            api = ErcotPublicApiClient(
                 base_url=self.api_base_url,
                 token_url=self.api_token_url,
-                username=self.api_username,
-                password=self.api_password,
-                subscription_key=self.api_subscription_key,
+                username=self.api_username or "",
+                password=self.api_password or "",
+                subscription_key=self.api_subscription_key or "",
                 http=http,
             )
-        else:
-            client = ErcotMisClient(base_url=self.mis_base_url, http=http)
-        return fetch_day_archives(client, spec, days, download_dir)
+            return fetch_day_archives(spec, days, channel="api", download_dir=download_dir, api=api)
+        mis = ErcotMisClient(base_url=self.mis_base_url, http=http)
+        return fetch_day_archives(spec, days, channel="mis", download_dir=download_dir, mis=mis)

@@ -1,0 +1,219 @@
+"""Stage 1 ("csv") landing: the original CSV files of one operating day, plus metadata.json.
+
+`land_operating_day` extracts every archive of a day (ERCOT document zips, bulk zips, or files a
+user dropped: a .zip or a bare .csv) into a temp sibling folder, writes `metadata.json` there and
+then swaps it in for the day folder, so that a crash never leaves a half-written day:
+
+    day_dir.tmp-<id>  --(complete)-->  rename day_dir away -> rename tmp in -> delete old
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from power_market_assets.formats.archive import (
+    ArchiveError,
+    ExtractedMember,
+    atomic_write_bytes,
+    extract_csv_members,
+    sha256_file,
+)
+
+METADATA_FILE = "metadata.json"
+
+
+@dataclass(frozen=True)
+class LandedSource:
+    """A generic archive or CSV to land (for files that did not come from an ISO client)."""
+
+    path: Path
+    original_name: str
+    url: str | None = None
+    doc_id: str | None = None
+    publish_time: datetime | None = None
+    downloaded_at_utc: datetime | None = None
+
+    @classmethod
+    def from_local_file(cls, path: Path | str) -> LandedSource:
+        """A file dropped by a user: no URL, no id; 'downloaded' at its modification time."""
+        p = Path(path)
+        mtime = datetime.fromtimestamp(p.stat().st_mtime, tz=UTC)
+        return cls(path=p, original_name=p.name, downloaded_at_utc=mtime)
+
+
+def _as_landed(item: Any) -> LandedSource:
+    if isinstance(item, LandedSource):
+        return item
+    if isinstance(item, (str, Path)):
+        return LandedSource.from_local_file(item)
+    # sources.ercot.DownloadedDocument (duck-typed to keep this module ISO-neutral)
+    return LandedSource(
+        path=Path(item.path),
+        original_name=getattr(item, "original_name", None) or Path(item.path).name,
+        url=getattr(item, "url", None),
+        doc_id=getattr(item, "doc_id", None),
+        publish_time=getattr(item, "publish_time", None),
+        downloaded_at_utc=getattr(item, "downloaded_at_utc", None),
+    )
+
+
+def count_data_rows(path: Path) -> int:
+    """Lines minus the header (a last line without a newline still counts)."""
+    lines = 0
+    last = b""
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last and last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: publish/download times must be tz-aware")
+    return value.astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def land_operating_day(
+    day: date,
+    archives: Sequence[Any],
+    day_dir: Path | str,
+    *,
+    max_total_bytes: int = 2_000_000_000,
+    max_ratio: float = 200.0,
+    max_depth: int = 3,
+) -> list[dict[str, Any]]:
+    """Land the archives of one operating day into `day_dir`; returns one manifest row per CSV.
+
+    `archives` holds `DownloadedDocument`s, `LandedSource`s or plain paths (local .zip/.csv).
+    Raises `ArchiveError` (a ValueError) for unsafe or corrupt archives; the previous day
+    folder, if any, is then left untouched.
+    """
+    if not archives:
+        raise ValueError(f"{day}: no archives to land")
+    day_dir = Path(day_dir).absolute()
+    day_dir.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    staging = day_dir.with_name(f".{day_dir.name}.tmp-{token}")
+    staging.mkdir()
+    rows: list[dict[str, Any]] = []
+    try:
+        files_meta: list[dict[str, Any]] = []
+        seen: dict[str, tuple[str, str]] = {}  # csv name -> (sha256, archive name)
+        landed_at = datetime.now(UTC)
+        for item in archives:
+            source = _as_landed(item)
+            members: list[ExtractedMember] = extract_csv_members(
+                source.path,
+                staging,
+                source_name=source.original_name,
+                max_total_bytes=max_total_bytes,
+                max_ratio=max_ratio,
+                max_depth=max_depth,
+            )
+            archive_bytes = source.path.stat().st_size
+            archive_sha = sha256_file(source.path)
+            publish_utc = _utc(source.publish_time)
+            downloaded_utc = _utc(source.downloaded_at_utc) or landed_at
+            member_meta = []
+            for member in members:
+                data_rows = count_data_rows(member.path)
+                member_meta.append(
+                    {
+                        "name": member.name,
+                        "bytes": member.size_bytes,
+                        "sha256": member.sha256,
+                        "data_rows": data_rows,
+                        "archive_chain": list(member.archive_chain),
+                    }
+                )
+                if member.name in seen:  # the same CSV delivered twice: one manifest row
+                    sha, other = seen[member.name]
+                    if sha != member.sha256:
+                        raise ArchiveError(
+                            source.original_name,
+                            f"CSV {member.name!r} was also delivered by {other!r} "
+                            "with different contents",
+                        )
+                    continue
+                seen[member.name] = (member.sha256, source.original_name)
+                rows.append(
+                    {
+                        "operating_day": day,
+                        "source_file": member.name,
+                        "csv_path": str(day_dir / member.name),
+                        "archive_name": source.original_name,
+                        "doc_id": source.doc_id,
+                        "source_url": source.url,
+                        "publish_time_utc": publish_utc,
+                        "downloaded_at_utc": downloaded_utc,
+                        "archive_bytes": archive_bytes,
+                        "archive_sha256": archive_sha,
+                        "csv_bytes": member.size_bytes,
+                        "csv_sha256": member.sha256,
+                        "data_rows": data_rows,
+                    }
+                )
+            files_meta.append(
+                {
+                    "original_name": source.original_name,
+                    "source_url": source.url,
+                    "doc_id": source.doc_id,
+                    "publish_time": _iso(source.publish_time),
+                    "publish_time_utc": _iso(publish_utc),
+                    "downloaded_at_utc": _iso(downloaded_utc),
+                    "size_bytes": archive_bytes,
+                    "sha256": archive_sha,
+                    "members": member_meta,
+                }
+            )
+        metadata = {
+            "operating_day": day.isoformat(),
+            "landed_at_utc": landed_at.isoformat(),
+            "files": files_meta,
+        }
+        atomic_write_bytes(
+            staging / METADATA_FILE, json.dumps(metadata, indent=2).encode("utf-8") + b"\n"
+        )
+        _swap_in(staging, day_dir, token)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    rows.sort(key=lambda r: r["source_file"])
+    return rows
+
+
+def _swap_in(staging: Path, day_dir: Path, token: str) -> None:
+    """Replace day_dir by staging: old away, new in, old deleted; restore old on failure."""
+    old = day_dir.with_name(f".{day_dir.name}.old-{token}")
+    had_old = day_dir.exists()
+    if had_old:
+        os.replace(day_dir, old)
+    try:
+        os.replace(staging, day_dir)
+    except BaseException:
+        if had_old:
+            os.replace(old, day_dir)
+        raise
+    if had_old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_metadata(day_dir: Path | str) -> dict[str, Any]:
+    return json.loads((Path(day_dir) / METADATA_FILE).read_text("utf-8"))
