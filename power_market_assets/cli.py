@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Dagster flags backfill policies and partitioned checks as beta/preview on every import.
+    warnings.filterwarnings("ignore", message=".*(beta|preview).*")
     args = build_parser().parse_args(argv)
     sys.exit(args.func(args))
 

@@ -35,6 +35,7 @@ GROUP BY location ORDER BY location
 def persistent_instance(root: Path) -> dg.DagsterInstance:
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch()
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 

@@ -55,6 +55,10 @@ def test_real_rt_file(real_ercot_dir: Path, tmp_path: Path) -> None:
     assert not frame.select(pl.struct(key).is_duplicated().any()).item()
 
 
+RT_HEADER = (
+    "DeliveryDate,DeliveryHour,DeliveryInterval,SettlementPointName,"
+    "SettlementPointType,SettlementPointPrice,DSTFlag"
+)
 DAM_HEADER = "DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice,DSTFlag\n"
 
 
@@ -116,7 +120,7 @@ def test_spaced_header_era_and_no_flag_parse_together() -> None:
 
 
 def test_rt_fall_back_repeated_hour() -> None:
-    header = "DeliveryDate,DeliveryHour,DeliveryInterval,SettlementPointName,SettlementPointType,SettlementPointPrice,DSTFlag\n"
+    header = RT_HEADER + "\n"
     first = header + "11/03/2024,2,1,HB_NORTH,HU,20,N\n"
     second = header + "11/03/2024,2,1,HB_NORTH,HU,21,Y\n"
     frame = read_texts(_texts(("a.csv", first), ("b.csv", second)), RT_PRICES)
@@ -127,7 +131,10 @@ def test_rt_fall_back_repeated_hour() -> None:
 
 
 def test_as_prices() -> None:
-    body = "DeliveryDate,HourEnding,AncillaryType,MCPC,DSTFlag\n08/05/2025,01:00,ECRS,0.07,N\n08/05/2025,01:00,REGDN,0.89,N\n"
+    body = (
+        "DeliveryDate,HourEnding,AncillaryType,MCPC,DSTFlag\n"
+        "08/05/2025,01:00,ECRS,0.07,N\n08/05/2025,01:00,REGDN,0.89,N\n"
+    )
     frame = read_texts(_texts(("as.csv", body)), AS_PRICES)
     assert frame.columns == list(AS_PRICES.schema)
     assert frame["product"].to_list() == ["ECRS", "REGDN"]
@@ -170,10 +177,9 @@ def test_latin1_bom_and_crlf() -> None:
 
 def test_identify_dataset_by_header() -> None:
     assert identify_dataset(DAM_HEADER.strip().split(",")) is DA_PRICES
-    rt = "DeliveryDate,DeliveryHour,DeliveryInterval,SettlementPointName,SettlementPointType,SettlementPointPrice,DSTFlag"
-    assert identify_dataset(rt.split(",")) is RT_PRICES
+    assert identify_dataset(RT_HEADER.split(",")) is RT_PRICES
     assert (
-        identify_dataset("DeliveryDate,HourEnding,AncillaryType,MCPC,DSTFlag".split(","))
+        identify_dataset(["DeliveryDate", "HourEnding", "AncillaryType", "MCPC", "DSTFlag"])
         is AS_PRICES
     )
     assert identify_dataset(["foo", "bar"]) is None

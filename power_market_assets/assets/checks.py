@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -41,9 +41,3 @@ def to_result(
         metadata=metadata,
         description=outcome.summary,
     )
-
-
-def blocking_failures(outcomes: Iterable[tuple[CheckOutcome, CheckDef]]) -> list[str]:
-    return [
-        f"{check.name}: {o.summary}" for o, check in outcomes if check.blocking and not o.passed
-    ]

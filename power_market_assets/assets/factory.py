@@ -7,20 +7,22 @@ written: when a blocking one fails, the run fails and the previous files stay in
 """
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from power_market_assets.assets.checks import CheckDef, blocking_failures, check_specs, to_result
+from power_market_assets.assets.checks import CheckDef, check_specs, to_result
 from power_market_assets.assets.partitions import daily_for, monthly_for
 from power_market_assets.formats import read_dataset_files
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.io.lake import write_failure_marker
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.landing import LandedSource, land_operating_day
-from power_market_assets.transforms.flatten import flatten
+from power_market_assets.transforms.flatten import FlattenResult, flatten
 
 MANIFEST_SCHEMA = {
     "operating_day": pl.Date(),
@@ -159,18 +161,70 @@ def read_day(spec: DatasetSpec, day: date, files: pl.DataFrame, root: Path) -> p
     return frame
 
 
-def run_raw_checks(spec: DatasetSpec, frame: pl.DataFrame, manifest: pl.DataFrame):
+def run_raw_checks(
+    spec: DatasetSpec, frame: pl.DataFrame, manifest: pl.DataFrame
+) -> dict[str, quality.CheckOutcome]:
+    """The stage-2 checks of one operating day."""
     per_file = dict(manifest.select("source_file", "data_rows").iter_rows())
-    outcomes = {
+    expected_rows = int(manifest.get_column("data_rows").sum())
+    return {
         "schema": quality.check_schema(frame, spec),
         "duplicates": quality.check_duplicates(frame, spec),
-        "row_count": quality.check_row_count(
-            frame, int(manifest["data_rows"].sum()), per_file=per_file
-        ),
+        "row_count": quality.check_row_count(frame, expected_rows, per_file=per_file),
         "gaps": quality.check_gaps(frame, spec),
         "price_range": quality.check_price_range(frame, spec),
     }
-    return [(outcomes[c.name], c) for c in RAW_CHECKS]
+
+
+def merge_outcomes(by_partition: dict[str, quality.CheckOutcome]) -> quality.CheckOutcome:
+    """One outcome for a range run: failed when any partition failed, showing the first one."""
+    failed = [key for key, outcome in by_partition.items() if not outcome.passed]
+    shown = by_partition[failed[0]] if failed else next(reversed(by_partition.values()))
+    metadata = dict(shown.metadata)
+    metadata["partitions_checked"] = len(by_partition)
+    metadata["partitions_failed"] = len(failed)
+    if failed:
+        metadata["failed_partitions"] = ", ".join(failed)
+    summary = (
+        shown.summary
+        if len(by_partition) == 1
+        else f"{failed[0] if failed else 'all'}: {shown.summary}"
+    )
+    return replace(shown, metadata=metadata, summary=summary)
+
+
+def evaluate_checks(
+    context: dg.AssetExecutionContext,
+    key: dg.AssetKey,
+    lake_path: str,
+    checks: tuple[CheckDef, ...],
+    outcomes: dict[str, dict[str, quality.CheckOutcome]],
+) -> Iterator[dg.AssetCheckResult]:
+    """Yield one result per check; if a blocking check failed in any partition, mark those
+    partitions failed in the lake (downstream refuses them) and fail the run before writing."""
+    failed: dict[str, list[str]] = {}
+    for check in checks:
+        by_partition = {part: per_check[check.name] for part, per_check in outcomes.items()}
+        yield to_result(merge_outcomes(by_partition), key, check)
+        if check.blocking:
+            for part, outcome in by_partition.items():
+                if not outcome.passed:
+                    failed.setdefault(part, []).append(f"{check.name}: {outcome.summary}")
+    if failed:
+        fail_partitions(context, lake_path, {p: " | ".join(r) for p, r in failed.items()})
+
+
+def fail_partitions(
+    context: dg.AssetExecutionContext, lake_path: str, reasons: dict[str, str]
+) -> None:
+    lake = context.resources.lake.lake
+    for part, reason in reasons.items():
+        write_failure_marker(lake.failure_marker(lake_path, part), reason)
+    detail = "; ".join(f"{part}: {reason}" for part, reason in reasons.items())
+    raise dg.Failure(
+        f"{lake_path}: partition(s) {sorted(reasons)} failed; nothing was written. {detail}",
+        metadata={"failed_partitions": ", ".join(sorted(reasons))},
+    )
 
 
 def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinition:
@@ -199,24 +253,18 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         root = context.resources.lake.lake.root
         files = manifest.collect()
-        days = partition_days(context)
-        try:
-            frames = [
-                read_day(spec, day, files.filter(pl.col("operating_day") == day), root)
-                for day in days
-            ]
-        except FormatError as exc:
-            raise dg.Failure(str(exc), metadata={"file": exc.file, "problem": exc.problem}) from exc
-        frame = pl.concat(frames) if frames else pl.DataFrame(schema=spec.schema)
-        results = run_raw_checks(spec, frame, files)
-        for outcome, check in results:
-            yield to_result(outcome, key, check)
-        failed = blocking_failures(results)
-        if failed:
-            raise dg.Failure(
-                f"{spec.iso} {spec.dataset} {days[0]}..{days[-1]}: blocking checks failed; "
-                "nothing was written. " + " | ".join(failed)
-            )
+        frames: dict[str, pl.DataFrame] = {}
+        outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
+        for day in partition_days(context):
+            day_files = files.filter(pl.col("operating_day") == day)
+            try:
+                frame = read_day(spec, day, day_files, root)
+            except FormatError as exc:
+                fail_partitions(context, lake_path, {day.isoformat(): str(exc)})
+            frames[day.isoformat()] = frame
+            outcomes[day.isoformat()] = run_raw_checks(spec, frame, day_files)
+        yield from evaluate_checks(context, key, lake_path, RAW_CHECKS, outcomes)
+        frame = pl.concat(frames.values())
         yield dg.Output(frame, metadata=raw_summary(frame, spec))
 
     return raw_stage
@@ -259,43 +307,25 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         long = raw.collect()
         month_of = pl.col("operating_day").dt.strftime("%Y-%m-01")
-        wide: dict[str, pl.DataFrame] = {}
-        filled = unfilled = missing = 0
-        outcomes = []
+        results: dict[str, FlattenResult] = {}
+        outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
         for month in context.partition_keys:
             month_long = long.filter(month_of == month)
-            result = flatten(month_long, spec)
-            wide[month] = result.frame
-            filled += result.filled_cells
-            unfilled += result.unfilled_null_cells
-            missing += result.missing_intervals
-            outcomes.append(quality.check_pivot_accuracy(month_long, result.frame, spec))
-        accuracy = merge_outcomes(outcomes)
-        yield to_result(accuracy, key, FLAT_CHECKS[0])
-        if not accuracy.passed:
-            raise dg.Failure(
-                f"{spec.iso} {spec.dataset}: pivot accuracy failed: {accuracy.summary}"
-            )
+            results[month] = flatten(month_long, spec)
+            accuracy = quality.check_pivot_accuracy(month_long, results[month].frame, spec)
+            outcomes[month] = {"pivot_accuracy": accuracy}
+        yield from evaluate_checks(context, key, lake_path, FLAT_CHECKS, outcomes)
         yield dg.Output(
-            wide,
+            {month: result.frame for month, result in results.items()},
             metadata={
-                "filled_cells": filled,
-                "unfilled_null_cells": unfilled,
-                "missing_intervals": missing,
-                "columns": max((f.width for f in wide.values()), default=0),
+                "filled_cells": sum(r.filled_cells for r in results.values()),
+                "unfilled_null_cells": sum(r.unfilled_null_cells for r in results.values()),
+                "missing_intervals": sum(r.missing_intervals for r in results.values()),
+                "columns": max((r.frame.width for r in results.values()), default=0),
             },
         )
 
     return flattened_stage
-
-
-def merge_outcomes(outcomes: list[quality.CheckOutcome]) -> quality.CheckOutcome:
-    """One outcome for a multi-partition run: fails if any partition failed."""
-    if len(outcomes) == 1:
-        return outcomes[0]
-    failed = [o for o in outcomes if not o.passed]
-    first = (failed or outcomes)[0]
-    return first if failed else outcomes[0]
 
 
 def build_dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:

@@ -22,13 +22,15 @@ def run_range(
     last_key: str,
     instance: dg.DagsterInstance,
     run_config: dict | None = None,
+    log_level: str = "WARNING",
 ) -> dg.ExecuteInProcessResult:
     """Execute one job over a partition key range as a single run, recorded in `instance`."""
     job = defs.resolve_job_def(job_name)
+    config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     return job.execute_in_process(
         instance=instance,
         tags=range_tags(first_key, last_key),
-        run_config=run_config or {},
+        run_config=config,
         raise_on_error=False,
     )
 

@@ -8,6 +8,7 @@ DuckDB catalog. Inputs come back as a LazyFrame over the upstream partitions' fi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
 
@@ -81,6 +82,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
             frames = split_by_partition(obj, keys, granularity)
         files = {self.lake.partition_file(lake_path, key): frame for key, frame in frames.items()}
         write_parquet_files(files)
+        for key in frames:
+            self.lake.failure_marker(lake_path, key).unlink(missing_ok=True)
         empty = [key for key, frame in frames.items() if frame.height == 0]
         if empty:
             context.log.warning(f"wrote empty partitions {empty} for {lake_path}")
@@ -115,6 +118,13 @@ class LakeIOManager(dg.ConfigurableIOManager):
         meta = upstream.definition_metadata
         lake_path = meta["lake_path"]
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+        failed = [k for k in keys if self.lake.failure_marker(lake_path, k).exists()]
+        if failed:
+            reason = json.loads(self.lake.failure_marker(lake_path, failed[0]).read_text())
+            raise dg.Failure(
+                f"upstream {lake_path} partition(s) {failed} failed their blocking checks and "
+                f"are not used downstream until they are re-materialized: {reason['reason']}"
+            )
         files = self.lake.existing_partition_files(lake_path, keys)
         if not files:
             raise FileNotFoundError(

@@ -9,11 +9,13 @@ glob `*.parquet`) never see a temp file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -70,6 +72,10 @@ class Lake:
     def landing_day_dir(self, iso: str, dataset: str, day_key: str) -> Path:
         return self.landing_dir / safe_part(iso.lower()) / safe_part(dataset) / safe_part(day_key)
 
+    def failure_marker(self, lake_path: str, partition_key: str) -> Path:
+        """Written when a partition fails its blocking checks; downstream refuses to load it."""
+        return self.partition_file(lake_path, partition_key).with_suffix(".failed.json")
+
     def existing_partition_files(self, lake_path: str, keys: Iterable[str]) -> list[Path]:
         return [p for p in (self.partition_file(lake_path, k) for k in keys) if p.exists()]
 
@@ -99,6 +105,13 @@ def write_parquet_files(frames: Mapping[Path, pl.DataFrame]) -> None:
         for temp, _ in staged:
             if temp.exists():
                 temp.unlink()
+
+
+def write_failure_marker(path: Path, reason: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_sibling(path)
+    temp.write_text(json.dumps({"reason": reason, "at_utc": datetime.now(UTC).isoformat()}))
+    os.replace(temp, path)
 
 
 def sink_parquet_file(frame: pl.LazyFrame, path: Path) -> None:
