@@ -33,7 +33,9 @@ RTM_LINE = re.compile(
     rf"^\d\d/\d\d/\d{{4}},([1-9]|1\d|2[0-4]),[1-4],[A-Z0-9_.-]+,"
     rf"(RN|PCCRN|LCCRN|PUN|LZ|LZEW|HU|LZ_DC|LZ_DCEW|SH|AH),{NUM},[NY]$"
 )
-AS_LINE = re.compile(rf"^\d\d/\d\d/\d{{4}},(0[1-9]|1\d|2[0-4]):00,(ECRS|NSPIN|REGDN|REGUP|RRS),{NUM},[NY]$")
+AS_LINE = re.compile(
+    rf"^\d\d/\d\d/\d{{4}},(0[1-9]|1\d|2[0-4]):00,(ECRS|NSPIN|REGDN|REGUP|RRS),{NUM},[NY]$"
+)
 MEMBER = re.compile(r"^cdr\.000\d{5}\.0{16}\.\d{8}\.\d{6}\.[A-Za-z0-9_]+\.csv$")
 CONSTRUCTED = re.compile(r"^cdr\.000\d{5}\.0{16}\.\d{8}\.\d{9}\.[A-Za-z0-9_]+_csv\.zip$")
 
@@ -198,7 +200,9 @@ def test_dst_days_dam_and_as() -> None:
             assert all(pattern.match(line) for line in lines[1:])
         spring_rows = [r.split(",") for r in lines_of(docs[0].csv_bytes)[1:]]
         hours = list(dict.fromkeys(r[1] for r in spring_rows))
-        assert len(hours) == 23 and "03:00" not in hours and hours[:3] == ["01:00", "02:00", "04:00"]
+        assert (
+            len(hours) == 23 and "03:00" not in hours and hours[:3] == ["01:00", "02:00", "04:00"]
+        )
         assert {r[4] for r in spring_rows} == {"N"}
         fall_rows = [r.split(",") for r in lines_of(docs[1].csv_bytes)[1:]]
         labels = list(dict.fromkeys((r[1], r[4]) for r in fall_rows))
@@ -222,9 +226,9 @@ def test_dst_days_rt() -> None:
     ]
     firsts = [lines_of(d.csv_bytes)[1].split(",") for d in fall]
     hour2 = [r for r in firsts if r[1] == "2"]
-    assert [(r[1], r[2], r[6]) for r in hour2] == [
-        ("2", str(i), "N") for i in (1, 2, 3, 4)
-    ] + [("2", str(i), "Y") for i in (1, 2, 3, 4)]
+    assert [(r[1], r[2], r[6]) for r in hour2] == [("2", str(i), "N") for i in (1, 2, 3, 4)] + [
+        ("2", str(i), "Y") for i in (1, 2, 3, 4)
+    ]
     assert all(d.publish_time.utcoffset() == timedelta(hours=-6) for d in xhr)
     suffix = generate_documents(RT_PRICES, [date(2024, 11, 3)], n_nodes=2, xhr_style="suffix")
     assert "SPPHLZNP6905_20241103_0115_xhr_csv" in {d.friendly_name for d in suffix}

@@ -126,6 +126,28 @@ def _parse_publish(text: str, timezone: str, *, repeated: bool = False) -> datet
     return value
 
 
+def _resolve_post_datetime(text: str, friendly_name: str, timezone: str) -> datetime:
+    """API `postDatetime` is local without offset, ambiguous in the repeated fall-back hour.
+
+    When the name carries a timestamp (RT files), pick the reading closest to the interval
+    end the name states (`xhr` names are the CST pass); otherwise the first (CDT) reading.
+    """
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is not None:
+        return value
+    tz = ZoneInfo(timezone)
+    first, second = value.replace(tzinfo=tz, fold=0), value.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    end = interval_end_from_name(friendly_name)
+    if end is None:
+        return second if "xhr" in friendly_name.lower() else first
+    # Compare in UTC: arithmetic between datetimes of the same tzinfo ignores `fold`.
+    end_at = end.replace(tzinfo=tz, fold=1 if "xhr" in friendly_name.lower() else 0)
+    end_utc = end_at.astimezone(UTC)
+    return min((first, second), key=lambda c: abs((c.astimezone(UTC) - end_utc).total_seconds()))
+
+
 def _is_csv_document(friendly_name: str, constructed_name: str = "") -> bool:
     return friendly_name.lower().endswith("_csv") or "csv.zip" in constructed_name.lower()
 
@@ -374,9 +396,7 @@ class ErcotPublicApiClient:
             return None
         try:
             doc_id = str(raw["docId"]).strip()
-            publish = _parse_publish(
-                str(raw["postDatetime"]), spec.timezone, repeated="xhr" in friendly.lower()
-            )
+            publish = _resolve_post_datetime(str(raw["postDatetime"]), friendly, spec.timezone)
         except (KeyError, ValueError):
             log.warning("skipping malformed archive entry %r", friendly)
             return None
