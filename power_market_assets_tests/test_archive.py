@@ -150,10 +150,9 @@ def test_atomic_write_and_atomic_path(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "file.bin"
     atomic_write_bytes(target, b"one")
     assert target.read_bytes() == b"one"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as temp:
-            temp.write_bytes(b"half")
-            raise RuntimeError("crash mid-write")
+    with pytest.raises(RuntimeError), atomic_path(target) as temp:
+        temp.write_bytes(b"half")
+        raise RuntimeError("crash mid-write")
     assert target.read_bytes() == b"one"  # untouched
     assert sorted(p.name for p in target.parent.iterdir()) == ["file.bin"]  # no temp left
     with atomic_path(target) as temp:

@@ -16,29 +16,13 @@ import polars as pl
 
 from power_market_assets.assets.checks import CheckDef, check_specs, to_result
 from power_market_assets.assets.partitions import daily_for, monthly_for
-from power_market_assets.formats import read_dataset_files
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import write_failure_marker
+from power_market_assets.io.stages import land_days, read_day, run_raw_checks
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.landing import LandedSource, land_operating_day
+from power_market_assets.sources.landing import LandedSource
 from power_market_assets.transforms.flatten import FlattenResult, flatten
-
-MANIFEST_SCHEMA = {
-    "operating_day": pl.Date(),
-    "source_file": pl.Utf8(),
-    "csv_path": pl.Utf8(),
-    "archive_name": pl.Utf8(),
-    "doc_id": pl.Utf8(),
-    "source_url": pl.Utf8(),
-    "publish_time_utc": pl.Datetime("us", "UTC"),
-    "downloaded_at_utc": pl.Datetime("us", "UTC"),
-    "archive_bytes": pl.Int64(),
-    "archive_sha256": pl.Utf8(),
-    "csv_bytes": pl.Int64(),
-    "csv_sha256": pl.Utf8(),
-    "data_rows": pl.Int64(),
-}
 
 RAW_CHECKS = (
     CheckDef("schema", "Pandera schema of the standard long table (types, nulls).", True),
@@ -75,18 +59,6 @@ def _landed_from_folder(folder: Path) -> list[LandedSource]:
         for p in sorted(folder.iterdir())
         if p.is_file() and not p.name.startswith(".")
     ]
-
-
-def _manifest_frame(rows: list[dict], lake: Path) -> pl.DataFrame:
-    frame = (
-        pl.DataFrame(rows, schema=MANIFEST_SCHEMA) if rows else pl.DataFrame(schema=MANIFEST_SCHEMA)
-    )
-    # Paths are kept relative to the data root so that the root can move.
-    return frame.with_columns(
-        pl.col("csv_path").map_elements(
-            lambda p: str(Path(p).resolve().relative_to(lake)), return_dtype=pl.Utf8
-        )
-    )
 
 
 def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
@@ -128,11 +100,7 @@ def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
                 f"(source: {config.source})",
                 metadata={"missing_days": ", ".join(missing)},
             )
-        rows: list[dict] = []
-        for day in days:
-            day_dir = lake.csv_day_dir(lake_path, day.isoformat())
-            rows.extend(land_operating_day(day, sources[day], day_dir))
-        manifest = _manifest_frame(rows, lake.root)
+        manifest = land_days(lake, lake_path, {day: sources[day] for day in days})
         context.add_output_metadata(
             {
                 "operating_days": f"{days[0]}..{days[-1]}",
@@ -144,36 +112,6 @@ def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
         return manifest
 
     return csv_stage
-
-
-def read_day(spec: DatasetSpec, day: date, files: pl.DataFrame, root: Path) -> pl.DataFrame:
-    """Parse one operating day's CSV files; every row must belong to that day."""
-    paths = [root / p for p in files.get_column("csv_path").to_list()]
-    frame = read_dataset_files(paths, spec)
-    wrong = frame.filter(pl.col("operating_day") != day)
-    if wrong.height:
-        row = wrong.row(0, named=True)
-        raise FormatError(
-            row["source_file"],
-            f"holds rows for operating day {row['operating_day']} but was listed for {day} "
-            f"({wrong.height} row(s))",
-        )
-    return frame
-
-
-def run_raw_checks(
-    spec: DatasetSpec, frame: pl.DataFrame, manifest: pl.DataFrame
-) -> dict[str, quality.CheckOutcome]:
-    """The stage-2 checks of one operating day."""
-    per_file = dict(manifest.select("source_file", "data_rows").iter_rows())
-    expected_rows = int(manifest.get_column("data_rows").sum())
-    return {
-        "schema": quality.check_schema(frame, spec),
-        "duplicates": quality.check_duplicates(frame, spec),
-        "row_count": quality.check_row_count(frame, expected_rows, per_file=per_file),
-        "gaps": quality.check_gaps(frame, spec),
-        "price_range": quality.check_price_range(frame, spec),
-    }
 
 
 def merge_outcomes(by_partition: dict[str, quality.CheckOutcome]) -> quality.CheckOutcome:

@@ -48,18 +48,19 @@ class ErcotSource(dg.ConfigurableResource):
     max_retries: int = 5
     backoff_seconds: float = 1.0
     min_request_interval_seconds: float = 0.0
+    # ERCOT's public API allows 30 requests a minute.
+    api_min_request_interval_seconds: float = 2.0
 
-    def _http(self) -> HttpClient:
+    def _http(self, min_interval: float) -> HttpClient:
         return HttpClient(
             timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
             max_retries=self.max_retries,
             base_delay=self.backoff_seconds,
-            min_interval=self.min_request_interval_seconds,
+            min_interval=min_interval,
         )
 
     def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
         """Download the CSV documents of these operating days (absent days: none published)."""
-        http = self._http()
         if self.channel == "api":
             api = ErcotPublicApiClient(
                 base_url=self.api_base_url,
@@ -67,8 +68,10 @@ class ErcotSource(dg.ConfigurableResource):
                 username=self.api_username or "",
                 password=self.api_password or "",
                 subscription_key=self.api_subscription_key or "",
-                http=http,
+                http=self._http(self.api_min_request_interval_seconds),
             )
             return fetch_day_archives(spec, days, channel="api", download_dir=download_dir, api=api)
-        mis = ErcotMisClient(base_url=self.mis_base_url, http=http)
+        mis = ErcotMisClient(
+            base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
+        )
         return fetch_day_archives(spec, days, channel="mis", download_dir=download_dir, mis=mis)

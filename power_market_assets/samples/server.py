@@ -198,6 +198,11 @@ class ErcotStandInServer:
         with self._lock:
             self._raw_listings[str(report_type_id)] = body
 
+    def clear_raw_listing(self, report_type_id: str) -> None:
+        """Go back to serving the generated listing of a report type."""
+        with self._lock:
+            self._raw_listings.pop(str(report_type_id), None)
+
     def add_raw_document(self, doc_id: str, body: bytes, file_name: str = "") -> None:
         with self._lock:
             self._docs[str(doc_id)] = _StoredDoc(

@@ -1,0 +1,217 @@
+"""Stage 1 -> 2 benchmark on one generated month of ERCOT RT settlement point prices.
+
+Prints figures, never asserts on time. Each phase runs in its own process (so peak memory is
+its own), phases alternate (the machines are noisy), and every figure is also given as a
+ratio against the floor measured in the same run: inflate every zip member into memory and
+parse the concatenated CSV once with Polars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from power_market_assets.io.lake import Lake, write_parquet_files
+from power_market_assets.io.stages import land_days, read_day, run_raw_checks
+from power_market_assets.registry.ercot import RT_PRICES
+from power_market_assets.sources.ercot import operating_day_for
+from power_market_assets.sources.landing import LandedSource
+
+PHASES = ("floor", "pipeline")
+
+
+def month_days(month: str) -> list[date]:
+    first = date.fromisoformat(f"{month}-01")
+    following = (first + timedelta(days=32)).replace(day=1)
+    return [first + timedelta(days=i) for i in range((following - first).days)]
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase_floor(zips: list[Path]) -> int:
+    """Inflate every member into memory, join the bodies under one header, parse once."""
+    parts: list[bytes] = []
+    for index, path in enumerate(zips):
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(archive.namelist()[0])
+        parts.append(data if index == 0 else data[data.index(b"\n") + 1 :])
+    frame = pl.read_csv(io.BytesIO(b"".join(parts)))
+    return frame.height
+
+
+def _zips_by_day(zips: list[Path]) -> dict[date, list[Path]]:
+    by_day: dict[date, list[Path]] = defaultdict(list)
+    for path in zips:
+        stem = path.name.split(".")[-2].removesuffix("_csv")  # ConstructedName's friendly part
+        day = operating_day_for(RT_PRICES, stem, datetime.now())
+        by_day[day].append(path)
+    return by_day
+
+
+def phase_pipeline(zips: list[Path], data_root: Path, with_checks: bool) -> int:
+    """The code the csv and raw_parquet assets run, minus Dagster: land, parse, write."""
+    lake = Lake.at(data_root)
+    sources = {
+        day: [LandedSource(path=p, original_name=p.name) for p in paths]
+        for day, paths in _zips_by_day(zips).items()
+    }
+    manifest = land_days(lake, "ercot/rt_prices/csv", sources)
+    rows = 0
+    for day in sorted(sources):
+        key = day.isoformat()
+        files = manifest.filter(pl.col("operating_day") == day)
+        frame = read_day(RT_PRICES, day, files, lake.root)
+        if with_checks:
+            outcomes = run_raw_checks(RT_PRICES, frame, files)
+            assert all(o.passed for o in outcomes.values()), outcomes
+        write_parquet_files({lake.partition_file("ercot/rt_prices/raw_parquet", key): frame})
+        rows += frame.height
+    return rows
+
+
+def phase_dagster(month: str, nodes: int, data_root: Path) -> tuple[int, float]:
+    """A one-month single-run backfill of csv + raw_parquet through Dagster (stand-in server)."""
+    import dagster as dg
+
+    from power_market_assets.automation.runs import run_range
+    from power_market_assets.definitions import build_definitions
+    from power_market_assets.io.lake import Lake
+    from power_market_assets.samples.ercot import generate_documents
+    from power_market_assets.samples.server import ErcotStandInServer
+
+    days = month_days(month)
+    documents = generate_documents(RT_PRICES, days, n_nodes=nodes, seed=0, compresslevel=6)
+    with ErcotStandInServer(documents) as server:
+        defs = build_definitions(data_root=str(data_root), ercot_mis_url=server.base_url)
+        instance = dg.DagsterInstance.ephemeral()
+        started = time.perf_counter()
+        result = run_range(
+            defs, "ercot_rt_prices_daily", days[0].isoformat(), days[-1].isoformat(), instance
+        )
+        seconds = time.perf_counter() - started
+    if not result.success:
+        raise RuntimeError("the Dagster backfill failed")
+    files = Lake.at(data_root).all_partition_files("ercot/rt_prices/raw_parquet")
+    return sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files), seconds
+
+
+def _run_phase(args: list[str]) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "power_market_assets.bench", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_benchmark(
+    month: str = "2024-07", nodes: int = 1000, repeats: int = 3, dagster: bool = True
+) -> int:
+    from power_market_assets.samples.ercot import generate_documents, write_documents
+
+    work = Path(tempfile.mkdtemp(prefix="pma-bench-"))
+    try:
+        started = time.perf_counter()
+        documents = generate_documents(
+            RT_PRICES, month_days(month), n_nodes=nodes, seed=0, compresslevel=6
+        )
+        write_documents(documents, work / "zips")
+        csv_mb = sum(len(d.csv_bytes) for d in documents) / 1e6
+        zip_mb = sum(len(d.zip_bytes) for d in documents) / 1e6
+        rows = sum(d.data_rows for d in documents)
+        print(
+            f"generated {len(documents):,} RT zips for {month} ({nodes} nodes): {rows:,} rows, "
+            f"{csv_mb:.0f} MB CSV, {zip_mb:.0f} MB zipped in {time.perf_counter() - started:.1f} s"
+        )
+        del documents
+        zips_dir = str(work / "zips")
+        figures: dict[str, list[dict]] = defaultdict(list)
+        variants = {
+            "floor": ["--phase", "floor", "--zips", zips_dir],
+            "pipeline": ["--phase", "pipeline", "--zips", zips_dir],
+            "pipeline+checks": ["--phase", "pipeline", "--checks", "--zips", zips_dir],
+        }
+        for _ in range(repeats):  # alternate the phases within each repeat
+            for name, args in variants.items():
+                root = work / f"lake-{name}"
+                shutil.rmtree(root, ignore_errors=True)
+                figures[name].append(_run_phase([*args, "--data-root", str(root)]))
+        if dagster:
+            root = work / "lake-dagster"
+            figures["dagster backfill"].append(
+                _run_phase(
+                    ["--phase", "dagster", "--month", month, "--nodes", str(nodes),
+                     "--data-root", str(root)]
+                )
+            )  # fmt: skip
+        _print_table(figures, rows)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _print_table(figures: dict[str, list[dict]], rows: int) -> None:
+    floor = statistics.median(f["seconds"] for f in figures["floor"])
+    print(f"\n{'phase':<18}{'median s':>10}{'rows/s':>14}{'x floor':>9}{'peak MiB':>10}{'runs':>6}")
+    for name, runs in figures.items():
+        seconds = statistics.median(r["seconds"] for r in runs)
+        if runs[0]["rows"] != rows:
+            print(f"  !! {name} returned {runs[0]['rows']:,} rows, expected {rows:,}")
+        peak = max(r["peak_mib"] for r in runs)
+        print(
+            f"{name:<18}{seconds:>10.2f}{rows / seconds:>14,.0f}{seconds / floor:>9.2f}"
+            f"{peak:>10.0f}{len(runs):>6}"
+        )
+    print(
+        "\nfloor = inflate every member in memory + one Polars parse of the joined CSV; "
+        "pipeline = the assets' code without Dagster (safe extraction to the lake with "
+        "metadata.json, sha256 and row counts, parse per day, zstd Parquet per day)."
+    )
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--phase", choices=["floor", "pipeline", "dagster"], required=True)
+    parser.add_argument("--zips")
+    parser.add_argument("--data-root")
+    parser.add_argument("--checks", action="store_true")
+    parser.add_argument("--month")
+    parser.add_argument("--nodes", type=int)
+    args = parser.parse_args()
+    os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 2))
+    zips = sorted(Path(args.zips).glob("*.zip")) if args.zips else []
+    started = time.perf_counter()
+    if args.phase == "floor":
+        rows = phase_floor(zips)
+    elif args.phase == "pipeline":
+        rows = phase_pipeline(zips, Path(args.data_root), args.checks)
+    else:
+        rows, seconds = phase_dagster(args.month, args.nodes, Path(args.data_root))
+        started = time.perf_counter() - seconds
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": _peak_mib()}))
+
+
+if __name__ == "__main__":
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    _main()
