@@ -7,11 +7,11 @@ the files of a day are grouped by header, their bodies joined into one buffer an
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from power_market_assets.formats.errors import FormatError
@@ -33,6 +33,8 @@ def _decode_to_utf8(data: bytes, name: str) -> bytes:
     """UTF-8 stays as is; anything else is read as Latin-1 (the other encoding ISOs use)."""
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
+    if data.isascii():
+        return data
     try:
         data.decode("utf-8")
         return data
@@ -85,7 +87,7 @@ def parse_group(
         frame = pl.DataFrame(schema=schema)
     else:
         frame = pl.read_csv(
-            io.BytesIO(buffer),
+            buffer,
             has_header=False,
             new_columns=list(header),
             schema=schema,
@@ -98,7 +100,7 @@ def parse_group(
             texts[0].name if len(texts) == 1 else f"{len(texts)} files ({texts[0].name}, ...)",
             f"parsed {frame.height} rows but the files hold {expected} data lines",
         )
-    source = pl.Series("source_file", [t.name for t in texts], dtype=pl.Utf8).repeat_by(
-        pl.Series([t.rows for t in texts], dtype=pl.UInt32)
-    )
-    return frame.with_columns(source.explode().alias("source_file"))
+    # source_file per row without materializing millions of strings: a categorical gather.
+    names = pl.Series("source_file", [t.name for t in texts], dtype=pl.Categorical)
+    index = np.repeat(np.arange(len(texts), dtype=np.uint32), [t.rows for t in texts])
+    return frame.with_columns(names.gather(index).alias("source_file"))

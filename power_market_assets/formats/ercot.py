@@ -155,13 +155,12 @@ def _standard_columns(frame: pl.DataFrame, fields: list[str | None], header) -> 
     return frame.rename(renames).select(keep)
 
 
-def _with_dst_flag(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-    """DSTFlag as a boolean `repeated_hour`; derive it from row order when the file has none."""
+def _with_repeated_hour_key(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Files from before DSTFlag existed: the second occurrence of a label is the repeated hour."""
     if "dst_flag" in frame.columns:
-        flag = pl.col("dst_flag").str.strip_chars().str.to_uppercase().is_in(["Y", "TRUE"])
-        return frame.with_columns(flag.alias("repeated_hour")).drop("dst_flag")
+        return frame
     occurrence = pl.int_range(pl.len()).over(key)
-    return frame.with_columns((occurrence > 0).alias("repeated_hour"))
+    return frame.with_columns(pl.when(occurrence > 0).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("dst_flag"))
 
 
 def _location_type_from_name(location: pl.Expr) -> pl.Expr:
@@ -177,42 +176,53 @@ def _location_type_from_name(location: pl.Expr) -> pl.Expr:
     )
 
 
-def _interval_times(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    """Local clock labels + repeated-hour flag -> DST-correct UTC and local interval starts."""
+def _interval_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """Local clock labels + repeated-hour flag -> DST-correct UTC interval starts.
+
+    Computed once per distinct label (about 100 a day) and joined back, not once per row.
+    """
     day = pl.col("delivery_date").str.strip_chars().str.to_date("%m/%d/%Y", strict=False)
-    if "hour_ending" in frame.columns:
+    if "hour_ending" in labels.columns:
         hour = pl.col("hour_ending").str.strip_chars().str.split(":").list.first()
         minutes = pl.lit(0)
     else:
         hour = pl.col("delivery_hour").str.strip_chars()
-        minutes = (
-            pl.col("delivery_interval").str.strip_chars().cast(pl.Int32, strict=False) - 1
-        ) * (spec.interval_minutes)
+        interval = pl.col("delivery_interval").str.strip_chars().cast(pl.Int32, strict=False)
+        minutes = (interval - 1) * spec.interval_minutes
     hour = hour.cast(pl.Int32, strict=False)
+    repeated = pl.col("dst_flag").str.strip_chars().str.to_uppercase().is_in(["Y", "TRUE"])
     naive = day.cast(pl.Datetime("us")) + pl.duration(hours=hour - 1, minutes=minutes)
-    ambiguous = (
-        pl.when(pl.col("repeated_hour")).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    )
+    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
     local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
-    start_utc = local.dt.convert_time_zone("UTC")
-    return frame.with_columns(
+    return labels.with_columns(
         day.alias("operating_day"),
         naive.alias("_naive"),
-        start_utc.alias("interval_start_utc"),
+        local.dt.convert_time_zone("UTC").alias("interval_start_utc"),
     )
 
 
-def _raise_on_bad_times(frame: pl.DataFrame) -> None:
-    bad = frame.filter(pl.col("operating_day").is_null() | pl.col("interval_start_utc").is_null())
+def _interval_times(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    labels = [
+        c
+        for c in ("delivery_date", "hour_ending", "delivery_hour", "delivery_interval", "dst_flag")
+        if c in frame.columns
+    ]
+    table = _interval_table(frame.select(labels).unique(), spec)
+    bad = table.filter(pl.col("operating_day").is_null() | pl.col("interval_start_utc").is_null())
     if bad.height:
-        row = bad.row(0, named=True)
-        if row["operating_day"] is None:
-            problem = f"delivery date {row['delivery_date']!r} is not MM/DD/YYYY"
-        elif row["_naive"] is None:
-            problem = "hour/interval label is not a number in range"
-        else:
-            problem = f"local time {row['_naive']} does not exist (skipped by the DST change)"
-        raise FormatError(row["source_file"], f"{problem} ({bad.height} bad row(s))")
+        first = frame.join(bad.head(1), on=labels, how="semi").row(0, named=True)
+        _raise_on_bad_time(bad.row(0, named=True), first["source_file"], bad.height)
+    return frame.join(table.drop("_naive"), on=labels, how="left")
+
+
+def _raise_on_bad_time(label: dict, source_file: str, count: int) -> None:
+    if label["operating_day"] is None:
+        problem = f"delivery date {label['delivery_date']!r} is not MM/DD/YYYY"
+    elif label["_naive"] is None:
+        problem = "hour/interval label is not a number in range"
+    else:
+        problem = f"local time {label['_naive']} does not exist (skipped by the DST change)"
+    raise FormatError(source_file, f"{problem} ({count} bad label(s))")
 
 
 def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
@@ -270,9 +280,8 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     name_key = [
         c for c in ("settlement_point", "settlement_point_type", "ancillary_type") if c in frame
     ]
-    frame = _with_dst_flag(frame, [c for c in time_key if c in frame.columns] + name_key)
+    frame = _with_repeated_hour_key(frame, [c for c in time_key if c in frame.columns] + name_key)
     frame = _interval_times(frame, spec)
-    _raise_on_bad_times(frame)
     return _finish(frame, spec)
 
 
