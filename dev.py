@@ -11,7 +11,6 @@ The virtual environment is rebuilt when requirements.lock or pyproject.toml chan
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +55,6 @@ def main(argv: list[str]) -> None:
     if command not in {"demo", "test", "bench", "setup"}:
         sys.exit(__doc__)
     ensure_venv()
-    os.environ.setdefault("DAGSTER_HOME", str(ROOT / "data" / "dagster_home"))
     if command == "demo":
         run(str(BIN / "power-market"), "demo", *argv[1:])
     elif command == "bench":

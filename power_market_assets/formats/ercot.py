@@ -160,7 +160,9 @@ def _with_repeated_hour_key(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame
     if "dst_flag" in frame.columns:
         return frame
     occurrence = pl.int_range(pl.len()).over(key)
-    return frame.with_columns(pl.when(occurrence > 0).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("dst_flag"))
+    return frame.with_columns(
+        pl.when(occurrence > 0).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("dst_flag")
+    )
 
 
 def _location_type_from_name(location: pl.Expr) -> pl.Expr:
