@@ -55,6 +55,24 @@ class ExtractedMember:
     size_bytes: int
     sha256: str
     archive_chain: tuple[str, ...]  # outer archive first, then each inner zip member
+    data_rows: int = 0  # lines after the header (a last line without newline counts)
+
+
+class _LineCounter:
+    """Counts lines while a member streams through, so nobody has to read it again."""
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.last = b""
+
+    def update(self, chunk: bytes) -> None:
+        self.newlines += chunk.count(b"\n")
+        self.last = chunk[-1:]
+
+    @property
+    def data_rows(self) -> int:
+        lines = self.newlines + (1 if self.last and self.last != b"\n" else 0)
+        return max(lines - 1, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,6 +293,7 @@ def _copy_limited(
     max_ratio: float,
     what: str,
     digest: hashlib._Hash | None,
+    lines: _LineCounter | None = None,
 ) -> int:
     total = 0
     while True:
@@ -295,6 +314,8 @@ def _copy_limited(
             )
         if digest is not None:
             digest.update(chunk)
+        if lines is not None:
+            lines.update(chunk)
         dst.write(chunk)
 
 
@@ -314,11 +335,12 @@ def _write_member(
     if target.resolve().parent != dest.resolve():
         raise ArchiveError(label, f"member {base!r} would be written outside {dest} (path escape)")
     digest = hashlib.sha256()
+    lines = _LineCounter()
     temp = _temp_sibling(target)
     try:
         with open(temp, "wb") as out:
             size = _copy_limited(
-                src, out, budget, compressed_size, max_ratio, f"{label} > {base}", digest
+                src, out, budget, compressed_size, max_ratio, f"{label} > {base}", digest, lines
             )
         sha = digest.hexdigest()
         previous = written.get(base)
@@ -332,7 +354,12 @@ def _write_member(
         _remove_quietly(temp)
         raise
     written[base] = ExtractedMember(
-        name=base, path=target, size_bytes=size, sha256=sha, archive_chain=chain
+        name=base,
+        path=target,
+        size_bytes=size,
+        sha256=sha,
+        archive_chain=chain,
+        data_rows=lines.data_rows,
     )
 
 

@@ -9,6 +9,7 @@ then swaps it in for the day folder, so that a crash never leaves a half-written
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from power_market_assets.formats.archive import (
 )
 
 METADATA_FILE = "metadata.json"
+IN_MEMORY_ARCHIVE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -119,21 +121,27 @@ def land_operating_day(
         landed_at = datetime.now(UTC)
         for item in archives:
             source = _as_landed(item)
+            archive_bytes = source.path.stat().st_size
+            # Small archives (every ISO document) are read once: hashed and extracted from memory.
+            if archive_bytes <= IN_MEMORY_ARCHIVE_BYTES:
+                payload: Path | bytes = source.path.read_bytes()
+                archive_sha = hashlib.sha256(payload).hexdigest()
+            else:
+                payload = source.path
+                archive_sha = sha256_file(source.path)
             members: list[ExtractedMember] = extract_csv_members(
-                source.path,
+                payload,
                 staging,
                 source_name=source.original_name,
                 max_total_bytes=max_total_bytes,
                 max_ratio=max_ratio,
                 max_depth=max_depth,
             )
-            archive_bytes = source.path.stat().st_size
-            archive_sha = sha256_file(source.path)
             publish_utc = _utc(source.publish_time)
             downloaded_utc = _utc(source.downloaded_at_utc) or landed_at
             member_meta = []
             for member in members:
-                data_rows = count_data_rows(member.path)
+                data_rows = member.data_rows
                 member_meta.append(
                     {
                         "name": member.name,
