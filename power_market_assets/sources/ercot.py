@@ -18,6 +18,7 @@ import re
 import time
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -496,12 +497,15 @@ def fetch_day_archives(
     download_dir: Path,
     mis: ErcotMisClient | None = None,
     api: ErcotPublicApiClient | None = None,
+    download_workers: int = 4,
 ) -> dict[date, list[DownloadedDocument]]:
     """Download every CSV document of the given operating days.
 
     `channel="mis"` uses the MIS listing (only the recent rolling window is available);
     `channel="api"` uses the public API archive with bulk downloads. Days without documents
-    are absent from the result; the caller reports them.
+    are absent from the result; the caller reports them. MIS documents are small (8 KB for a
+    15-minute RT file, ~100 a day), so a few download at once; the shared HttpClient's rate
+    limit still spaces the requests when one is configured.
     """
     wanted = sorted(set(days))
     download_dir = Path(download_dir)
@@ -511,8 +515,10 @@ def fetch_day_archives(
         return result
     if channel == "mis":
         client = mis or ErcotMisClient()
-        for day, docs in sorted(client.documents_for_days(spec, wanted).items()):
-            result[day] = [client.download(doc, download_dir) for doc in docs]
+        by_day = sorted(client.documents_for_days(spec, wanted).items())
+        with ThreadPoolExecutor(max_workers=max(1, download_workers)) as pool:
+            for day, docs in by_day:
+                result[day] = list(pool.map(lambda d: client.download(d, download_dir), docs))
         return result
     if channel == "api":
         if api is None:
