@@ -49,6 +49,25 @@ def lake_metadata(lake_path: str, granularity: str, view: str, **extra) -> dict:
     }
 
 
+def stage_asset_args(
+    spec: DatasetSpec, stage: str, granularity: str, description: str, **extra
+) -> dict:
+    """The decorator arguments every stage asset of a dataset shares."""
+    key = dg.AssetKey([*spec.key_prefix, stage])
+    return {
+        "key": key,
+        "partitions_def": daily_for(spec) if granularity == "daily" else monthly_for(spec),
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "io_manager_key": "lake_io",
+        "group_name": spec.iso.lower(),
+        "description": description,
+        "metadata": lake_metadata(
+            "/".join(key.path), granularity, f"{spec.iso.lower()}.{spec.dataset}_{stage}"
+        ),
+        **extra,
+    }
+
+
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     return [date.fromisoformat(key) for key in context.partition_keys]
 
@@ -67,17 +86,16 @@ def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
     source_key = f"{spec.iso.lower()}_source"
 
     @dg.asset(
-        key=key,
-        partitions_def=daily_for(spec),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        io_manager_key="lake_io",
-        required_resource_keys={source_key, "lake"},
-        group_name=spec.iso.lower(),
-        kinds={"csv", "parquet"},
-        description=f"Stage 1, {spec.title} ({spec.report_code}): the original CSV files of each "
-        "operating day, extracted safely from the ISO's zips, with metadata.json; the "
-        "asset's value is the manifest of those files.",
-        metadata=lake_metadata(lake_path, "daily", f"{spec.iso.lower()}.{spec.dataset}_csv"),
+        **stage_asset_args(
+            spec,
+            "csv",
+            "daily",
+            f"Stage 1, {spec.title} ({spec.report_code}): the original CSV files of each "
+            "operating day, extracted safely from the ISO's zips, with metadata.json; the "
+            "asset's value is the manifest of those files.",
+            required_resource_keys={source_key, "lake"},
+            kinds={"csv", "parquet"},
+        )
     )
     def csv_stage(context: dg.AssetExecutionContext, config: CsvStageConfig) -> pl.DataFrame:
         lake = context.resources.lake.lake
@@ -170,21 +188,18 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
     lake_path = "/".join(key.path)
 
     @dg.asset(
-        key=key,
-        ins={"manifest": dg.AssetIn(key=csv_key)},
-        partitions_def=daily_for(spec),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        io_manager_key="lake_io",
-        required_resource_keys={"lake"},
-        group_name=spec.iso.lower(),
-        kinds={"polars", "parquet"},
-        check_specs=check_specs(key, RAW_CHECKS),
-        description=f"Stage 2, {spec.title}: the standard long table for each operating day "
-        f"(UTC-correct interval starts, Float64 prices, source_file kept), "
-        f"{spec.interval_minutes}-minute intervals.",
-        metadata=lake_metadata(
-            lake_path, "daily", f"{spec.iso.lower()}.{spec.dataset}_raw_parquet"
-        ),
+        **stage_asset_args(
+            spec,
+            "raw_parquet",
+            "daily",
+            f"Stage 2, {spec.title}: the standard long table for each operating day "
+            f"(UTC-correct interval starts, Float64 prices, source_file kept), "
+            f"{spec.interval_minutes}-minute intervals.",
+            ins={"manifest": dg.AssetIn(key=csv_key)},
+            required_resource_keys={"lake"},
+            kinds={"polars", "parquet"},
+            check_specs=check_specs(key, RAW_CHECKS),
+        )
     )
     def raw_stage(
         context: dg.AssetExecutionContext, manifest: pl.LazyFrame
@@ -225,20 +240,18 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
     lake_path = "/".join(key.path)
 
     @dg.asset(
-        key=key,
-        ins={"raw": dg.AssetIn(key=raw_key)},
-        partitions_def=monthly_for(spec),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        io_manager_key="lake_io",
-        group_name=spec.iso.lower(),
-        kinds={"polars", "parquet"},
-        check_specs=check_specs(key, FLAT_CHECKS),
-        description=f"Stage 3, {spec.title}: wide, one row per {spec.interval_minutes}-minute "
-        f"interval and one column per {spec.pivot_column}; gaps under an hour forward-filled "
-        "(counted in the metadata), longer ones left null.",
-        metadata=lake_metadata(
-            lake_path, "monthly", f"{spec.iso.lower()}.{spec.dataset}_flattened"
-        ),
+        **stage_asset_args(
+            spec,
+            "flattened",
+            "monthly",
+            f"Stage 3, {spec.title}: wide, one row per {spec.interval_minutes}-minute interval "
+            f"and one column per {spec.pivot_column}; gaps under an hour forward-filled "
+            "(counted in the metadata), longer ones left null.",
+            ins={"raw": dg.AssetIn(key=raw_key)},
+            required_resource_keys={"lake"},
+            kinds={"polars", "parquet"},
+            check_specs=check_specs(key, FLAT_CHECKS),
+        )
     )
     def flattened_stage(
         context: dg.AssetExecutionContext, raw: pl.LazyFrame
