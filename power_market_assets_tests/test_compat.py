@@ -36,8 +36,8 @@ def _pair(io_manager_key: str, upstream_metadata: dict | None = None):
         partitions_def=DAILY,
         io_manager_key="mem",
     )
-    def summary(prices: pl.LazyFrame) -> pl.DataFrame:
-        return prices.select(pl.col("lmp").sum()).collect()
+    def summary(prices: pl.DataFrame) -> pl.DataFrame:
+        return prices.select(pl.col("lmp").sum())
 
     return [prices, summary]
 

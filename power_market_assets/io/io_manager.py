@@ -113,7 +113,12 @@ class LakeIOManager(dg.ConfigurableIOManager):
         name = "_".join(lake_path.split("/")) + "_all.parquet"
         sink_parquet_file(whole.sort("interval_start_utc"), stage_dir / name)
 
-    def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
+    def load_input(self, context: dg.InputContext) -> pl.LazyFrame | pl.DataFrame:
+        frame = self._scan_input(context)
+        wants_eager = context.dagster_type.typing_type is pl.DataFrame
+        return frame.collect() if wants_eager else frame
+
+    def _scan_input(self, context: dg.InputContext) -> pl.LazyFrame:
         upstream = context.upstream_output
         meta = upstream.definition_metadata
         lake_path = meta["lake_path"]
