@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from power_market_assets.io.lake import Lake, write_parquet_files
-from power_market_assets.io.stages import land_days, read_day, run_raw_checks
+from power_market_assets.io.stages import land_days, parse_days
 from power_market_assets.registry.ercot import RT_PRICES
 from power_market_assets.sources.ercot import operating_day_for
 from power_market_assets.sources.landing import LandedSource
@@ -74,15 +74,13 @@ def phase_pipeline(zips: list[Path], data_root: Path, with_checks: bool) -> int:
     }
     manifest = land_days(lake, "ercot/rt_prices/csv", sources)
     rows = 0
-    for day in sorted(sources):
-        key = day.isoformat()
-        files = manifest.filter(pl.col("operating_day") == day)
-        frame = read_day(RT_PRICES, day, files, lake.root)
-        if with_checks:
-            outcomes = run_raw_checks(RT_PRICES, frame, files)
-            assert all(o.passed for o in outcomes.values()), outcomes
-        write_parquet_files({lake.partition_file("ercot/rt_prices/raw_parquet", key): frame})
-        rows += frame.height
+    for parsed in parse_days(RT_PRICES, sorted(sources), manifest, lake.root, with_checks):
+        if parsed.error is not None:
+            raise parsed.error
+        assert all(o.passed for o in parsed.outcomes.values()), parsed.outcomes
+        key = parsed.day.isoformat()
+        write_parquet_files({lake.partition_file("ercot/rt_prices/raw_parquet", key): parsed.frame})
+        rows += parsed.frame.height
     return rows
 
 

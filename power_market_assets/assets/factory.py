@@ -16,9 +16,8 @@ import polars as pl
 
 from power_market_assets.assets.checks import CheckDef, check_specs, to_result
 from power_market_assets.assets.partitions import daily_for, monthly_for
-from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import write_failure_marker
-from power_market_assets.io.stages import land_days, read_day, run_raw_checks
+from power_market_assets.io.stages import land_days, parse_days
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.landing import LandedSource
@@ -208,14 +207,11 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
         files = manifest.collect()
         frames: dict[str, pl.DataFrame] = {}
         outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
-        for day in partition_days(context):
-            day_files = files.filter(pl.col("operating_day") == day)
-            try:
-                frame = read_day(spec, day, day_files, root)
-            except FormatError as exc:
-                fail_partitions(context, lake_path, {day.isoformat(): str(exc)})
-            frames[day.isoformat()] = frame
-            outcomes[day.isoformat()] = run_raw_checks(spec, frame, day_files)
+        for parsed in parse_days(spec, partition_days(context), files, root, checks=True):
+            if parsed.error is not None:
+                fail_partitions(context, lake_path, {parsed.day.isoformat(): str(parsed.error)})
+            frames[parsed.day.isoformat()] = parsed.frame
+            outcomes[parsed.day.isoformat()] = parsed.outcomes
         yield from evaluate_checks(context, key, lake_path, RAW_CHECKS, outcomes)
         frame = pl.concat(frames.values())
         yield dg.Output(frame, metadata=raw_summary(frame, spec))
