@@ -140,6 +140,8 @@ def test_corrupted_day_fails_checks_and_blocks_downstream(tmp_path: Path, docume
     assert "99999" in price.metadata["offending_rows"].value
     # Nothing of the failed run is visible, and the failed day is marked.
     assert lake.all_partition_files("ercot/da_prices/raw_parquet") == []
+    leftovers = list(lake.stage_dir("ercot/da_prices/raw_parquet").rglob("*.tmp"))
+    assert leftovers == []  # the days staged before the checks failed were discarded
     assert lake.failure_marker("ercot/da_prices/raw_parquet", "2024-11-03").exists()
 
     # Downstream: the month refuses to flatten over the failed day.

@@ -16,7 +16,12 @@ import polars as pl
 
 from power_market_assets.assets.checks import CheckDef, check_specs, to_result
 from power_market_assets.assets.partitions import daily_for, monthly_for
-from power_market_assets.io.lake import write_failure_marker
+from power_market_assets.io.lake import (
+    StagedPartitions,
+    discard_staged,
+    stage_parquet,
+    write_failure_marker,
+)
 from power_market_assets.io.stages import land_days, parse_days
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
@@ -183,8 +188,8 @@ def fail_partitions(
 
 
 def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinition:
-    key = dg.AssetKey([*spec.key_prefix, "raw_parquet"])
-    lake_path = "/".join(key.path)
+    asset_key = dg.AssetKey([*spec.key_prefix, "raw_parquet"])
+    lake_path = "/".join(asset_key.path)
 
     @dg.asset(
         **stage_asset_args(
@@ -197,38 +202,69 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
             ins={"manifest": dg.AssetIn(key=csv_key)},
             required_resource_keys={"lake"},
             kinds={"polars", "parquet"},
-            check_specs=check_specs(key, RAW_CHECKS),
+            check_specs=check_specs(asset_key, RAW_CHECKS),
         )
     )
     def raw_stage(
         context: dg.AssetExecutionContext, manifest: pl.LazyFrame
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-        root = context.resources.lake.lake.root
+        lake = context.resources.lake.lake
         files = manifest.collect()
-        frames: dict[str, pl.DataFrame] = {}
+        staged: dict[str, tuple[Path, Path]] = {}
         outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
-        for parsed in parse_days(spec, partition_days(context), files, root, checks=True):
-            if parsed.error is not None:
-                fail_partitions(context, lake_path, {parsed.day.isoformat(): str(parsed.error)})
-            frames[parsed.day.isoformat()] = parsed.frame
-            outcomes[parsed.day.isoformat()] = parsed.outcomes
-        yield from evaluate_checks(context, key, lake_path, RAW_CHECKS, outcomes)
-        frame = pl.concat(frames.values())
-        yield dg.Output(frame, metadata=raw_summary(frame, spec))
+        summary = RawSummary(spec)
+        try:
+            # Each day is written (under a temp name) as soon as it is parsed, so memory
+            # holds about one day whatever the length of the range.
+            for parsed in parse_days(spec, partition_days(context), files, lake.root, checks=True):
+                key = parsed.day.isoformat()
+                if parsed.error is not None:
+                    fail_partitions(context, lake_path, {key: str(parsed.error)})
+                final = lake.partition_file(lake_path, key)
+                staged[key] = (stage_parquet(parsed.frame, final), final)
+                outcomes[key] = parsed.outcomes
+                summary.add(parsed.frame)
+            yield from evaluate_checks(context, asset_key, lake_path, RAW_CHECKS, outcomes)
+        except BaseException:
+            discard_staged(staged)
+            raise
+        yield dg.Output(StagedPartitions(staged, summary.rows), metadata=summary.metadata())
 
     return raw_stage
 
 
-def raw_summary(frame: pl.DataFrame, spec: DatasetSpec) -> dict:
-    value = frame.get_column(spec.value_column)
-    return {
-        "rows": frame.height,
-        "operating_days": frame.get_column("operating_day").n_unique(),
-        f"{spec.pivot_column}s": frame.get_column(spec.pivot_column).n_unique(),
-        "min_price": float(value.min()) if frame.height else 0.0,
-        "max_price": float(value.max()) if frame.height else 0.0,
-        "preview": dg.MetadataValue.md(quality.markdown_table(frame, limit=5)),
-    }
+class RawSummary:
+    """Materialization metadata accumulated day by day (rows, days, price range, preview)."""
+
+    def __init__(self, spec: DatasetSpec):
+        self.spec = spec
+        self.rows = 0
+        self.days = 0
+        self.names: set[str] = set()
+        self.low = float("inf")
+        self.high = float("-inf")
+        self.preview = ""
+
+    def add(self, frame: pl.DataFrame) -> None:
+        value = frame.get_column(self.spec.value_column)
+        self.rows += frame.height
+        self.days += 1
+        self.names.update(frame.get_column(self.spec.pivot_column).unique().to_list())
+        if frame.height:
+            self.low = min(self.low, float(value.min()))
+            self.high = max(self.high, float(value.max()))
+        if not self.preview:
+            self.preview = quality.markdown_table(frame, limit=5) or ""
+
+    def metadata(self) -> dict:
+        return {
+            "rows": self.rows,
+            "operating_days": self.days,
+            f"{self.spec.pivot_column}s": len(self.names),
+            "min_price": self.low if self.rows else 0.0,
+            "max_price": self.high if self.rows else 0.0,
+            "preview": dg.MetadataValue.md(self.preview),
+        }
 
 
 def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsDefinition:
@@ -252,12 +288,11 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
     def flattened_stage(
         context: dg.AssetExecutionContext, raw: pl.LazyFrame
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-        long = raw.collect()
         month_of = pl.col("operating_day").dt.strftime("%Y-%m-01")
         results: dict[str, FlattenResult] = {}
         outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
         for month in context.partition_keys:
-            month_long = long.filter(month_of == month)
+            month_long = raw.filter(month_of == month).collect()
             results[month] = flatten(month_long, spec)
             accuracy = quality.check_pivot_accuracy(month_long, results[month].frame, spec)
             outcomes[month] = {"pivot_accuracy": accuracy}

@@ -16,7 +16,14 @@ import dagster as dg
 import polars as pl
 
 from power_market_assets.io.catalog import refresh_catalog
-from power_market_assets.io.lake import Lake, sink_parquet_file, write_parquet_files
+from power_market_assets.io.lake import (
+    Lake,
+    StagedPartitions,
+    commit_staged,
+    discard_staged,
+    sink_parquet_file,
+    write_parquet_files,
+)
 
 
 def partition_key_of(day: date, granularity: str) -> str:
@@ -73,6 +80,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
         lake_path = meta["lake_path"]
         granularity = meta.get("partition_granularity", "daily")
         keys = self._partition_keys(context)
+        if isinstance(obj, StagedPartitions):
+            self._commit(context, lake_path, keys, obj)
+            return
         if isinstance(obj, Mapping):
             frames = {key: obj[key] for key in keys if key in obj}
             missing = [k for k in keys if k not in obj]
@@ -94,6 +104,25 @@ class LakeIOManager(dg.ConfigurableIOManager):
             {
                 "rows": sum(frame.height for frame in frames.values()),
                 "files": len(files),
+                "path": dg.MetadataValue.path(str(self.lake.stage_dir(lake_path))),
+                "catalog_views": len(views),
+            }
+        )
+
+    def _commit(
+        self, context: dg.OutputContext, lake_path: str, keys: list[str], staged: StagedPartitions
+    ) -> None:
+        if sorted(staged.files) != sorted(keys):
+            discard_staged(staged.files)
+            raise ValueError(f"{lake_path}: staged {sorted(staged.files)} but expected {keys}")
+        commit_staged(staged)
+        for key in keys:
+            self.lake.failure_marker(lake_path, key).unlink(missing_ok=True)
+        views = refresh_catalog(self.lake)
+        context.add_output_metadata(
+            {
+                "rows": staged.rows,
+                "files": len(staged.files),
                 "path": dg.MetadataValue.path(str(self.lake.stage_dir(lake_path))),
                 "catalog_views": len(views),
             }

@@ -87,6 +87,36 @@ def _temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
 
 
+@dataclass(frozen=True)
+class StagedPartitions:
+    """Parquet files already written under temp names, one per partition key.
+
+    A long range is written day by day as it is parsed (a year of RT prices does not fit in
+    memory at once); the IO manager then renames them all into place in one step.
+    """
+
+    files: dict[str, tuple[Path, Path]]  # partition key -> (temp file, final file)
+    rows: int
+
+
+def stage_parquet(frame: pl.DataFrame, path: Path) -> Path:
+    """Write `frame` next to `path` under a temp name (invisible to `*.parquet` globs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_sibling(path)
+    frame.write_parquet(temp, compression="zstd", statistics=True)
+    return temp
+
+
+def commit_staged(staged: StagedPartitions) -> None:
+    for temp, final in staged.files.values():
+        os.replace(temp, final)
+
+
+def discard_staged(files: dict[str, tuple[Path, Path]]) -> None:
+    for temp, _ in files.values():
+        temp.unlink(missing_ok=True)
+
+
 def write_parquet_files(frames: Mapping[Path, pl.DataFrame]) -> None:
     """Write several Parquet files as one step: all to temp names first, then rename each.
 
