@@ -493,6 +493,54 @@ def _csv_text(header: str, lines: pl.Series) -> bytes:
     return (header + "\n" + body + "\n").encode("ascii")
 
 
+def _hourly_document(
+    spec: DatasetSpec,
+    day: date,
+    grid: _Grid,
+    names: list[str],
+    cents: np.ndarray,
+    header: str,
+    price_lead: str,
+    seed: int,
+    salt: int,
+    compresslevel: int,
+) -> SampleDocument:
+    """One hourly day-ahead file (DAM SPP or AS MCPC): rows by hour ending, then name.
+
+    `price_lead` is the DAM file's leading space before every price ("" for MCPC)."""
+    n_int, n_pts = cents.shape
+    flags = pl.Series(np.where(grid.repeated, "Y", "N").tolist())
+    frame = pl.DataFrame(
+        {
+            "i": np.repeat(np.arange(n_int), n_pts),
+            "p": np.tile(np.arange(n_pts), n_int),
+            "cents": cents.reshape(-1),
+        }
+    )
+    lines = frame.select(
+        pl.concat_str(
+            [
+                pl.lit(_date_text(day)),
+                pl.lit(pl.Series(_hour_ending_labels(grid))).gather(pl.col("i")),
+                pl.lit(pl.Series(list(names))).gather(pl.col("p")),
+                pl.lit(price_lead) + format_cents(pl.col("cents")),
+                pl.lit(flags).gather(pl.col("i")),
+            ],
+            separator=",",
+        )
+    ).to_series()
+    rng = np.random.default_rng([seed, salt, day.toordinal(), 1])
+    return _package(
+        spec,
+        stem=spec.friendly_name_stem,
+        publish=_dam_publish(spec, day, rng),
+        csv_bytes=_csv_text(header, lines),
+        day=day,
+        rng=rng,
+        compresslevel=compresslevel,
+    )
+
+
 def _generate_dam_spp(
     spec: DatasetSpec, days: list[date], locs: SampleLocations, seed: int, compresslevel: int
 ) -> list[SampleDocument]:
@@ -504,38 +552,9 @@ def _generate_dam_spp(
     for day in days:
         grid = _day_grid(day, 60, tz)
         cents = _price_matrix(points, grid, day, seed, salt, rt=False)
-        n_int, n_pts = cents.shape
-        he = pl.Series("he", _hour_ending_labels(grid))
-        flag = pl.Series("flag", np.where(grid.repeated, "Y", "N").tolist())
-        frame = pl.DataFrame(
-            {
-                "i": np.repeat(np.arange(n_int), n_pts),
-                "p": np.tile(np.arange(n_pts), n_int),
-                "cents": cents.reshape(-1),
-            }
-        )
-        lines = frame.select(
-            pl.concat_str(
-                [
-                    pl.lit(_date_text(day)),
-                    pl.lit(he).gather(pl.col("i")),
-                    pl.lit(names).gather(pl.col("p")),
-                    pl.lit(" ") + format_cents(pl.col("cents")),
-                    pl.lit(flag).gather(pl.col("i")),
-                ],
-                separator=",",
-            )
-        ).to_series()
-        rng = np.random.default_rng([seed, salt, day.toordinal(), 1])
         docs.append(
-            _package(
-                spec,
-                stem=spec.friendly_name_stem,
-                publish=_dam_publish(spec, day, rng),
-                csv_bytes=_csv_text(DAM_HEADER, lines),
-                day=day,
-                rng=rng,
-                compresslevel=compresslevel,
+            _hourly_document(
+                spec, day, grid, names, cents, DAM_HEADER, " ", seed, salt, compresslevel
             )
         )
     return docs
@@ -560,37 +579,9 @@ def _generate_dam_mcpc(
             values = level * shape**2 + rng.gamma(1.5, 0.4, len(hour_frac))
             values = np.where(rng.random(len(hour_frac)) < 0.03, values * 6.0, values)
             cents[:, j] = np.rint(np.clip(values, 0.0, 5000.0) * 100).astype(np.int64)
-        n_int, n_pts = cents.shape
-        flags = pl.Series(np.where(grid.repeated, "Y", "N").tolist())
-        frame = pl.DataFrame(
-            {
-                "i": np.repeat(np.arange(n_int), n_pts),
-                "p": np.tile(np.arange(n_pts), n_int),
-                "cents": cents.reshape(-1),
-            }
-        )
-        lines = frame.select(
-            pl.concat_str(
-                [
-                    pl.lit(_date_text(day)),
-                    pl.lit(pl.Series(_hour_ending_labels(grid))).gather(pl.col("i")),
-                    pl.lit(pl.Series(products)).gather(pl.col("p")),
-                    format_cents(pl.col("cents")),
-                    pl.lit(flags).gather(pl.col("i")),
-                ],
-                separator=",",
-            )
-        ).to_series()
-        prng = np.random.default_rng([seed, salt, day.toordinal(), 1])
         docs.append(
-            _package(
-                spec,
-                stem=spec.friendly_name_stem,
-                publish=_dam_publish(spec, day, prng),
-                csv_bytes=_csv_text(MCPC_HEADER, lines),
-                day=day,
-                rng=prng,
-                compresslevel=compresslevel,
+            _hourly_document(
+                spec, day, grid, products, cents, MCPC_HEADER, "", seed, salt, compresslevel
             )
         )
     return docs
