@@ -1,7 +1,9 @@
 """Pandera (polars backend) schemas built from a DatasetSpec.
 
 The long table schema is the stage raw_parquet contract (registry/schema.py): exact columns and
-dtypes, no extra columns, non-null identity and value columns, unique on spec.unique_key.
+dtypes, no extra columns, non-null identity and value columns. Uniqueness of spec.unique_key
+is checked once, by quality.checks.check_duplicates (a second scan of millions of keys here
+would double the cost of the blocking checks).
 Price bounds depend on the operating day's era and live in quality.checks.check_price_range.
 """
 
@@ -25,7 +27,7 @@ WIDE_TIME_COLUMNS = (
 
 
 def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
-    """Strict schema of the standard long table of `spec` (columns, dtypes, nulls, unique key).
+    """Strict schema of the standard long table of `spec` (columns, dtypes, nulls).
 
     Also checks that iso, market and interval_minutes are the spec's own values.
     """
@@ -46,7 +48,6 @@ def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         columns,
         strict=True,
-        unique=list(spec.unique_key),
         name=f"{spec.iso.lower()}.{spec.dataset}.long",
     )
 
