@@ -152,10 +152,12 @@ def safe_member_basename(name: str, source_name: str) -> str:
 class _Budget:
     """Running total of bytes produced by one extraction call."""
 
-    def __init__(self, source_name: str, max_total_bytes: int):
+    def __init__(self, source_name: str, max_total_bytes: int, atomic: bool = True):
         self.source_name = source_name
         self.max_total_bytes = max_total_bytes
         self.used = 0
+        # False when dest_dir is itself a staging folder that is swapped in whole.
+        self.atomic = atomic
 
     def take(self, n: int, what: str) -> None:
         self.used += n
@@ -179,6 +181,7 @@ def extract_csv_members(
     max_total_bytes: int = 2_000_000_000,
     max_ratio: float = 200.0,
     max_depth: int = 3,
+    atomic_members: bool = True,
 ) -> list[ExtractedMember]:
     """Extract every CSV in `archive` (a zip, a zip of zips, or a bare CSV) into `dest_dir`.
 
@@ -186,10 +189,13 @@ def extract_csv_members(
     outer archive is level 1). Members that are neither CSV nor zip are skipped. Members are
     written under their basename; a second member with the same basename and the same bytes
     is accepted once, with different bytes it is an error. Raises `ArchiveError`.
+    `atomic_members=False` writes members in place, for a `dest_dir` that is a staging folder
+    swapped in as a whole (stage 1 landing); a failed extraction then leaves a partial member
+    there, which the caller discards with the folder.
     """
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    budget = _Budget(source_name, max_total_bytes)
+    budget = _Budget(source_name, max_total_bytes, atomic_members)
     written: dict[str, ExtractedMember] = {}
 
     if isinstance(archive, (bytes, bytearray, memoryview)):
@@ -336,7 +342,8 @@ def _write_member(
         raise ArchiveError(label, f"member {base!r} would be written outside {dest} (path escape)")
     digest = hashlib.sha256()
     lines = _LineCounter()
-    temp = _temp_sibling(target)
+    direct = not budget.atomic and base not in written
+    temp = target if direct else _temp_sibling(target)
     try:
         with open(temp, "wb") as out:
             size = _copy_limited(
@@ -349,7 +356,8 @@ def _write_member(
                 raise ArchiveError(label, f"duplicate member name {base!r} with different contents")
             _remove_quietly(temp)
             return
-        os.replace(temp, target)
+        if not direct:
+            os.replace(temp, target)
     except BaseException:
         _remove_quietly(temp)
         raise

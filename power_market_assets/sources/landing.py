@@ -136,6 +136,7 @@ def land_operating_day(
                 max_total_bytes=max_total_bytes,
                 max_ratio=max_ratio,
                 max_depth=max_depth,
+                atomic_members=False,  # staging is swapped in whole
             )
             publish_utc = _utc(source.publish_time)
             downloaded_utc = _utc(source.downloaded_at_utc) or landed_at
