@@ -193,3 +193,30 @@ def test_ingest_real_dam_file(tmp_path: Path, real_ercot_dir: Path, monkeypatch)
     assert raw.height == 26_664
     north = raw.filter(pl.col("location") == "HB_NORTH").sort("interval_start_utc")
     assert north["interval_start_utc"][0] == datetime(2026, 6, 12, 5, tzinfo=UTC)
+
+
+def test_spring_forward_day_end_to_end(tmp_path: Path) -> None:
+    day = date(2024, 3, 10)
+    docs = [d for spec in ercot.ERCOT_DATASETS for d in generate_documents(spec, [day], n_nodes=3)]
+    instance = dg.DagsterInstance.ephemeral()
+    with ErcotStandInServer(docs) as server:
+        defs = _defs(tmp_path, server)
+        assert run_range(defs, "ercot_daily", "2024-03-10", "2024-03-10", instance).success
+        assert run_range(defs, "ercot_monthly", "2024-03-01", "2024-03-01", instance).success
+    with duckdb.connect(str(Lake.at(tmp_path).warehouse_path), read_only=True) as con:
+        da = con.sql(
+            "select count(distinct interval_start_utc), min(interval_start_utc), "
+            "max(interval_end_utc) from ercot.da_prices_raw_parquet"
+        ).fetchone()
+        rt = con.sql("select count(distinct interval_start_utc) from ercot.rt_prices_raw_parquet")
+        flat = con.sql("select count(*) from ercot.rt_prices_flattened").fetchone()[0]
+        native = con.sql("select count(*), count(da_HB_NORTH) from ercot.combined_da_as_rt_native")
+        manifest = con.sql("select count(*), sum(data_rows) from ercot.rt_prices_csv").fetchone()
+        native_rows, with_da = native.fetchone()
+        rt_intervals = rt.fetchone()[0]
+    assert da[0] == 23  # no 02:00-03:00 local hour
+    assert da[1] == datetime(2024, 3, 10, 6, tzinfo=UTC)  # 00:00 CST
+    assert da[2] == datetime(2024, 3, 11, 5, tzinfo=UTC)  # 24:00 CDT
+    assert rt_intervals == flat == native_rows == with_da == 92
+    # 3 nodes + 7 hubs + 8 zones and 4 DC ties, each zone and tie twice (LZ and LZEW)
+    assert manifest[0] == 92 and manifest[1] == 92 * (3 + 7 + 2 * (8 + 4))
