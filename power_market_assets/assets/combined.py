@@ -13,13 +13,7 @@ from power_market_assets.assets.factory import lake_metadata
 from power_market_assets.assets.partitions import monthly_for
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms import combine
-
-WIDE_TIME_COLUMNS = (
-    "interval_start_utc",
-    "interval_end_utc",
-    "interval_start_local",
-    "operating_day",
-)
+from power_market_assets.transforms.flatten import TIME_COLUMNS
 
 # kind -> (description, join function)
 COMBINED_KINDS: dict[str, tuple[str, Callable[..., pl.DataFrame]]] = {
@@ -41,7 +35,7 @@ COMBINED_KINDS: dict[str, tuple[str, Callable[..., pl.DataFrame]]] = {
 def _wide_columns(frame: pl.LazyFrame, wanted: tuple[str, ...]) -> pl.DataFrame:
     """Only the time columns and the wanted locations (flattened RT has ~1,000 columns)."""
     names = frame.collect_schema().names()
-    time_cols = [c for c in WIDE_TIME_COLUMNS if c in names]
+    time_cols = [c for c in TIME_COLUMNS if c in names]
     return frame.select(time_cols + [c for c in wanted if c in names]).collect()
 
 

@@ -79,7 +79,8 @@ class _LineCounter:
 # Atomic writes
 
 
-def _temp_sibling(path: Path) -> Path:
+def temp_sibling(path: Path) -> Path:
+    """A hidden temp name in the same folder (same file system, so a rename is atomic)."""
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
@@ -92,7 +93,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_sibling(target)
+    temp = temp_sibling(target)
     try:
         yield temp
         if not temp.exists():
@@ -343,7 +344,7 @@ def _write_member(
     digest = hashlib.sha256()
     lines = _LineCounter()
     direct = not budget.atomic and base not in written
-    temp = target if direct else _temp_sibling(target)
+    temp = target if direct else temp_sibling(target)
     try:
         with open(temp, "wb") as out:
             size = _copy_limited(

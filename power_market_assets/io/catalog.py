@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
 
+from power_market_assets.formats.archive import temp_sibling
 from power_market_assets.io.lake import Lake
 
 # Stage folder name -> view suffix. Combined outputs are named combined_<kind> (see views()).
@@ -90,7 +90,7 @@ def refresh_catalog(lake: Lake) -> list[str]:
     with _rebuild_lock(lake):
         views = discover_views(lake)
         target = lake.warehouse_path
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        temp = temp_sibling(target)
         try:
             with duckdb.connect(str(temp)) as con:
                 for schema in sorted({v.schema for v in views}):

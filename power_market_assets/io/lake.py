@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-TEMP_SUFFIX = ".tmp"
+from power_market_assets.formats.archive import atomic_path, atomic_write_bytes, temp_sibling
+
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$")
 
 
@@ -83,10 +83,6 @@ class Lake:
         return sorted(self.stage_dir(lake_path).glob("year=*/*.parquet"))
 
 
-def _temp_sibling(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
-
-
 @dataclass(frozen=True)
 class StagedPartitions:
     """Parquet files already written under temp names, one per partition key.
@@ -102,7 +98,7 @@ class StagedPartitions:
 def stage_parquet(frame: pl.DataFrame, path: Path) -> Path:
     """Write `frame` next to `path` under a temp name (invisible to `*.parquet` globs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_sibling(path)
+    temp = temp_sibling(path)
     frame.write_parquet(temp, compression="zstd", statistics=True)
     return temp
 
@@ -126,7 +122,7 @@ def write_parquet_files(frames: Mapping[Path, pl.DataFrame]) -> None:
     try:
         for path, frame in frames.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            temp = _temp_sibling(path)
+            temp = temp_sibling(path)
             staged.append((temp, path))
             frame.write_parquet(temp, compression="zstd", statistics=True)
         for temp, path in staged:
@@ -138,19 +134,11 @@ def write_parquet_files(frames: Mapping[Path, pl.DataFrame]) -> None:
 
 
 def write_failure_marker(path: Path, reason: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_sibling(path)
-    temp.write_text(json.dumps({"reason": reason, "at_utc": datetime.now(UTC).isoformat()}))
-    os.replace(temp, path)
+    marker = {"reason": reason, "at_utc": datetime.now(UTC).isoformat()}
+    atomic_write_bytes(path, json.dumps(marker).encode())
 
 
 def sink_parquet_file(frame: pl.LazyFrame, path: Path) -> None:
     """Stream a lazy query into one Parquet file, atomically (used for compactions)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_sibling(path)
-    try:
+    with atomic_path(path) as temp:
         frame.sink_parquet(temp, compression="zstd")
-        os.replace(temp, path)
-    finally:
-        if temp.exists():
-            temp.unlink()

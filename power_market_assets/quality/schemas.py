@@ -15,15 +15,10 @@ import pandera.polars as pa
 import polars as pl
 
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.flatten import TIME_COLUMNS
 
 # Columns that may be null in a long table; everything else is required.
 NULLABLE_LONG_COLUMNS = frozenset({"iso_location_type", "energy", "congestion", "loss"})
-WIDE_TIME_COLUMNS = (
-    "interval_start_utc",
-    "interval_end_utc",
-    "interval_start_local",
-    "operating_day",
-)
 
 
 def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
@@ -61,7 +56,7 @@ def wide_table_schema(spec: DatasetSpec, columns: Sequence[str]) -> pa.DataFrame
     schema = spec.schema
     cols: dict[str, pa.Column] = {
         name: pa.Column(schema[name], nullable=False, unique=name == "interval_start_utc")
-        for name in WIDE_TIME_COLUMNS
+        for name in TIME_COLUMNS
     }
     for name in columns:
         if name in cols:

@@ -67,19 +67,6 @@ def _as_landed(item: Any) -> LandedSource:
     )
 
 
-def count_data_rows(path: Path) -> int:
-    """Lines minus the header (a last line without a newline still counts)."""
-    lines = 0
-    last = b""
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    if last and last != b"\n":
-        lines += 1
-    return max(lines - 1, 0)
-
-
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
