@@ -14,10 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from power_market_assets.automation.runs import contiguous_ranges, failure_messages, run_range
-from power_market_assets.formats import read_dataset_files
+from power_market_assets.formats import IDENTIFY_BYTES, identify_file, read_dataset_files
 from power_market_assets.formats.archive import ArchiveError, atomic_path, extract_csv_members
-from power_market_assets.formats.csvjoin import split_csv
-from power_market_assets.formats.ercot import identify_dataset
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry.spec import DatasetSpec
@@ -44,11 +42,13 @@ def recognize(path: Path) -> Recognized:
             raise FormatError(path.name, "holds no CSV file")
         specs = set()
         for member in members:
-            header = split_csv(member.path.read_bytes(), member.name).header
-            spec = identify_dataset(header)
+            with open(member.path, "rb") as handle:
+                head = handle.read(IDENTIFY_BYTES)
+            spec = identify_file(member.name, head)
             if spec is None:
+                first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
                 raise FormatError(
-                    member.name, f"header matches no known dataset: {','.join(header)[:200]}"
+                    member.name, f"matches no known dataset (first line: {first_line[:200]!r})"
                 )
             specs.add(spec)
         if len(specs) > 1:

@@ -25,17 +25,9 @@ def monthly_partitions(timezone: str, start: date) -> dg.MonthlyPartitionsDefini
     )
 
 
-def market_start(spec: DatasetSpec) -> date:
-    """All datasets of one ISO share partitions starting at that ISO's market start."""
-    from power_market_assets.registry import ercot
-
-    starts = {"ERCOT": ercot.MARKET_START}
-    return starts.get(spec.iso, spec.first_available)
-
-
 def daily_for(spec: DatasetSpec) -> dg.DailyPartitionsDefinition:
-    return daily_partitions(spec.timezone, market_start(spec))
+    return daily_partitions(spec.timezone, spec.partition_start)
 
 
 def monthly_for(spec: DatasetSpec) -> dg.MonthlyPartitionsDefinition:
-    return monthly_partitions(spec.timezone, market_start(spec))
+    return monthly_partitions(spec.timezone, spec.partition_start)

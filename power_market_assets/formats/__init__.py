@@ -1,18 +1,61 @@
-"""Format readers: one module per ISO file family, all producing the standard long tables."""
+"""Format readers: one module per ISO file family, all producing the standard long tables.
+
+Every ISO's module formats/<iso>.py provides:
+
+- `read_files(paths, spec) -> pl.DataFrame`: stage-1 files of one dataset (usually one
+  operating day) -> its standard long table (`spec.schema`, exact dtypes). A drifted header
+  (renamed or missing column) or an unparseable cell raises `FormatError(file, problem)`
+  naming the file and the column.
+- `identify(name, head) -> DatasetSpec | None`: which of the ISO's datasets a file is, from its
+  name and its first bytes (at most `IDENTIFY_BYTES`); None when it is not one of them.
+
+and may provide:
+
+- `expected_rows(path, spec, data_lines) -> int`: how many standard rows a stage-1 file must
+  yield, counted independently of `read_files` (the row_count check compares the two). Without
+  it a file must yield one row per data line (lines after the header).
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import polars as pl
 
-from power_market_assets.formats import ercot
+from power_market_assets.registry.schema import ISOS
 from power_market_assets.registry.spec import DatasetSpec
 
-READERS = {"ERCOT": ercot.read_files}
+IDENTIFY_BYTES = 64 * 1024
+
+
+@cache
+def format_module(iso: str) -> ModuleType:
+    """formats/<iso>.py, e.g. formats/caiso.py for "CAISO"."""
+    return importlib.import_module(f"power_market_assets.formats.{iso.lower()}")
 
 
 def read_dataset_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
     """Read a dataset's stage-1 files into its standard long table."""
-    return READERS[spec.iso](paths, spec)
+    return format_module(spec.iso).read_files(paths, spec)
+
+
+def identify_file(name: str, head: bytes) -> DatasetSpec | None:
+    """The dataset a file belongs to, asking each ISO's reader in turn."""
+    # TODO(integration): every ISO has its module; drop the find_spec filter then.
+    present = [iso for iso in ISOS if importlib.util.find_spec(f"{__name__}.{iso.lower()}")]
+    for module in map(format_module, present):
+        spec = module.identify(name, head[:IDENTIFY_BYTES])
+        if spec is not None:
+            return spec
+    return None
+
+
+def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
+    """The standard rows a stage-1 file must yield (see the module docstring)."""
+    counter = getattr(format_module(spec.iso), "expected_rows", None)
+    return counter(path, spec, data_lines) if counter is not None else data_lines

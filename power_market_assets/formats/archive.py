@@ -170,6 +170,11 @@ class _Budget:
             )
 
 
+# Member types kept from archives: CSV reports, and the JSON replies and workbooks some ISO
+# channels give instead (ERCOT API JSON, ISO-NE web services, ISO-NE SMD workbooks).
+DATA_SUFFIXES = (".csv", ".json", ".xlsx")
+
+
 def _is_zip_bytes(head: bytes) -> bool:
     return head[:4] in _ZIP_MAGIC
 
@@ -258,7 +263,7 @@ def _extract_zip(
                 continue
             base = safe_member_basename(info.filename, label)
             lower = base.lower()
-            if not (lower.endswith(".csv") or lower.endswith(".zip")):
+            if not lower.endswith((*DATA_SUFFIXES, ".zip")):
                 continue
             if info.file_size > budget.max_total_bytes - budget.used:
                 raise ArchiveError(

@@ -304,3 +304,11 @@ def identify_dataset(header: Sequence[str]) -> DatasetSpec | None:
     # The most specific layout wins (RT has every DAM field plus hour/interval/type).
     matches.sort(key=lambda s: len(LAYOUTS[s.file_layout].required), reverse=True)
     return matches[0] if matches else None
+
+
+def identify(name: str, head: bytes) -> DatasetSpec | None:
+    """Which ERCOT dataset a file is, from its header line (the name is not needed)."""
+    first_line = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip()
+    if not first_line:
+        return None
+    return identify_dataset([field.strip().strip('"') for field in first_line.split(",")])

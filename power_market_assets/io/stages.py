@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from power_market_assets.formats import read_dataset_files
+from power_market_assets.formats import expected_rows, read_dataset_files
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import Lake
 from power_market_assets.quality import checks as quality
@@ -99,7 +99,7 @@ def parse_days(
             frame = read_day(spec, day, files, root)
         except FormatError as exc:
             return ParsedDay(day, None, {}, exc)
-        outcomes = run_raw_checks(spec, frame, files) if checks else {}
+        outcomes = run_raw_checks(spec, frame, files, root) if checks else {}
         return ParsedDay(day, frame, outcomes)
 
     with ThreadPoolExecutor(max_workers=PARSE_WORKERS) as pool:
@@ -107,15 +107,19 @@ def parse_days(
 
 
 def run_raw_checks(
-    spec: DatasetSpec, frame: pl.DataFrame, manifest: pl.DataFrame
+    spec: DatasetSpec, frame: pl.DataFrame, manifest: pl.DataFrame, root: Path
 ) -> dict[str, quality.CheckOutcome]:
     """The stage-2 checks of one operating day."""
-    per_file = dict(manifest.select("source_file", "data_rows").iter_rows())
-    expected_rows = int(manifest.get_column("data_rows").sum())
+    per_file = {
+        name: expected_rows(root / csv_path, spec, lines)
+        for name, csv_path, lines in manifest.select(
+            "source_file", "csv_path", "data_rows"
+        ).iter_rows()
+    }
     return {
         "schema": quality.check_schema(frame, spec),
         "duplicates": quality.check_duplicates(frame, spec),
-        "row_count": quality.check_row_count(frame, expected_rows, per_file=per_file),
+        "row_count": quality.check_row_count(frame, sum(per_file.values()), per_file=per_file),
         "gaps": quality.check_gaps(frame, spec),
         "price_range": quality.check_price_range(frame, spec),
     }

@@ -33,27 +33,44 @@ class PriceBound:
 @dataclass(frozen=True)
 class DatasetSpec:
     iso: str
-    dataset: str  # da_prices, rt_prices, as_prices, ...
+    dataset: str  # da_prices, rt_prices, as_prices, rt_lmp, ...
     title: str
     table_kind: TableKind
     market: Market
-    interval_minutes: int
+    interval_minutes: int  # native interval (for irregular data: the nominal one)
     timezone: str
     first_available: date
     # Source: report identifiers as the ISO names them.
-    report_id: str  # ERCOT: MIS report type id (RTID)
-    report_code: str  # ERCOT: EMIL id, e.g. NP4-190-CD
-    friendly_name_stem: str  # e.g. DAMSPNP4190 (file names are built from it)
-    api_path: str  # public API query path, e.g. np4-190-cd/dam_stlmnt_pnt_prices
+    report_code: str  # ERCOT EMIL id (NP4-190-CD), CAISO queryname, NYISO report, PJM feed
     file_layout: str  # key of the format reader in formats/<iso>.py
-    # How a listed document maps to its operating day (see sources/<iso>.py).
-    listing_day_rule: Literal["publish_date_plus_one", "name_interval_end"]
     # Local hour (ISO time zone) when the ISO normally publishes, for schedules.
     publish_hour_local: float
+    # Every dataset of an ISO shares its daily/monthly partitions, which start here.
+    partitions_start: date | None = None
+    report_id: str = ""  # ERCOT: MIS report type id (RTID)
+    friendly_name_stem: str = ""  # ERCOT: e.g. DAMSPNP4190 (file names are built from it)
+    api_path: str = ""  # ERCOT public API query path, e.g. np4-190-cd/dam_stlmnt_pnt_prices
+    # ERCOT: how a listed document maps to its operating day (see sources/ercot.py).
+    listing_day_rule: Literal["publish_date_plus_one", "name_interval_end"] = (
+        "publish_date_plus_one"
+    )
+    # Further ISO-specific source parameters (CAISO market_run_id, PJM feed, URL stems...).
+    source_params: tuple[tuple[str, str], ...] = ()
+    # True when interval starts do not sit on a fixed grid (ERCOT SCED runs, NYISO RTD
+    # stamps such as 00:15:12): checks then skip the grid-based gap count.
+    irregular_intervals: bool = False
     # Locations (or AS products) kept in the combined outputs; flattened keeps all.
     default_locations: tuple[str, ...] = ()
     price_bounds: tuple[PriceBound, ...] = field(default_factory=tuple)
     description: str = ""
+
+    def param(self, name: str, default: str = "") -> str:
+        """One of `source_params` by name."""
+        return dict(self.source_params).get(name, default)
+
+    @property
+    def partition_start(self) -> date:
+        return self.partitions_start or self.first_available
 
     @property
     def key_prefix(self) -> list[str]:
