@@ -66,7 +66,11 @@ def test_catalog_views_follow_the_lake(tmp_path: Path) -> None:
         {raw: _frame([date(2024, 11, 1)] * 3), combined: _frame([date(2024, 11, 1)])}
     )
     views = refresh_catalog(lake)
-    assert views == ["ercot.combined_da_as_hourly", "ercot.da_prices_raw_parquet"]
+    assert views == [
+        "ercot.combined_da_as_hourly",
+        "ercot.da_prices_raw_parquet",
+        "all_isos.da_prices",
+    ]
     with connect_read_only(lake) as con:
         assert con.sql("select count(*) from ercot.da_prices_raw_parquet").fetchone()[0] == 3
         types = {r[0]: r[1] for r in con.sql("describe ercot.da_prices_raw_parquet").fetchall()}
@@ -81,6 +85,28 @@ def test_catalog_views_follow_the_lake(tmp_path: Path) -> None:
     )
     with connect_read_only(lake) as con:
         assert con.sql("select count(*) from ercot.da_prices_raw_parquet").fetchone()[0] == 4
+
+
+def test_all_isos_views_union_every_iso_by_column_name(tmp_path: Path) -> None:
+    lake = Lake.at(tmp_path)
+    day = date(2024, 11, 3)
+    frames = {
+        "ERCOT": pl.DataFrame(
+            {"iso": ["ERCOT"] * 2, "operating_day": [day] * 2, "lmp": [1.0, 2.0]}
+        ),
+        # Another ISO's columns in another order, with one extra column: joined by name.
+        "CAISO": pl.DataFrame({"lmp": [3.0], "operating_day": [day], "iso": ["CAISO"], "x": [1]}),
+    }
+    write_parquet_files(
+        {
+            lake.partition_file(f"{iso.lower()}/da_prices/raw_parquet", day.isoformat()): frame
+            for iso, frame in frames.items()
+        }
+    )
+    assert "all_isos.da_prices" in refresh_catalog(lake)
+    with connect_read_only(lake) as con:
+        counts = con.sql("select iso, count(*) from all_isos.da_prices group by iso order by iso")
+        assert counts.fetchall() == [("CAISO", 1), ("ERCOT", 2)]
 
 
 def test_open_reader_never_blocks_catalog_refresh(tmp_path: Path) -> None:

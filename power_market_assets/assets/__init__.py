@@ -6,10 +6,16 @@ import dagster as dg
 
 from power_market_assets.assets.combined import build_combined_assets
 from power_market_assets.assets.factory import build_dataset_assets
-from power_market_assets.registry import ercot
+from power_market_assets.registry import COMBINED_INPUTS, DATASETS_BY_ISO
 
 
-def ercot_assets() -> list[dg.AssetsDefinition]:
-    assets = [a for spec in ercot.ERCOT_DATASETS for a in build_dataset_assets(spec)]
-    assets.append(build_combined_assets(ercot.DA_PRICES, ercot.AS_PRICES, ercot.RT_PRICES))
+def iso_assets(iso: str) -> list[dg.AssetsDefinition]:
+    """Every stage asset of an ISO's datasets, and its combined multi-asset."""
+    assets = [a for spec in DATASETS_BY_ISO[iso] for a in build_dataset_assets(spec)]
+    if iso in COMBINED_INPUTS:
+        assets.append(build_combined_assets(*COMBINED_INPUTS[iso]))
     return assets
+
+
+def all_assets() -> list[dg.AssetsDefinition]:
+    return [a for iso in DATASETS_BY_ISO for a in iso_assets(iso)]

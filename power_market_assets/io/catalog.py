@@ -21,6 +21,9 @@ from power_market_assets.io.lake import Lake
 
 # Stage folder name -> view suffix. Combined outputs are named combined_<kind> (see views()).
 STAGES = ("csv", "raw_parquet", "flattened")
+# all_isos.<dataset> unions every ISO's <iso>.<dataset>_raw_parquet (the standard long table).
+CROSS_ISO_SCHEMA = "all_isos"
+CROSS_ISO_DATASETS = ("da_prices", "rt_prices", "as_prices")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,21 @@ def view_sql(view: CatalogView) -> str:
     )
 
 
+def cross_iso_sql(views: list[CatalogView]) -> dict[str, str]:
+    """all_isos views: one per standard dataset, the union (by column name) of every ISO's
+    stage-2 table, so hubs of different ISOs compare in one query, in UTC."""
+    statements = {}
+    for dataset in CROSS_ISO_DATASETS:
+        parts = [v for v in views if v.name == f"{dataset}_raw_parquet"]
+        if not parts:
+            continue
+        union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {v.qualified}" for v in parts)
+        statements[f"{CROSS_ISO_SCHEMA}.{dataset}"] = (
+            f'CREATE OR REPLACE VIEW "{CROSS_ISO_SCHEMA}"."{dataset}" AS {union}'
+        )
+    return statements
+
+
 @contextmanager
 def _rebuild_lock(lake: Lake) -> Iterator[None]:
     lake.root.mkdir(parents=True, exist_ok=True)
@@ -97,13 +115,19 @@ def refresh_catalog(lake: Lake) -> list[str]:
                     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 for view in views:
                     con.execute(view_sql(view))
+                cross_iso = cross_iso_sql(views)
+                if cross_iso:
+                    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{CROSS_ISO_SCHEMA}"')
+                for statement in cross_iso.values():
+                    con.execute(statement)
                 con.execute("CHECKPOINT")
             os.replace(temp, target)
         finally:
             for leftover in (temp, temp.with_name(temp.name + ".wal")):
                 if leftover.exists():
                     leftover.unlink()
-        return [v.qualified for v in views]
+        names = [v.qualified for v in views]
+        return names + list(cross_iso)
 
 
 def connect_read_only(lake: Lake) -> duckdb.DuckDBPyConnection:

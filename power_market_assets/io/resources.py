@@ -1,26 +1,17 @@
-"""Dagster resources: the lake location and each ISO's source client settings.
+"""Dagster resources: the lake location, and each ISO's source resource (io/<iso>_resource.py).
 
-Credentials come from environment variables (dg.EnvVar) and are only handed to the clients;
-they are never put in metadata or logs.
+Each io/<iso>_resource.py provides `resource_from_env(base_url=None)`: the ISO's source
+settings from environment variables, credentials through dg.EnvVar only.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
+import importlib
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
 from power_market_assets.io.lake import Lake
-from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.ercot import (
-    ErcotMisClient,
-    ErcotPublicApiClient,
-    fetch_day_archives,
-)
-from power_market_assets.sources.http import HttpClient
-
-ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -33,45 +24,11 @@ class LakeResource(dg.ConfigurableResource):
         return Lake.at(self.data_root)
 
 
-class ErcotSource(dg.ConfigurableResource):
-    """ERCOT's MIS document listing (no account) or its public API archive (account)."""
-
-    channel: str = "mis"  # "mis" or "api"
-    mis_base_url: str = "https://www.ercot.com"
-    api_base_url: str = "https://api.ercot.com/api/public-reports"
-    api_token_url: str = ERCOT_TOKEN_URL
-    api_username: str | None = None
-    api_password: str | None = None
-    api_subscription_key: str | None = None
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 120.0
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
-    min_request_interval_seconds: float = 0.0
-    # ERCOT's public API allows 30 requests a minute.
-    api_min_request_interval_seconds: float = 2.0
-
-    def _http(self, min_interval: float) -> HttpClient:
-        return HttpClient(
-            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
-            max_retries=self.max_retries,
-            base_delay=self.backoff_seconds,
-            min_interval=min_interval,
-        )
-
-    def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
-        """Download the CSV documents of these operating days (absent days: none published)."""
-        if self.channel == "api":
-            api = ErcotPublicApiClient(
-                base_url=self.api_base_url,
-                token_url=self.api_token_url,
-                username=self.api_username or "",
-                password=self.api_password or "",
-                subscription_key=self.api_subscription_key or "",
-                http=self._http(self.api_min_request_interval_seconds),
-            )
-            return fetch_day_archives(spec, days, channel="api", download_dir=download_dir, api=api)
-        mis = ErcotMisClient(
-            base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
-        )
-        return fetch_day_archives(spec, days, channel="mis", download_dir=download_dir, mis=mis)
+def source_resources(isos: Iterable[str], base_urls: Mapping[str, str] | None = None) -> dict:
+    """{"<iso>_source": resource} for each ISO, from its io/<iso>_resource.py."""
+    urls = base_urls or {}
+    resources = {}
+    for iso in isos:
+        module = importlib.import_module(f"power_market_assets.io.{iso.lower()}_resource")
+        resources[f"{iso.lower()}_source"] = module.resource_from_env(urls.get(iso))
+    return resources

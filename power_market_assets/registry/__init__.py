@@ -1,9 +1,29 @@
-"""The dataset catalog: one declarative spec per ISO dataset (no dagster imports here)."""
+"""The dataset catalog: one declarative spec per ISO dataset (no dagster imports here).
 
-from power_market_assets.registry.ercot import ERCOT_DATASETS
+Each ISO has a module registry/<iso>.py with `<ISO>_DATASETS` (its specs) and may name
+`COMBINED_INPUTS = (da, as_or_None, rt)`, the specs its combined asset joins.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from power_market_assets.registry import ercot
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
-ALL_DATASETS: tuple[DatasetSpec, ...] = ERCOT_DATASETS
+ISO_MODULES: dict[str, ModuleType] = {"ERCOT": ercot}
+
+DATASETS_BY_ISO: dict[str, tuple[DatasetSpec, ...]] = {
+    iso: getattr(module, f"{iso}_DATASETS") for iso, module in ISO_MODULES.items()
+}
+ALL_DATASETS: tuple[DatasetSpec, ...] = tuple(
+    spec for specs in DATASETS_BY_ISO.values() for spec in specs
+)
+# TODO(integration): registry/ercot.py names its own COMBINED_INPUTS once its rt_lmp edit lands.
+_ERCOT_COMBINED = (ercot.DA_PRICES, ercot.AS_PRICES, ercot.RT_PRICES)
+COMBINED_INPUTS: dict[str, tuple[DatasetSpec, DatasetSpec | None, DatasetSpec]] = {
+    iso: getattr(module, "COMBINED_INPUTS", _ERCOT_COMBINED) for iso, module in ISO_MODULES.items()
+}
 
 
 def get_spec(iso: str, dataset: str) -> DatasetSpec:
@@ -13,4 +33,11 @@ def get_spec(iso: str, dataset: str) -> DatasetSpec:
     raise KeyError(f"no dataset {dataset!r} for ISO {iso!r} in the registry")
 
 
-__all__ = ["ALL_DATASETS", "DatasetSpec", "PriceBound", "get_spec"]
+__all__ = [
+    "ALL_DATASETS",
+    "COMBINED_INPUTS",
+    "DATASETS_BY_ISO",
+    "DatasetSpec",
+    "PriceBound",
+    "get_spec",
+]

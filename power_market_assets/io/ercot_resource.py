@@ -1,0 +1,88 @@
+"""ERCOT's source resource: the MIS document listing (no account) or the public API archive.
+
+Credentials come from environment variables (dg.EnvVar) and are only handed to the clients;
+they are never put in metadata or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.sources.ercot import (
+    ErcotMisClient,
+    ErcotPublicApiClient,
+    fetch_day_archives,
+)
+from power_market_assets.sources.http import HttpClient
+
+ERCOT_MIS_URL = "https://www.ercot.com"
+ERCOT_API_URL = "https://api.ercot.com/api/public-reports"
+ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
+
+
+class ErcotSource(dg.ConfigurableResource):
+    """ERCOT's MIS document listing (no account) or its public API archive (account)."""
+
+    channel: str = "mis"  # "mis" or "api"
+    mis_base_url: str = ERCOT_MIS_URL
+    api_base_url: str = ERCOT_API_URL
+    api_token_url: str = ERCOT_TOKEN_URL
+    api_username: str | None = None
+    api_password: str | None = None
+    api_subscription_key: str | None = None
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 120.0
+    max_retries: int = 5
+    backoff_seconds: float = 1.0
+    min_request_interval_seconds: float = 0.0
+    # ERCOT's public API allows 30 requests a minute.
+    api_min_request_interval_seconds: float = 2.0
+
+    def _http(self, min_interval: float) -> HttpClient:
+        return HttpClient(
+            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
+            max_retries=self.max_retries,
+            base_delay=self.backoff_seconds,
+            min_interval=min_interval,
+        )
+
+    def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
+        """Download the CSV documents of these operating days (absent days: none published)."""
+        if self.channel == "api":
+            api = ErcotPublicApiClient(
+                base_url=self.api_base_url,
+                token_url=self.api_token_url,
+                username=self.api_username or "",
+                password=self.api_password or "",
+                subscription_key=self.api_subscription_key or "",
+                http=self._http(self.api_min_request_interval_seconds),
+            )
+            return fetch_day_archives(spec, days, channel="api", download_dir=download_dir, api=api)
+        mis = ErcotMisClient(
+            base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
+        )
+        return fetch_day_archives(spec, days, channel="mis", download_dir=download_dir, mis=mis)
+
+
+def _secret(name: str) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def resource_from_env(base_url: str | None = None) -> ErcotSource:
+    """PMA_ERCOT_CHANNEL, PMA_ERCOT_MIS_URL (or `base_url`), PMA_ERCOT_API_URL,
+    PMA_ERCOT_TOKEN_URL and the API credentials ERCOT_API_USERNAME, ERCOT_API_PASSWORD,
+    ERCOT_API_SUBSCRIPTION_KEY (through dg.EnvVar, never shown in the UI)."""
+    return ErcotSource(
+        channel=os.environ.get("PMA_ERCOT_CHANNEL", "mis"),
+        mis_base_url=base_url or os.environ.get("PMA_ERCOT_MIS_URL", ERCOT_MIS_URL),
+        api_base_url=os.environ.get("PMA_ERCOT_API_URL", ERCOT_API_URL),
+        api_token_url=os.environ.get("PMA_ERCOT_TOKEN_URL", ERCOT_TOKEN_URL),
+        api_username=_secret("ERCOT_API_USERNAME"),
+        api_password=_secret("ERCOT_API_PASSWORD"),
+        api_subscription_key=_secret("ERCOT_API_SUBSCRIPTION_KEY"),
+    )
