@@ -15,6 +15,12 @@ from collections.abc import Mapping
 import dagster as dg
 
 from power_market_assets.assets import all_assets
+from power_market_assets.automation.schedules import iso_schedules
+from power_market_assets.automation.sensors import (
+    build_landing_inbox_sensor,
+    build_publication_sensor,
+    daily_job_name,
+)
 from power_market_assets.io.io_manager import LakeIOManager
 from power_market_assets.io.resources import LakeResource, source_resources
 from power_market_assets.registry import COMBINED_INPUTS, DATASETS_BY_ISO
@@ -43,10 +49,6 @@ def build_resources(
 
 def _keys(specs: tuple[DatasetSpec, ...], stages: tuple[str, ...]) -> list[dg.AssetKey]:
     return [dg.AssetKey([*spec.key_prefix, stage]) for spec in specs for stage in stages]
-
-
-def daily_job_name(spec: DatasetSpec) -> str:
-    return f"{spec.iso.lower()}_{spec.dataset}_daily"
 
 
 def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
@@ -82,10 +84,35 @@ def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
     return [job for iso in DATASETS_BY_ISO for job in iso_jobs(iso)]
 
 
-def build_definitions(**resource_overrides) -> dg.Definitions:
+def build_automation(
+    jobs: list[dg.UnresolvedAssetJobDefinition], inbox_settle_seconds: float = 5.0
+) -> tuple[list[dg.SensorDefinition], list[dg.ScheduleDefinition]]:
+    """The landing-inbox sensor, one publication sensor and the schedules per ISO."""
+    by_name = {job.name: job for job in jobs}
+    daily_jobs = {
+        iso: [by_name[daily_job_name(s)] for s in specs] for iso, specs in DATASETS_BY_ISO.items()
+    }
+    sensors = [
+        build_landing_inbox_sensor(
+            [j for js in daily_jobs.values() for j in js], inbox_settle_seconds
+        )
+    ]
+    sensors += [
+        build_publication_sensor(iso, DATASETS_BY_ISO[iso], daily_jobs[iso])
+        for iso in DATASETS_BY_ISO
+    ]
+    schedules = [s for specs in DATASETS_BY_ISO.values() for s in iso_schedules(specs, by_name)]
+    return sensors, schedules
+
+
+def build_definitions(inbox_settle_seconds: float = 5.0, **resource_overrides) -> dg.Definitions:
+    jobs = build_jobs()
+    sensors, schedules = build_automation(jobs, inbox_settle_seconds)
     return dg.Definitions(
         assets=all_assets(),
-        jobs=build_jobs(),
+        jobs=jobs,
+        sensors=sensors,
+        schedules=schedules,
         resources=build_resources(**resource_overrides),
     )
 

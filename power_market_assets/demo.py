@@ -1,14 +1,15 @@
-"""The main job on the embedded default: real-format ERCOT samples through every asset.
+"""The main job on the embedded default: real-format samples of every ISO through every asset.
 
-Generates byte-realistic ERCOT MIS files for a window around the 2024-11-03 fall-back day,
-serves them from the stand-in server on 127.0.0.1, runs stages 1-2 as one single-run backfill
-and stages 3-4 per month, all recorded in the persistent Dagster instance under
-<data root>/dagster_home so `dagster dev` shows them afterwards.
+For each ISO in the registry: generates byte-realistic sample files for a window around the
+2024-11-03 fall-back day, serves them from that ISO's stand-in server on 127.0.0.1, runs
+stages 1-2 as one single-run backfill and stages 3-4 per month, all recorded in the persistent
+Dagster instance under <data root>/dagster_home so `dagster dev` shows them afterwards.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,19 +18,21 @@ import dagster as dg
 from power_market_assets.automation.runs import failure_messages, months_between, run_range
 from power_market_assets.io.catalog import connect_read_only
 from power_market_assets.io.lake import Lake
-from power_market_assets.registry import ercot
-from power_market_assets.samples.ercot import generate_documents
-from power_market_assets.samples.server import ErcotStandInServer
+from power_market_assets.registry import DATASETS_BY_ISO
+from power_market_assets.samples.servers import standin_server
 
-EXAMPLE_QUERY = """
-SELECT location,
-       count(*) AS hourly_intervals,
-       count(DISTINCT interval_start_utc) AS distinct_starts,
+EXAMPLE_QUERIES = {
+    "The fall-back day has 25 hourly DA intervals per location, in every ISO": """
+SELECT iso,
+       count(DISTINCT location) AS locations,
+       count(*) // count(DISTINCT location) AS hourly_intervals_per_location,
        round(avg(lmp), 2) AS avg_da_price
-FROM ercot.da_prices_raw_parquet
-WHERE operating_day = DATE '2024-11-03' AND location IN ('HB_NORTH', 'HB_HOUSTON', 'LZ_WEST')
-GROUP BY location ORDER BY location
-""".strip()
+FROM all_isos.da_prices
+WHERE operating_day = DATE '2024-11-03'
+GROUP BY iso ORDER BY iso""",
+    "Every ISO in one view": "SELECT iso, count(*) AS rows FROM all_isos.da_prices "
+    "GROUP BY iso ORDER BY iso",
+}
 
 
 def persistent_instance(root: Path) -> dg.DagsterInstance:
@@ -55,11 +58,10 @@ def _print_summary(lake: Lake) -> None:
         print(f"\nDuckDB catalog {lake.warehouse_path}:")
         for schema, view in views:
             rows = con.execute(f'SELECT count(*) FROM "{schema}"."{view}"').fetchone()[0]
-            print(f"  {schema}.{view:<28} {rows:>10,} rows")
-        print("\nExample query (the fall-back day has 25 hourly DA intervals):\n")
-        print(EXAMPLE_QUERY)
-        print()
-        print(con.sql(EXAMPLE_QUERY))
+            print(f"  {schema + '.' + view:<40} {rows:>10,} rows")
+        for title, query in EXAMPLE_QUERIES.items():
+            print(f"\n{title}:\n{query.strip()}\n")
+            print(con.sql(query))
 
 
 def _print_checks(instance: dg.DagsterInstance, results: list[dg.ExecuteInProcessResult]) -> None:
@@ -72,36 +74,37 @@ def _print_checks(instance: dg.DagsterInstance, results: list[dg.ExecuteInProces
                 print(f"  {data.asset_key.to_user_string():<32} {data.check_name:<16} {state}")
 
 
-def run_demo(
-    data_root: str = "data", start: str = "2024-11-01", end: str = "2024-11-04", nodes: int = 40
-) -> int:
+def _run_iso(
+    iso: str, days: list[date], lake: Lake, instance: dg.DagsterInstance, nodes: int
+) -> list[dg.ExecuteInProcessResult]:
+    """Stages 1-2 over the days, then 3-4 over their months, against the ISO's stand-in."""
     from power_market_assets.definitions import build_definitions
 
+    first, last = days[0].isoformat(), days[-1].isoformat()
+    name = iso.lower()
+    with ExitStack() as stack:
+        server = stack.enter_context(standin_server(iso, days, n_locations=nodes, seed=0))
+        print(f"{iso}: stand-in server on {server.base_url}")
+        defs = build_definitions(data_root=str(lake.root), source_urls={iso: server.base_url})
+        daily = run_range(defs, f"{name}_daily", first, last, instance)
+        print(f"  {name}_daily {first}..{last}: {'success' if daily.success else 'FAILED'}")
+        if not daily.success:
+            return [daily]
+        months = months_between(days[0], days[-1])
+        monthly = run_range(defs, f"{name}_monthly", months[0], months[-1], instance)
+        state = "success" if monthly.success else "FAILED"
+        print(f"  {name}_monthly {months[0]}..{months[-1]}: {state}")
+        return [daily, monthly]
+
+
+def run_demo(
+    data_root: str = "data", start: str = "2024-11-01", end: str = "2024-11-04", nodes: int = 20
+) -> int:
     lake = Lake.at(data_root)
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    days = _days(first, last)
+    days = _days(date.fromisoformat(start), date.fromisoformat(end))
     instance = persistent_instance(lake.root)
-    documents = [
-        doc
-        for spec in ercot.ERCOT_DATASETS
-        for doc in generate_documents(spec, days, n_nodes=nodes, seed=0)
-    ]
-    print(f"Generated {len(documents):,} ERCOT documents for {first}..{last} ({nodes} nodes)")
-    results = []
-    with ErcotStandInServer(documents) as server:
-        print(f"Stand-in ERCOT MIS serving on {server.base_url}")
-        defs = build_definitions(data_root=str(lake.root), ercot_mis_url=server.base_url)
-        daily = run_range(defs, "ercot_daily", first.isoformat(), last.isoformat(), instance)
-        results.append(daily)
-        print(f"ercot_daily {first}..{last}: {'success' if daily.success else 'FAILED'}")
-        if daily.success:
-            months = months_between(first, last)
-            monthly = run_range(defs, "ercot_monthly", months[0], months[-1], instance)
-            results.append(monthly)
-            print(
-                f"ercot_monthly {months[0]}..{months[-1]}: "
-                f"{'success' if monthly.success else 'FAILED'}"
-            )
+    print(f"Materializing {', '.join(DATASETS_BY_ISO)} for {start}..{end} ({nodes} locations)")
+    results = [r for iso in DATASETS_BY_ISO for r in _run_iso(iso, days, lake, instance, nodes)]
     failures = [m for r in results for m in failure_messages(r)]
     _print_checks(instance, results)
     if failures:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import polars as pl
 
-from power_market_assets.assets.factory import lake_metadata
+from power_market_assets.assets.factory import MONTHLY_AUTOMATION, lake_metadata
 from power_market_assets.assets.partitions import monthly_for
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms import combine
@@ -40,8 +40,10 @@ def _wide_columns(frame: pl.LazyFrame, wanted: tuple[str, ...]) -> pl.DataFrame:
 
 
 def build_combined_assets(
-    da_spec: DatasetSpec, as_spec: DatasetSpec, rt_spec: DatasetSpec
+    da_spec: DatasetSpec, as_spec: DatasetSpec | None, rt_spec: DatasetSpec
 ) -> dg.AssetsDefinition:
+    """The ISO's combined outputs; without an hourly day-ahead AS dataset (`as_spec` None) the
+    joins carry DA and RT only."""
     iso = da_spec.iso.lower()
     outs = {
         kind: dg.AssetOut(
@@ -50,6 +52,7 @@ def build_combined_assets(
             group_name=iso,
             kinds={"polars", "parquet"},
             description=description,
+            automation_condition=MONTHLY_AUTOMATION,
             metadata=lake_metadata(
                 f"{iso}/combined/{kind}", "monthly", f"{iso}.combined_{kind}", compact=True
             ),
@@ -61,20 +64,20 @@ def build_combined_assets(
         name=f"{iso}_combined",
         outs=outs,
         ins={
-            "da": dg.AssetIn(key=dg.AssetKey([*da_spec.key_prefix, "flattened"])),
-            "as_": dg.AssetIn(key=dg.AssetKey([*as_spec.key_prefix, "flattened"])),
-            "rt": dg.AssetIn(key=dg.AssetKey([*rt_spec.key_prefix, "flattened"])),
+            name: dg.AssetIn(key=dg.AssetKey([*spec.key_prefix, "flattened"]))
+            for name, spec in (("da", da_spec), ("as_", as_spec), ("rt", rt_spec))
+            if spec is not None
         },
         partitions_def=monthly_for(da_spec),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def combined(
-        context: dg.AssetExecutionContext, da: pl.LazyFrame, as_: pl.LazyFrame, rt: pl.LazyFrame
-    ) -> Iterator[dg.Output]:
+    def combined(context: dg.AssetExecutionContext, **inputs: pl.LazyFrame) -> Iterator[dg.Output]:
+        da, rt, as_ = inputs["da"], inputs["rt"], inputs.get("as_")
         locations = da_spec.default_locations
-        products = as_spec.default_locations
+        products = as_spec.default_locations if as_spec is not None else ()
         da_wide = _wide_columns(da, locations)
-        as_wide = _wide_columns(as_, products)
+        # No AS dataset: an AS frame with the DA hours and no product columns.
+        as_wide = _wide_columns(as_ if as_ is not None else da, products)
         rt_wide = _wide_columns(rt, locations)
         month_of = pl.col("operating_day").dt.strftime("%Y-%m-01")
         for kind, (_, join) in COMBINED_KINDS.items():

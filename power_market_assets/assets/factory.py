@@ -37,6 +37,16 @@ RAW_CHECKS = (
 )
 FLAT_CHECKS = (CheckDef("pivot_accuracy", "Every long-table value equals its wide cell.", True),)
 
+# Monthly stages (flattened, combined) follow their inputs on their own: a month is requested
+# when any of its input partitions was updated since the month was last handled, once nothing
+# upstream is still running and every blocking check upstream passed.
+MONTHLY_AUTOMATION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("inputs updated and their blocking checks passed")
+
 
 class CsvStageConfig(dg.Config):
     """Where stage 1 takes the day's files from: the ISO itself or the landing folder."""
@@ -283,6 +293,7 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
             required_resource_keys={"lake"},
             kinds={"polars", "parquet"},
             check_specs=check_specs(key, FLAT_CHECKS),
+            automation_condition=MONTHLY_AUTOMATION,
         )
     )
     def flattened_stage(

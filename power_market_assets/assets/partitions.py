@@ -12,9 +12,10 @@ from power_market_assets.registry.spec import DatasetSpec
 
 @cache
 def daily_partitions(timezone: str, start: date) -> dg.DailyPartitionsDefinition:
-    # end_offset=1: the day-ahead market publishes tomorrow's operating day today.
+    # A daily partition normally exists once its day is over; end_offset=2 adds today (real-time
+    # files arrive all day) and tomorrow (the day-ahead market publishes it today).
     return dg.DailyPartitionsDefinition(
-        start_date=start.isoformat(), timezone=timezone, end_offset=1
+        start_date=start.isoformat(), timezone=timezone, end_offset=2
     )
 
 

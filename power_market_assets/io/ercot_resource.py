@@ -68,6 +68,19 @@ class ErcotSource(dg.ConfigurableResource):
         )
         return fetch_day_archives(spec, days, channel="mis", download_dir=download_dir, mis=mis)
 
+    def published_days(self, spec: DatasetSpec) -> dict[date, str]:
+        """Operating days in ERCOT's current MIS listing, each with a version (document count
+        and newest document id) that changes when ERCOT posts or re-posts a file."""
+        mis = ErcotMisClient(
+            base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
+        )
+        by_day: dict[date, list[str]] = {}
+        for doc in mis.list_documents(spec):
+            by_day.setdefault(doc.operating_day, []).append(doc.doc_id)
+        return {
+            day: f"{len(ids)}:{max(ids, key=lambda i: (len(i), i))}" for day, ids in by_day.items()
+        }
+
 
 def _secret(name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) else None

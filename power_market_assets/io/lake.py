@@ -54,6 +54,16 @@ class Lake:
         return self.root / "landing"
 
     @property
+    def inbox_dir(self) -> Path:
+        """Where users drop files for the landing sensor."""
+        return self.landing_dir / "inbox"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Dropped files that could not be used, each with a .reason.txt."""
+        return self.landing_dir / "quarantine"
+
+    @property
     def downloads_dir(self) -> Path:
         return self.root / "downloads"
 

@@ -1,0 +1,177 @@
+"""Sensors: files dropped into the landing inbox, and each ISO's newly published days.
+
+Both are stopped by default (turn them on in the UI, or `dagster sensor start`); both keep a
+cursor the daemon persists, so a restart neither loses nor repeats work.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from power_market_assets.automation.publication import (
+    PublicationCursor,
+    calendar_days,
+    latest_published_day,
+)
+from power_market_assets.formats.archive import atomic_path, sha256_file
+from power_market_assets.formats.errors import FormatError
+from power_market_assets.ingest import land, recognize
+from power_market_assets.io.lake import Lake
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.sources.http import SourceError
+
+INBOX_KEEP_KEYS = 5000
+# Files still being written (browser downloads, copies) are left for the next tick.
+PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+
+
+def daily_job_name(spec: DatasetSpec) -> str:
+    return f"{spec.iso.lower()}_{spec.dataset}_daily"
+
+
+def landing_run_config(spec: DatasetSpec) -> dict:
+    """Stage 1 takes the day's files from the landing folder instead of the ISO."""
+    op = f"{spec.iso.lower()}__{spec.dataset}__csv"
+    return {"ops": {op: {"config": {"source": "landing"}}}}
+
+
+def quarantine(path: Path, lake: Lake, reason: str) -> Path:
+    """Move an unusable file out of the inbox, with `<name>.reason.txt` beside it."""
+    folder = lake.quarantine_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{stamp}-{path.name}"
+    shutil.move(str(path), target)
+    with atomic_path(target.with_name(target.name + ".reason.txt")) as temp:
+        temp.write_text(f"{path.name}: {reason}\n")
+    return target
+
+
+def _inbox_files(inbox: Path, settle_seconds: float) -> list[Path]:
+    if not inbox.is_dir():
+        return []
+    now = time.time()
+    return [
+        p
+        for p in sorted(inbox.iterdir())
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not p.name.endswith(PARTIAL_SUFFIXES)
+        and now - p.stat().st_mtime >= settle_seconds
+    ]
+
+
+def build_landing_inbox_sensor(
+    jobs: Sequence[dg.UnresolvedAssetJobDefinition], settle_seconds: float = 5.0
+) -> dg.SensorDefinition:
+    """Files dropped into <data root>/landing/inbox/ (any ISO, any recognized format, zips
+    included) move into their dataset's landing folder and request stage 1-2 runs for the day
+    they cover; anything else moves to landing/quarantine/ with a reason file."""
+
+    @dg.sensor(
+        name="landing_inbox",
+        jobs=list(jobs),
+        minimum_interval_seconds=30,
+        required_resource_keys={"lake"},
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Recognizes files dropped into landing/inbox/ and runs their day.",
+    )
+    def landing_inbox(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest]:
+        lake: Lake = context.resources.lake.lake
+        seen: dict[str, str] = json.loads(context.cursor or "{}")
+        for path in _inbox_files(lake.inbox_dir, settle_seconds):
+            run_key = f"{path.name}:{sha256_file(path)}"
+            try:
+                recognized = recognize(path)
+            except FormatError as exc:
+                moved = quarantine(path, lake, str(exc))
+                context.log.warning(f"quarantined {path.name}: {exc} -> {moved}")
+                continue
+            except Exception as exc:  # never let one file stop the sensor
+                moved = quarantine(path, lake, f"unexpected {type(exc).__name__}: {exc}")
+                context.log.error(f"quarantined {path.name} after an unexpected error -> {moved}")
+                continue
+            land(recognized, lake)
+            path.unlink()
+            spec, day = recognized.spec, recognized.operating_day.isoformat()
+            if run_key in seen:
+                context.log.info(f"{path.name}: same bytes as an earlier drop; no new run")
+                continue
+            seen[run_key] = day
+            yield dg.RunRequest(
+                run_key=run_key,
+                job_name=daily_job_name(spec),
+                partition_key=day,
+                run_config=landing_run_config(spec),
+                tags={"pma/inbox_file": path.name[:200], "pma/source": "landing_inbox"},
+            )
+        context.update_cursor(json.dumps(dict(list(seen.items())[-INBOX_KEEP_KEYS:])))
+
+    return landing_inbox
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_publication_sensor(
+    iso: str,
+    specs: Sequence[DatasetSpec],
+    jobs: Sequence[dg.UnresolvedAssetJobDefinition],
+    max_requests_per_tick: int = 10,
+    backoff_base_seconds: float = 60.0,
+) -> dg.SensorDefinition:
+    """Polls the ISO's listing (or its publication calendar when the source has no listing)
+    and requests stage 1-2 runs for operating days that are new or were re-published."""
+    source_key = f"{iso.lower()}_source"
+
+    @dg.sensor(
+        name=f"{iso.lower()}_publication",
+        jobs=list(jobs),
+        minimum_interval_seconds=300,
+        required_resource_keys={source_key},
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Requests runs for operating days {iso} has newly published.",
+    )
+    def publication(context: dg.SensorEvaluationContext):
+        cursor = PublicationCursor.parse(context.cursor)
+        now = _now()
+        if now.timestamp() < cursor.retry_at:
+            return dg.SkipReason(
+                f"{iso} was unavailable {cursor.failures} time(s) in a row; next poll after "
+                f"{datetime.fromtimestamp(cursor.retry_at, UTC).isoformat()}"
+            )
+        source = getattr(context.resources, source_key)
+        requests: list[dg.RunRequest] = []
+        try:
+            for spec in specs:
+                lister = getattr(source, "published_days", None)
+                published = lister(spec) if lister else calendar_days(spec, now)
+                last = latest_published_day(spec, now)
+                ready = {d: v for d, v in published.items() if d <= last}
+                for day in cursor.new_days(spec, ready)[: max_requests_per_tick - len(requests)]:
+                    requests.append(
+                        dg.RunRequest(
+                            run_key=f"{spec.dataset}:{day}:{ready[day]}",
+                            job_name=daily_job_name(spec),
+                            partition_key=day.isoformat(),
+                            tags={"pma/source": f"{iso.lower()}_publication"},
+                        )
+                    )
+                    cursor.mark(spec, day, ready[day], now.date())
+        except SourceError as exc:
+            wait = cursor.record_failure(now.timestamp(), backoff_base_seconds)
+            context.update_cursor(cursor.dumps())
+            return dg.SkipReason(f"{iso} listing unavailable ({exc}); backing off {wait:.0f} s")
+        cursor.record_success()
+        context.update_cursor(cursor.dumps())
+        return requests or dg.SkipReason(f"no newly published {iso} operating days")
+
+    return publication
