@@ -1,0 +1,114 @@
+"""Hub-price line plots as small PNGs, and the markdown that shows a PNG in Dagster metadata.
+
+Pure matplotlib on the Agg canvas (a `Figure` with its own `FigureCanvasAgg`): no pyplot, no
+global backend switch, no screen, safe in Dagster's worker processes and threads. No dagster
+import: callers wrap the markdown in `dg.MetadataValue.md(...)`.
+
+    png = hub_price_plot_png(flattened, ["HB_NORTH", "HB_HOUSTON"], "ERCOT DA 2024-11-03")
+    context.add_output_metadata({"hub_prices": dg.MetadataValue.md(png_markdown(png, "DA hubs"))})
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import matplotlib.dates as mdates
+import numpy as np
+import polars as pl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["PNG_SIGNATURE", "TIME_COLUMN", "hub_price_plot_png", "png_markdown"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TIME_COLUMN = "interval_start_utc"
+WIDTH_PX, HEIGHT_PX, DPI = 800, 300, 100
+
+# Fixed so that the same frame gives the same bytes (no "Software: matplotlib x.y" chunk).
+_PNG_METADATA = {"Software": None}
+
+
+def _figure() -> tuple[Figure, FigureCanvasAgg]:
+    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
+    return fig, FigureCanvasAgg(fig)
+
+
+def _render(fig: Figure, canvas: FigureCanvasAgg) -> bytes:
+    buf = io.BytesIO()
+    # No bbox_inches="tight": it would change the pixel size; constrained layout fits instead.
+    canvas.print_png(buf, metadata=_PNG_METADATA)
+    return buf.getvalue()
+
+
+def _placeholder(fig: Figure, title: str, message: str) -> None:
+    ax = fig.add_subplot()
+    ax.set_title(title, fontsize=10)
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=9, transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def _time_zone(dtype: pl.DataType, timezone: str | None) -> ZoneInfo:
+    if timezone:
+        return ZoneInfo(timezone)
+    frame_tz = getattr(dtype, "time_zone", None)
+    return ZoneInfo(frame_tz or "UTC")
+
+
+def hub_price_plot_png(
+    wide: pl.DataFrame,
+    locations: Sequence[str],
+    title: str,
+    *,
+    timezone: str | None = None,
+    y_label: str = "$/MWh",
+) -> bytes:
+    """An ~800x300 PNG: one line per location column of `wide` against interval_start_utc.
+
+    `wide` is a flattened/combined frame (interval_start_utc plus one Float64 column per
+    location). Locations that are not columns of the frame are left out (and named in the
+    title); nulls break the line rather than being joined over. With no time column, no
+    rows or none of the locations, the PNG says so instead of raising. `timezone` (e.g.
+    "America/Chicago") labels the time axis in that zone; otherwise the column's own (UTC).
+    """
+    fig, canvas = _figure()
+    present = [loc for loc in dict.fromkeys(locations) if loc in wide.columns]
+    missing = [loc for loc in dict.fromkeys(locations) if loc not in wide.columns]
+    shown_title = title if not missing else f"{title} (not in data: {', '.join(missing)})"
+    if TIME_COLUMN not in wide.columns:
+        _placeholder(fig, shown_title, f"no {TIME_COLUMN} column")
+        return _render(fig, canvas)
+    if not present:
+        _placeholder(fig, shown_title, "none of the requested locations are in the data")
+        return _render(fig, canvas)
+    frame = wide.select(TIME_COLUMN, *present).drop_nulls(TIME_COLUMN).sort(TIME_COLUMN)
+    if frame.is_empty():
+        _placeholder(fig, shown_title, "no rows")
+        return _render(fig, canvas)
+
+    dtype = frame.schema[TIME_COLUMN]
+    tz = _time_zone(dtype, timezone)
+    # Polars gives tz-aware datetimes to numpy as UTC datetime64; matplotlib takes those as UTC.
+    x = frame.get_column(TIME_COLUMN).to_numpy()
+    ax = fig.add_subplot()
+    for loc in present:
+        y = frame.get_column(loc).cast(pl.Float64, strict=False).to_numpy().astype(np.float64)
+        ax.plot(x, y, linewidth=1.2, label=loc, drawstyle="steps-post")
+    ax.set_title(shown_title, fontsize=10)
+    ax.set_ylabel(y_label, fontsize=8)
+    ax.set_xlabel(f"interval start ({tz.key})", fontsize=8)
+    locator = mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
+    ax.tick_params(labelsize=7)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    ax.legend(fontsize=7, ncols=min(len(present), 6), loc="upper left", frameon=False)
+    return _render(fig, canvas)
+
+
+def png_markdown(png: bytes, alt: str) -> str:
+    """Markdown showing `png` inline via a base64 data URI (as Dagster metadata shows images)."""
+    safe_alt = " ".join(alt.replace("[", "(").replace("]", ")").split())
+    return f"![{safe_alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
