@@ -1,4 +1,5 @@
-"""`power-market`: the demo, ingest of dropped files, and the stage 1 -> 2 benchmark."""
+"""`power-market`: the demo, ingest of dropped files, the stage 1 -> 2 benchmark, and the
+analyst commands (catalog, query, export, backfill) over a data root."""
 
 from __future__ import annotations
 
@@ -27,6 +28,107 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run_benchmark(
         month=args.month, nodes=args.nodes, repeats=args.repeats, dagster=not args.no_dagster
     )
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    from power_market_assets.commands.catalog import run_catalog
+
+    return run_catalog(args.data_root, as_json=args.json, refresh=args.refresh)
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from power_market_assets.commands.query import run_query
+
+    return run_query(args.sql, args.data_root, csv=args.csv, parquet=args.parquet, limit=args.limit)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from power_market_assets.commands.export import run_export
+
+    return run_export(
+        args.iso,
+        args.dataset,
+        args.start,
+        args.end,
+        args.out,
+        stage=args.stage,
+        locations=args.locations,
+        data_root=args.data_root,
+    )
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from power_market_assets.commands.backfill import run_backfill
+
+    return run_backfill(
+        args.iso,
+        args.dataset,
+        args.start,
+        args.end,
+        data_root=args.data_root,
+        force=args.force,
+        chunk_days=args.chunk_days,
+        monthly=not args.no_monthly,
+    )
+
+
+def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) -> None:
+    catalog = sub.add_parser(
+        "catalog",
+        help="every registry dataset and stage: materialized range, missing partitions, "
+        "rows, last update and check states",
+    )
+    catalog.add_argument("--data-root", default=default_root)
+    catalog.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    catalog.add_argument(
+        "--refresh",
+        action="store_true",
+        help="first rebuild the DuckDB views from the lake (after moving or copying the root)",
+    )
+    catalog.set_defaults(func=_cmd_catalog)
+
+    query = sub.add_parser(
+        "query",
+        help="read-only SQL over the DuckDB catalog (writes and files outside the lake are "
+        "refused with exit code 2)",
+    )
+    query.add_argument("sql", help='one read statement, e.g. "select * from ercot.x limit 5"')
+    query.add_argument("--data-root", default=default_root)
+    output = query.add_mutually_exclusive_group()
+    output.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
+    output.add_argument("--parquet", metavar="FILE", help="write the result to a Parquet file")
+    query.add_argument("--limit", type=int, help="at most N rows (the table shows 100 by default)")
+    query.set_defaults(func=_cmd_query)
+
+    export = sub.add_parser(
+        "export", help="a Parquet slice of one dataset (days, locations) from the lake"
+    )
+    export.add_argument("--iso", required=True)
+    export.add_argument("--dataset", required=True, help="e.g. da_prices")
+    export.add_argument("--stage", default="raw_parquet", help="csv, raw_parquet or flattened")
+    export.add_argument("--locations", help="comma-separated locations (or AS products)")
+    export.add_argument("--start", required=True, help="first operating day (ISO date)")
+    export.add_argument("--end", required=True, help="last operating day (inclusive)")
+    export.add_argument("--out", required=True, help="a .parquet file, or a folder")
+    export.add_argument("--data-root", default=default_root)
+    export.set_defaults(func=_cmd_export)
+
+    backfill = sub.add_parser(
+        "backfill",
+        help="materialize a range of history in resumable chunks (days already in the lake "
+        "are skipped), then the monthly stages",
+    )
+    backfill.add_argument("--iso", required=True)
+    backfill.add_argument("--dataset", required=True, help="e.g. rt_prices")
+    backfill.add_argument("--start", required=True, help="first operating day (ISO date)")
+    backfill.add_argument("--end", required=True, help="last operating day (inclusive)")
+    backfill.add_argument("--force", action="store_true", help="re-run materialized days too")
+    backfill.add_argument("--chunk-days", type=int, default=31, help="days per run (default 31)")
+    backfill.add_argument(
+        "--no-monthly", action="store_true", help="skip the flattened/combined months"
+    )
+    backfill.add_argument("--data-root", default=default_root)
+    backfill.set_defaults(func=_cmd_backfill)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--no-dagster", action="store_true", help="skip the Dagster backfill run")
     bench.set_defaults(func=_cmd_bench)
+    _add_analyst_commands(sub, default_root)
     return parser
 
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from power_market_assets.registry import caiso, ercot
+from power_market_assets.registry import caiso, ercot, isone, nyiso
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
-ISO_MODULES: dict[str, ModuleType] = {"ERCOT": ercot, "CAISO": caiso}
+ISO_MODULES: dict[str, ModuleType] = {
+    "ERCOT": ercot,
+    "CAISO": caiso,
+    "NYISO": nyiso,
+    "ISONE": isone,
+}
 
 DATASETS_BY_ISO: dict[str, tuple[DatasetSpec, ...]] = {
     iso: getattr(module, f"{iso}_DATASETS") for iso, module in ISO_MODULES.items()

@@ -1,0 +1,353 @@
+"""`power-market backfill`: years of history in resumable chunks.
+
+Each contiguous range of days still missing is cut into chunks of a few weeks, and each
+chunk is one single-run backfill of the dataset's daily job (csv + raw_parquet), recorded in
+the persistent instance under <data root>/dagster_home. A chunk commits all its days or none,
+so an interruption loses at most the chunk in flight and the same command resumes from the
+lake: a day counts as done when its raw_parquet file exists without a failure marker.
+Afterwards the monthly stages (flattened, and combined where its other inputs exist) are
+rebuilt for the months touched.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TextIO
+
+import polars as pl
+
+from power_market_assets.commands import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    days_between,
+    month_starts,
+    parse_day,
+)
+from power_market_assets.io.lake import Lake
+from power_market_assets.registry import DatasetSpec, get_spec
+
+DEFAULT_CHUNK_DAYS = 31
+BAR_WIDTH = 30
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    spec: DatasetSpec
+    days: list[date]  # the whole requested range
+    todo: list[date]  # the days that will run
+    chunks: list[tuple[date, date]]
+
+    @property
+    def raw_lake_path(self) -> str:
+        return f"{self.spec.iso.lower()}/{self.spec.dataset}/raw_parquet"
+
+    @property
+    def daily_job(self) -> str:
+        return f"{self.spec.iso.lower()}_{self.spec.dataset}_daily"
+
+
+def is_materialized(lake: Lake, lake_path: str, day: date) -> bool:
+    key = day.isoformat()
+    return (
+        lake.partition_file(lake_path, key).exists()
+        and not lake.failure_marker(lake_path, key).exists()
+    )
+
+
+def chunk_ranges(days: list[date], chunk_days: int) -> list[tuple[date, date]]:
+    """Contiguous runs of days, each cut into pieces of at most `chunk_days`."""
+    chunks: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if chunks:
+            first, last = chunks[-1]
+            if day == last + timedelta(days=1) and (day - first).days < chunk_days:
+                chunks[-1] = (first, day)
+                continue
+        chunks.append((day, day))
+    return chunks
+
+
+def make_plan(
+    lake: Lake, iso: str, dataset: str, start: str, end: str, force: bool, chunk_days: int
+) -> BackfillPlan:
+    try:
+        spec = get_spec(iso, dataset)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from exc
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if last < first:
+        raise UsageError(f"--end {last} is before --start {first}")
+    if first < spec.partition_start:
+        raise UsageError(
+            f"{spec.iso} {spec.dataset} starts on {spec.partition_start}; --start {first} is before"
+        )
+    if chunk_days < 1:
+        raise UsageError("--chunk-days must be at least 1")
+    days = days_between(first, last)
+    lake_path = f"{spec.iso.lower()}/{spec.dataset}/raw_parquet"
+    todo = days if force else [d for d in days if not is_materialized(lake, lake_path, d)]
+    return BackfillPlan(spec, days, todo, chunk_ranges(todo, chunk_days))
+
+
+@dataclass
+class Progress:
+    """A plain-text progress bar on stderr: days done / total, rows, elapsed time."""
+
+    total: int
+    label: str
+    out: TextIO
+    done: int = 0
+    rows: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        share = self.done / self.total if self.total else 1.0
+        filled = int(round(share * BAR_WIDTH))
+        elapsed = int(time.monotonic() - self.started)
+        clock = f"{elapsed // 3600}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        return (
+            f"{self.label} [{bar}] {self.done}/{self.total} days  {self.rows:,} rows  "
+            f"{clock} elapsed"
+        )
+
+    @property
+    def interactive(self) -> bool:
+        return self.out.isatty()
+
+    def show(self) -> None:
+        """Redraw the bar in place on a terminal; one line per update in a log."""
+        if self.interactive:
+            self.out.write("\r" + self.line())
+        else:
+            self.out.write(self.line() + "\n")
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.interactive:
+            self.out.write("\n")
+            self.out.flush()
+
+    def advance(self, days: int, rows: int) -> None:
+        self.done += days
+        self.rows += rows
+        self.show()
+
+
+def lake_rows(lake: Lake, lake_path: str, first: date, last: date) -> int:
+    """Rows of the days' Parquet files, from their footers (what the chunk committed)."""
+    keys = [d.isoformat() for d in days_between(first, last)]
+    files = lake.existing_partition_files(lake_path, keys)
+    if not files:
+        return 0
+    return int(pl.scan_parquet(files).select(pl.len()).collect().item())
+
+
+@dataclass
+class Runner:
+    """The Dagster side: definitions, the persistent instance, and how a range is launched."""
+
+    lake: Lake
+    run_range: Callable | None = None
+
+    def __post_init__(self) -> None:
+        from power_market_assets.automation import runs
+        from power_market_assets.definitions import build_definitions
+        from power_market_assets.demo import persistent_instance
+
+        self.defs = build_definitions(data_root=str(self.lake.root))
+        self.instance = persistent_instance(self.lake.root)
+        self.run_range = self.run_range or runs.run_range
+        self.failure_messages = runs.failure_messages
+
+    def has_job(self, name: str) -> bool:
+        return any(job.name == name for job in self.defs.jobs)
+
+    def run_days(self, job: str, first: date, last: date):
+        return self.run_range(self.defs, job, first.isoformat(), last.isoformat(), self.instance)
+
+    def run_assets(self, keys: list, first: str, last: str):
+        """One single run of an asset selection over a partition range."""
+        import dagster as dg
+
+        from power_market_assets.automation.runs import range_tags
+
+        assets = [a for a in self.defs.assets if isinstance(a, dg.AssetsDefinition)]
+        return dg.materialize(
+            assets,
+            selection=dg.AssetSelection.assets(*keys),
+            instance=self.instance,
+            resources=self.defs.resources,
+            tags=range_tags(first, last),
+            run_config=QUIET,
+            raise_on_error=False,
+        )
+
+
+def report_failure(runner: Runner, what: str, result, err: TextIO) -> None:
+    print(f"{what}: FAILED", file=err)
+    for message in runner.failure_messages(result):
+        print(f"  {message}", file=err)
+
+
+def run_daily_chunks(
+    plan: BackfillPlan, runner: Runner, progress: Progress, err: TextIO
+) -> list[date]:
+    """Run the chunks in order; stop at the first failure. Returns the days materialized."""
+    done: list[date] = []
+    for first, last in plan.chunks:
+        result = runner.run_days(plan.daily_job, first, last)
+        if not result.success:
+            progress.finish()
+            report_failure(runner, f"{plan.daily_job} {first}..{last}", result, err)
+            return done
+        count = (last - first).days + 1
+        done.extend(days_between(first, last))
+        progress.advance(count, lake_rows(runner.lake, plan.raw_lake_path, first, last))
+    return done
+
+
+def month_ranges(days: list[date]) -> list[tuple[str, str]]:
+    """Contiguous runs of month keys (YYYY-MM-01) covering the days (or month starts)."""
+    ranges: list[tuple[date, date]] = []
+    for month in sorted({d.replace(day=1) for d in days}):
+        following = (ranges[-1][1] + timedelta(days=32)).replace(day=1) if ranges else None
+        if month == following:
+            ranges[-1] = (ranges[-1][0], month)
+        else:
+            ranges.append((month, month))
+    return [(first.isoformat(), last.isoformat()) for first, last in ranges]
+
+
+def downstream_monthly(runner: Runner, flat_key) -> list:
+    """Every asset computed together with the children of the flattened asset (combined)."""
+    graph = runner.defs.resolve_asset_graph()
+    keys = set()
+    for child in graph.get(flat_key).child_keys:
+        keys.update(runner.defs.resolve_assets_def(child).keys)
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
+def inputs_ready(runner: Runner, keys: list, first: str, last: str) -> bool:
+    """True when every upstream of `keys` has a file for every month of the range."""
+    graph = runner.defs.resolve_asset_graph()
+    parents = {p for k in keys for p in graph.get(k).parent_keys} - set(keys)
+    span = month_starts(date.fromisoformat(first), date.fromisoformat(last))
+    months = [m.isoformat() for m in span]
+    return all(
+        runner.lake.partition_file("/".join(p.path), m).exists() for p in parents for m in months
+    )
+
+
+def stale_months(lake: Lake, plan: BackfillPlan) -> list[date]:
+    """Months of the range whose flattened file is missing or older than one of its days.
+
+    This is what lets a re-run finish the monthly stage of a run that stopped after its
+    daily chunks (a failure or Ctrl-C there), although every day is already in the lake.
+    """
+    flat_path = f"{plan.spec.iso.lower()}/{plan.spec.dataset}/flattened"
+    stale = []
+    for month in month_starts(plan.days[0], plan.days[-1]):
+        month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        keys = [d.isoformat() for d in days_between(month, month_end)]
+        days = lake.existing_partition_files(plan.raw_lake_path, keys)
+        if not days:
+            continue
+        flat = lake.partition_file(flat_path, month.isoformat())
+        newest_day = max(f.stat().st_mtime for f in days)
+        if not flat.exists() or flat.stat().st_mtime < newest_day:
+            stale.append(month)
+    return stale
+
+
+def run_monthly(plan: BackfillPlan, runner: Runner, months: list[date], err: TextIO) -> bool:
+    """Rebuild the flattened months, then combined where its inputs are all there."""
+    import dagster as dg
+
+    flat_key = dg.AssetKey([*plan.spec.key_prefix, "flattened"])
+    combined = downstream_monthly(runner, flat_key)
+    ok = True
+    for first, last in month_ranges(months):
+        result = runner.run_assets([flat_key], first, last)
+        ok = ok and result.success
+        if not result.success:
+            report_failure(runner, f"{flat_key.to_user_string()} {first}..{last}", result, err)
+            continue
+        print(f"{flat_key.to_user_string()} {first}..{last}: success", file=err)
+        if combined and inputs_ready(runner, combined, first, last):
+            what = f"{plan.spec.iso.lower()}/combined {first}..{last}"
+            result = runner.run_assets(combined, first, last)
+            ok = ok and result.success
+            if not result.success:
+                report_failure(runner, what, result, err)
+            else:
+                print(f"{what}: success", file=err)
+    return ok
+
+
+def describe(plan: BackfillPlan, err: TextIO) -> None:
+    skipped = len(plan.days) - len(plan.todo)
+    print(
+        f"{plan.spec.iso} {plan.spec.dataset} {plan.days[0]}..{plan.days[-1]}: "
+        f"{len(plan.days)} day(s), {skipped} already materialized, {len(plan.todo)} to run "
+        f"in {len(plan.chunks)} chunk(s)",
+        file=err,
+    )
+
+
+def run_backfill(
+    iso: str,
+    dataset: str,
+    start: str,
+    end: str,
+    data_root: str = "data",
+    force: bool = False,
+    chunk_days: int = DEFAULT_CHUNK_DAYS,
+    monthly: bool = True,
+    err: TextIO | None = None,
+    runner: Runner | None = None,
+) -> int:
+    err = err or sys.stderr
+    lake = Lake.at(data_root)
+    try:
+        plan = make_plan(lake, iso, dataset, start, end, force, chunk_days)
+    except UsageError as exc:
+        print(exc, file=err)
+        return EXIT_USAGE
+    describe(plan, err)
+    pending_months = stale_months(lake, plan) if monthly else []
+    if not plan.todo and not pending_months:
+        print("nothing to do (use --force to re-run materialized days)", file=err)
+        return EXIT_OK
+    runner = runner or Runner(lake)
+    if not runner.has_job(plan.daily_job):
+        print(f"no job {plan.daily_job!r} in the definitions", file=err)
+        return EXIT_USAGE
+    done: list[date] = []
+    if plan.todo:
+        progress = Progress(len(plan.todo), f"{plan.spec.iso.lower()}/{plan.spec.dataset}", err)
+        progress.show()
+        try:
+            done = run_daily_chunks(plan, runner, progress, err)
+        except KeyboardInterrupt:
+            progress.finish()
+            print("interrupted: re-run the same command to resume", file=err)
+            return 130
+        progress.finish()
+    complete = len(done) == len(plan.todo)
+    months = sorted({d.replace(day=1) for d in done} | set(pending_months))
+    monthly_ok = run_monthly(plan, runner, months, err) if monthly and months else True
+    if not complete:
+        print(
+            f"stopped after {len(done)} of {len(plan.todo)} day(s): re-run the same command "
+            "to resume from the first missing day",
+            file=err,
+        )
+    return EXIT_OK if complete and monthly_ok else EXIT_FAILED

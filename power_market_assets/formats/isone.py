@@ -1,0 +1,697 @@
+"""ISO New England layouts into the standard long tables (ISO_FORMATS.md section 4).
+
+Three file families carry the same prices:
+
+- ISO Express report CSVs: `"C"` comment lines, an `"H"` line of column names, an `"H"` line
+  of column types, `"D"` data lines and a `"T"` trailer. Text cells are quoted, numbers bare.
+  Hour ending `"01"`..`"24"`; the spring-forward day omits `"02"`, the fall-back day adds the
+  repeated hour as `"02X"` right after `"02"`. Five-minute files carry `Local Time` (the
+  interval start, time of day) and location ids only.
+- Web-service JSON (`{"HourlyLmps":{"HourlyLmp":[...]}}`, `{"FiveMinLmps":{...}}`):
+  `BeginDate` is the local interval start with its UTC offset, so no DST guessing is needed.
+- Yearly SMD hourly workbooks (.xlsx): one sheet per load zone (and "ISO NE CA") with
+  `Date`, `Hr_End` and `DA_LMP`/`DA_EC`/`DA_CC`/`DA_MLC` (`RT_*` for real time).
+
+Columns are found by name (case, spaces, underscores and punctuation ignored), so the column
+order of the RT reports, which is UNCONFIRMED, does not matter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group
+from power_market_assets.formats.errors import FormatError
+from power_market_assets.registry import isone as registry
+from power_market_assets.registry.schema import HUB, NODE, ZONE
+from power_market_assets.registry.spec import DatasetSpec
+
+# Canonical field -> header spellings (normalized: lower case, letters and digits only).
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "date": ("Date", "Local Date", "Operating Date"),
+    "hour_ending": ("Hour Ending", "HE", "Hr_End"),
+    "local_time": ("Local Time", "Interval Beginning", "Begin Date"),
+    "location_id": ("Location ID", "LocId"),
+    "location_name": ("Location Name",),
+    "location_type": ("Location Type", "LocType"),
+    "lmp": ("Locational Marginal Price", "LMP", "LMP Total"),
+    "energy": ("Energy Component",),
+    "congestion": ("Congestion Component",),
+    "loss": ("Marginal Loss Component", "Loss Component"),
+    "zone_id": ("Reserve Zone ID", "Reserve Zone Id"),
+    "zone_name": ("Reserve Zone Name",),
+    "TMSR": ("TMSR Clearing Price", "Ten Minute Spinning Reserve Clearing Price"),
+    "TMNSR": ("TMNSR Clearing Price", "Ten Minute Non-Spinning Reserve Clearing Price"),
+    "TMOR": ("TMOR Clearing Price", "Thirty Minute Operating Reserve Clearing Price"),
+}
+PRICE_FIELDS = ("lmp", "energy", "congestion", "loss")
+RESERVE_FIELDS = registry.RESERVE_PRODUCTS
+NUMERIC_FIELDS = frozenset(PRICE_FIELDS + RESERVE_FIELDS)
+
+
+@dataclass(frozen=True)
+class Layout:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+LAYOUTS: dict[str, Layout] = {
+    "hourly_lmp": Layout(
+        required=("date", "hour_ending", "location_id", "location_name", "location_type")
+        + PRICE_FIELDS
+    ),
+    "five_minute_lmp": Layout(
+        required=("local_time", "location_id") + PRICE_FIELDS,
+        optional=("date", "location_name", "location_type"),
+    ),
+    "hourly_reserve": Layout(
+        required=("date", "hour_ending", "zone_name") + RESERVE_FIELDS, optional=("zone_id",)
+    ),
+}
+
+# ISO-NE location type codes -> standard location types (external nodes stay NODE; their
+# ISO code is kept in iso_location_type).
+LOCATION_TYPES = {"HUB": HUB, "LOAD ZONE": ZONE, "NETWORK NODE": NODE, "EXT. NODE": NODE}
+
+# Report titles (first "C" line) -> dataset [HDR].
+TITLES = {
+    "Day-Ahead Energy Market Hourly LMP Report": registry.DA_PRICES,
+    "Real-Time Energy Market Hourly LMP Report": registry.RT_PRICES_HOURLY,
+    "Five-Minute Locational Marginal Prices": registry.RT_PRICES,
+    "Final Hourly Reserve Zone Prices & Designations": registry.RT_AS_PRICES,
+}
+# SMD workbook sheet -> pricing location. "ISO NE CA" as the hub is UNCONFIRMED.
+SMD_SHEETS = {
+    "ISO NE CA": (".H.INTERNAL_HUB", "HUB"),
+    "ME": (".Z.MAINE", "LOAD ZONE"),
+    "NH": (".Z.NEWHAMPSHIRE", "LOAD ZONE"),
+    "VT": (".Z.VERMONT", "LOAD ZONE"),
+    "CT": (".Z.CONNECTICUT", "LOAD ZONE"),
+    "RI": (".Z.RHODEISLAND", "LOAD ZONE"),
+    "SEMA": (".Z.SEMASS", "LOAD ZONE"),
+    "WCMA": (".Z.WCMASS", "LOAD ZONE"),
+    "NEMA": (".Z.NEMASSBOST", "LOAD ZONE"),
+}
+SMD_SUFFIXES = {"lmp": "LMP", "energy": "EC", "congestion": "CC", "loss": "MLC"}
+_TRAILER_COUNT = re.compile(r"(\d+)\s*$")
+_NAME_DAY = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+_ALIAS_LOOKUP = {_normalize(a): field for field, names in FIELD_ALIASES.items() for a in names}
+
+
+def canonical_fields(header: Sequence[str]) -> list[str | None]:
+    return [_ALIAS_LOOKUP.get(_normalize(cell)) for cell in header]
+
+
+# ---------------------------------------------------------------------------------------------
+# C/H/D/T report files
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report file: its comment lines, column names and the D lines as plain CSV."""
+
+    text: CsvText
+    comments: tuple[str, ...]
+    trailer_count: int | None
+
+
+def _first_cell(line: str) -> str:
+    return line.split(",", 1)[0].strip().strip('"').strip()
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def split_report(data: bytes, name: str) -> Report:
+    """Split a C/H/D/T file; the D lines lose their row-type cell and become a CSV body."""
+    comments: list[str] = []
+    headers: list[tuple[str, ...]] = []
+    body: list[str] = []
+    trailer: int | None = None
+    for raw in _decode(data).split("\n"):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        kind = _first_cell(line)
+        rest = line.split(",", 1)[1] if "," in line else ""
+        if kind == "D":
+            body.append(rest)
+        elif kind == "H":
+            headers.append(tuple(cell.strip().strip('"').strip() for cell in rest.split(",")))
+        elif kind == "C":
+            comments.append(rest.strip().strip('"'))
+        elif kind == "T":
+            match = _TRAILER_COUNT.search(rest.strip().strip('"'))
+            trailer = int(match.group(1)) if match else None
+        else:
+            raise FormatError(name, f"line with unknown row type {kind!r}: {line[:80]!r}")
+    if not headers:
+        raise FormatError(name, 'no "H" header line (not an ISO-NE report, or an empty body)')
+    payload = ("\n".join(body) + "\n").encode("utf-8") if body else b""
+    text = CsvText(name=name, header=headers[0], body=payload, rows=len(body))
+    if trailer is not None and trailer != len(body):
+        raise FormatError(name, f"trailer says {trailer} data records but the file has {len(body)}")
+    return Report(text=text, comments=tuple(comments), trailer_count=trailer)
+
+
+def count_data_lines(data: bytes) -> int:
+    """The "D" lines of a report, counted without parsing (for expected_rows)."""
+    count = 0
+    for line in data.split(b"\n"):
+        stripped = line.lstrip()
+        if stripped.startswith((b'"D"', b"D,")):
+            count += 1
+    return count
+
+
+def _check_header(text: CsvText, layout: Layout) -> list[str | None]:
+    fields = canonical_fields(text.header)
+    missing = [f for f in layout.required if f not in fields]
+    if missing:
+        wanted = ", ".join(f"{FIELD_ALIASES[f][0]!r} ({f})" for f in missing)
+        raise FormatError(
+            text.name, f"header is missing column(s) {wanted}; header was {','.join(text.header)}"
+        )
+    repeated = sorted({f for f in fields if f is not None and fields.count(f) > 1})
+    if repeated:
+        raise FormatError(text.name, f"header repeats column(s) {repeated}")
+    return fields
+
+
+def _parse(texts: list[CsvText], fields: list[str | None]) -> pl.DataFrame:
+    """Parse a header group; on failure name the file, column, line and value."""
+    header = texts[0].header
+    dtypes = {
+        cell: (pl.Float64 if field in NUMERIC_FIELDS else pl.Utf8)
+        for cell, field in zip(header, fields, strict=True)
+    }
+    try:
+        return parse_group(texts, dtypes)
+    except FormatError:
+        raise
+    except Exception as exc:  # polars ComputeError and friends
+        for text in texts:
+            _diagnose(text, fields)
+        raise FormatError(texts[0].name, f"could not be parsed: {exc}") from exc
+
+
+def _diagnose(text: CsvText, fields: list[str | None]) -> None:
+    try:
+        frame = parse_group([text], {cell: pl.Utf8 for cell in text.header})
+    except Exception as exc:
+        raise FormatError(text.name, f"malformed CSV: {exc}") from None
+    for cell, field in zip(text.header, fields, strict=True):
+        if field not in NUMERIC_FIELDS:
+            continue
+        values = frame.get_column(cell)
+        bad = frame.with_row_index("row", offset=1).filter(
+            values.is_not_null() & values.str.strip_chars().cast(pl.Float64, strict=False).is_null()
+        )
+        if bad.height:
+            first = bad.row(0, named=True)
+            raise FormatError(
+                text.name,
+                f"column {cell!r}, data row {first['row']}: value {first[cell]!r} is not a "
+                f"number ({bad.height} bad value(s))",
+            )
+
+
+def _renamed(frame: pl.DataFrame, fields: list[str | None], header: Sequence[str]) -> pl.DataFrame:
+    renames = {cell: field for cell, field in zip(header, fields, strict=True) if field}
+    return frame.rename(renames).select([*renames.values(), "source_file"])
+
+
+def _report_frames(reports: Sequence[Report], layout: Layout) -> pl.DataFrame | None:
+    frames = []
+    for header, group in group_by_header([r.text for r in reports]).items():
+        fields = _check_header(group[0], layout)
+        frames.append(_renamed(_parse(group, fields), fields, header))
+    if not frames:
+        return None
+    return pl.concat(frames, how="diagonal_relaxed").with_columns(
+        pl.col("source_file").cast(pl.Utf8)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Local labels -> UTC
+
+
+def _hour_label_starts(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """(date, hour_ending) labels -> interval_start_utc, once per distinct label.
+
+    The start is the label's date + (HE - 1) hours, the earlier reading of an ambiguous wall
+    time unless the label carries "X" (the repeated fall-back hour). On the spring-forward day
+    HE "03" starts at a wall time that does not exist; it is then the hour before its end.
+    """
+    labels = frame.select("date", "hour_ending").unique()
+    day = _parse_date(pl.col("date"))
+    label = pl.col("hour_ending").str.strip_chars().str.to_uppercase()
+    repeated = label.str.ends_with("X")
+    hour = label.str.strip_chars_end("X").cast(pl.Int32, strict=False)
+    naive_start = day.cast(pl.Datetime("us")) + pl.duration(hours=hour - 1)
+    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
+    start = naive_start.dt.replace_time_zone(timezone, ambiguous=ambiguous, non_existent="null")
+    end = (naive_start + pl.duration(hours=1)).dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
+    )
+    start_utc = pl.coalesce(start, end - pl.duration(hours=1)).dt.convert_time_zone("UTC")
+    valid = hour.is_between(1, 24) & (~repeated | (hour == 2))
+    table = labels.with_columns(
+        day.alias("_day"),
+        pl.when(valid).then(start_utc).alias("interval_start_utc"),
+    )
+    _raise_bad_labels(frame, table, ["date", "hour_ending"])
+    return frame.join(table.drop("_day"), on=["date", "hour_ending"], how="left")
+
+
+def _parse_date(column: pl.Expr) -> pl.Expr:
+    text = column.cast(pl.Utf8).str.strip_chars().str.slice(0, 10)
+    return pl.coalesce(
+        text.str.to_date("%m/%d/%Y", strict=False), text.str.to_date("%Y-%m-%d", strict=False)
+    )
+
+
+def _raise_bad_labels(frame: pl.DataFrame, table: pl.DataFrame, keys: list[str]) -> None:
+    bad = table.filter(pl.col("_day").is_null() | pl.col("interval_start_utc").is_null())
+    if not bad.height:
+        return
+    first = bad.row(0, named=True)
+    source = frame.join(bad.head(1), on=keys, how="semi").row(0, named=True)["source_file"]
+    shown = ", ".join(f"{k}={first[k]!r}" for k in keys)
+    raise FormatError(source, f"time label {shown} is not a valid ISO-NE interval label")
+
+
+def _five_minute_starts(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """`Local Time` (interval start) -> UTC. The repeated fall-back hour is told apart by a
+    trailing "X" when present, else by order: a location's second 01:MM row is the later one."""
+    text = pl.col("local_time").str.strip_chars()
+    has_date = text.str.contains(" ")
+    date_part = pl.when(has_date).then(text.str.split(" ").list.first())
+    time_part = pl.when(has_date).then(text.str.split(" ").list.last()).otherwise(text)
+    marked = time_part.str.to_uppercase().str.ends_with("X")
+    clock = time_part.str.to_uppercase().str.strip_chars_end("X")
+    clock = pl.when(clock.str.count_matches(":") == 1).then(clock + ":00").otherwise(clock)
+    frame = frame.with_columns(
+        pl.coalesce(_parse_date(date_part), pl.col("_file_day")).alias("_day"),
+        clock.str.to_time("%H:%M:%S", strict=False).alias("_clock"),
+        marked.alias("_marked"),
+    )
+    occurrence = pl.int_range(pl.len()).over("_day", "_clock", "location_id")
+    frame = frame.with_columns((pl.col("_marked") | (occurrence > 0)).alias("_repeat"))
+    naive = pl.col("_day").dt.combine(pl.col("_clock"))
+    ambiguous = pl.when(pl.col("_repeat")).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
+    local = naive.dt.replace_time_zone(timezone, ambiguous=ambiguous, non_existent="null")
+    frame = frame.with_columns(local.dt.convert_time_zone("UTC").alias("interval_start_utc"))
+    bad = frame.filter(pl.col("interval_start_utc").is_null())
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise FormatError(
+            row["source_file"],
+            f"local time {row['local_time']!r} (day {row['_day']}) is not a valid interval start "
+            f"({bad.height} bad row(s))",
+        )
+    return frame.drop("_day", "_clock", "_marked", "_repeat", "_file_day")
+
+
+def _file_day(name: str, comments: Sequence[str]) -> date | None:
+    """The operating day of a report from its name (YYYYMMDD) or its "Report for:" line."""
+    match = _NAME_DAY.search(name)
+    if match:
+        try:
+            return date(int(match[1][:4]), int(match[1][4:6]), int(match[1][6:]))
+        except ValueError:
+            pass
+    for comment in comments:
+        found = re.search(r"Report for:\s*(\d{2})/(\d{2})/(\d{4})", comment)
+        if found:
+            return date(int(found[3]), int(found[1]), int(found[2]))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Standard columns
+
+
+def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """Add the standard columns and cast to `spec.schema`, in schema order."""
+    base = frame.with_columns(
+        (pl.col("interval_start_utc") + pl.duration(minutes=spec.interval_minutes)).alias(
+            "interval_end_utc"
+        ),
+        pl.col("interval_start_utc")
+        .dt.convert_time_zone(spec.timezone)
+        .alias("interval_start_local"),
+        pl.lit(spec.iso).alias("iso"),
+        pl.lit(spec.market).alias("market"),
+        pl.lit(spec.interval_minutes).alias("interval_minutes"),
+    ).with_columns(pl.col("interval_start_local").dt.date().alias("operating_day"))
+    if spec.table_kind == "price":
+        code = pl.col("iso_location_type")
+        base = base.with_columns(
+            code.replace_strict(LOCATION_TYPES, default=pl.lit(NODE)).alias("location_type")
+        )
+    return base.select([pl.col(name).cast(dtype) for name, dtype in spec.schema.items()])
+
+
+def _resolve_locations(frame: pl.DataFrame) -> pl.DataFrame:
+    """Name and type from the file, else from the known hub/zone ids, else the id as name."""
+    known_names = {k: v[0] for k, v in registry.KNOWN_LOCATION_IDS.items()}
+    known_types = {k: v[1] for k, v in registry.KNOWN_LOCATION_IDS.items()}
+    location_id = pl.col("location_id").cast(pl.Utf8).str.strip_chars()
+    name = location_id.replace_strict(known_names, default=location_id)
+    code = location_id.replace_strict(known_types, default=pl.lit("NETWORK NODE"))
+    if "location_name" in frame.columns:
+        given = pl.col("location_name").str.strip_chars()
+        name = pl.when(given.is_not_null() & (given != "")).then(given).otherwise(name)
+    if "location_type" in frame.columns:
+        given = pl.col("location_type").str.strip_chars()
+        code = pl.when(given.is_not_null() & (given != "")).then(given).otherwise(code)
+    return frame.with_columns(name.alias("location"), code.alias("iso_location_type"))
+
+
+def _check_prices_present(frame: pl.DataFrame, fields: Sequence[str]) -> None:
+    for field in fields:
+        if field not in frame.columns:
+            continue
+        missing = frame.filter(pl.col(field).is_null())
+        if missing.height:
+            raise FormatError(
+                missing.row(0, named=True)["source_file"],
+                f"column {FIELD_ALIASES[field][0]!r}: {missing.height} empty price cell(s)",
+            )
+
+
+def _reserve_long(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per (hour, zone, product); product = "<zone>_<product>", e.g. ROS_TMSR."""
+    long = frame.unpivot(
+        index=["interval_start_utc", "zone_name", "source_file"],
+        on=list(RESERVE_FIELDS),
+        variable_name="_product",
+        value_name="price",
+    )
+    product = pl.col("zone_name").str.strip_chars() + pl.lit("_") + pl.col("_product")
+    return long.with_columns(product.alias("product"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Per family readers
+
+
+def read_reports(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame | None:
+    reports = [split_report(Path(p).read_bytes(), Path(p).name) for p in paths]
+    layout = LAYOUTS[spec.file_layout]
+    frame = _report_frames(reports, layout)
+    if frame is None or frame.height == 0:
+        return None
+    _check_prices_present(frame, PRICE_FIELDS + RESERVE_FIELDS)
+    if spec.file_layout == "five_minute_lmp":
+        days = {r.text.name: _file_day(r.text.name, r.comments) for r in reports}
+        frame = frame.with_columns(
+            pl.col("source_file").replace_strict(days, return_dtype=pl.Date).alias("_file_day")
+        )
+        return _resolve_locations(_five_minute_starts(frame, spec.timezone))
+    frame = _hour_label_starts(frame, spec.timezone)
+    if spec.file_layout == "hourly_reserve":
+        return _reserve_long(frame)
+    return _resolve_locations(frame)
+
+
+def _json_items(payload: object, root: str, name: str) -> list[dict]:
+    if not isinstance(payload, dict) or root not in payload:
+        found = list(payload)[:3] if isinstance(payload, dict) else type(payload).__name__
+        raise FormatError(name, f"JSON reply has no {root!r} root (found {found})")
+    inner = payload[root]
+    if not inner:  # "" or {} or null: no data
+        return []
+    if not isinstance(inner, dict):
+        raise FormatError(name, f"JSON {root!r} is not an object")
+    items = next(iter(inner.values()), []) if len(inner) == 1 else inner.get(root[:-1], [])
+    if isinstance(items, dict):  # a single record comes unwrapped
+        items = [items]
+    if not isinstance(items, list):
+        raise FormatError(name, f"JSON {root!r} holds no list of records")
+    return items
+
+
+def _json_number(item: dict, key: str, name: str) -> float:
+    if key not in item:
+        raise FormatError(name, f"JSON record lacks field {key!r} (fields: {sorted(item)})")
+    value = item[key]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise FormatError(name, f"field {key!r}: value {value!r} is not a number") from None
+
+
+def _lmp_rows(items: list[dict], name: str) -> list[dict]:
+    rows = []
+    for item in items:
+        location = item.get("Location")
+        if not isinstance(location, dict) or "$" not in location:
+            raise FormatError(name, f"JSON record lacks field 'Location' ($, @LocId): {item}")
+        if "BeginDate" not in item:
+            raise FormatError(name, "JSON record lacks field 'BeginDate'")
+        rows.append(
+            {
+                "begin": str(item["BeginDate"]),
+                "location": str(location["$"]).strip(),
+                "iso_location_type": str(location.get("@LocType", "")).strip() or None,
+                "lmp": _json_number(item, "LmpTotal", name),
+                "energy": _json_number(item, "EnergyComponent", name),
+                "congestion": _json_number(item, "CongestionComponent", name),
+                "loss": _json_number(item, "LossComponent", name),
+            }
+        )
+    return rows
+
+
+_RESERVE_JSON_KEYS = {
+    product: tuple(
+        _normalize(k)
+        for k in (f"{product}ClearingPrice", f"{product}ClearingPrc", f"{product}Price")
+    )
+    for product in RESERVE_FIELDS
+}
+
+
+def _reserve_rows(items: list[dict], name: str) -> list[dict]:
+    rows = []
+    for item in items:
+        keys = {_normalize(k): k for k in item}
+        zone = item.get("ReserveZoneName") or item.get("ReserveZone")
+        if not zone or "BeginDate" not in item:
+            raise FormatError(name, f"JSON record lacks 'BeginDate' or 'ReserveZoneName': {item}")
+        row = {"begin": str(item["BeginDate"]), "zone_name": str(zone).strip()}
+        for product, aliases in _RESERVE_JSON_KEYS.items():
+            key = next((keys[a] for a in aliases if a in keys), f"{product}ClearingPrice")
+            row[product] = _json_number(item, key, name)
+        rows.append(row)
+    return rows
+
+
+def _begin_to_utc(column: str) -> pl.Expr:
+    return (
+        pl.col(column)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+        .dt.convert_time_zone("UTC")
+    )
+
+
+def read_json_replies(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame | None:
+    root = spec.param("ws_root")
+    frames = []
+    for path in paths:
+        name = Path(path).name
+        try:
+            payload = json.loads(Path(path).read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FormatError(name, f"not JSON: {exc}") from None
+        items = _json_items(payload, root, name)
+        rows = (
+            _reserve_rows(items, name) if spec.table_kind == "ancillary" else _lmp_rows(items, name)
+        )
+        if not rows:
+            continue
+        frame = pl.DataFrame(rows).with_columns(
+            _begin_to_utc("begin").alias("interval_start_utc"), pl.lit(name).alias("source_file")
+        )
+        bad = frame.filter(pl.col("interval_start_utc").is_null())
+        if bad.height:
+            raise FormatError(name, f"BeginDate {bad['begin'][0]!r} is not an ISO timestamp")
+        frames.append(frame)
+    if not frames:
+        return None
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    return _reserve_long(frame) if spec.table_kind == "ancillary" else frame
+
+
+def read_smd_workbook(path: Path, spec: DatasetSpec) -> pl.DataFrame | None:
+    """A yearly SMD hourly workbook: the DA_* or RT_* columns of each zone sheet."""
+    name = Path(path).name
+    prefix = spec.param("smd_prefix")
+    if not prefix:
+        raise FormatError(name, f"SMD workbooks hold no {spec.dataset} data")
+    try:
+        sheets = pl.read_excel(path, sheet_id=0, raise_if_empty=False)
+    except Exception as exc:
+        raise FormatError(name, f"not a readable workbook: {exc}") from None
+    frames = []
+    for sheet, data in sheets.items():
+        if sheet.strip() not in SMD_SHEETS or data.height == 0:
+            continue
+        location, code = SMD_SHEETS[sheet.strip()]
+        frames.append(_smd_sheet(data, f"{name}[{sheet}]", name, prefix, location, code))
+    if not frames:
+        raise FormatError(name, f"no SMD zone sheet (expected one of {sorted(SMD_SHEETS)})")
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def _smd_sheet(
+    data: pl.DataFrame, label: str, name: str, prefix: str, location: str, code: str
+) -> pl.DataFrame:
+    columns = {"date": "Date", "hour_ending": "Hr_End"} | {
+        field: f"{prefix}{suffix}" for field, suffix in SMD_SUFFIXES.items()
+    }
+    missing = [c for c in columns.values() if c not in data.columns]
+    if missing:
+        raise FormatError(label, f"sheet is missing column(s) {missing}")
+    frame = data.select([pl.col(c).alias(f) for f, c in columns.items()])
+    for field in SMD_SUFFIXES:
+        values = frame.get_column(field)
+        if values.dtype == pl.Utf8:
+            parsed = values.str.strip_chars().cast(pl.Float64, strict=False)
+            bad = values.filter(parsed.is_null() & values.is_not_null())
+            if bad.len():
+                raise FormatError(
+                    label, f"column {columns[field]!r}: value {bad[0]!r} is not a number"
+                )
+    frame = frame.with_columns(
+        pl.col(*SMD_SUFFIXES).cast(pl.Float64),
+        _smd_hour_label(pl.col("hour_ending")),
+        pl.col("date").cast(pl.Utf8),
+        pl.lit(name).alias("source_file"),
+        pl.lit(location).alias("location"),
+        pl.lit(code).alias("iso_location_type"),
+    )
+    # Numeric hour labels (older years) repeat 2 on the fall-back day: the second one is 02X.
+    repeat = pl.int_range(pl.len()).over("date", "hour_ending") > 0
+    frame = frame.with_columns(
+        pl.when(repeat).then(pl.col("hour_ending") + "X").otherwise(pl.col("hour_ending"))
+    )
+    _check_prices_present(frame, PRICE_FIELDS)
+    return frame
+
+
+def _smd_hour_label(column: pl.Expr) -> pl.Expr:
+    text = column.cast(pl.Utf8).str.strip_chars().str.replace(r"\.0$", "")
+    return text.str.zfill(2).alias("hour_ending")
+
+
+# ---------------------------------------------------------------------------------------------
+# The formats contract
+
+
+def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
+    """Stage-1 files of one ISO-NE dataset (reports, JSON replies, workbooks) -> long table."""
+    by_kind: dict[str, list[Path]] = {}
+    for path in sorted(map(Path, paths), key=lambda p: p.name):
+        by_kind.setdefault(path.suffix.lower(), []).append(path)
+    frames = []
+    unknown = sorted(set(by_kind) - {".csv", ".json", ".xlsx"})
+    if unknown:
+        raise FormatError(by_kind[unknown[0]][0].name, "not an ISO-NE .csv, .json or .xlsx file")
+    if ".csv" in by_kind:
+        frames.append(read_reports(by_kind[".csv"], spec))
+    if ".json" in by_kind:
+        frames.append(read_json_replies(by_kind[".json"], spec))
+    for workbook in by_kind.get(".xlsx", []):
+        smd = read_smd_workbook(workbook, spec)
+        frames.append(_hour_label_starts(smd, spec.timezone) if smd is not None else None)
+    present = [f for f in frames if f is not None and f.height]
+    if not present:
+        return pl.DataFrame(schema=spec.schema)
+    combined = pl.concat(
+        [f.select(sorted(set(f.columns) & _KEEP)) for f in present], how="diagonal_relaxed"
+    )
+    return _finish(combined, spec)
+
+
+_KEEP = {
+    "interval_start_utc",
+    "location",
+    "iso_location_type",
+    *PRICE_FIELDS,
+    "product",
+    "price",
+    "source_file",
+}
+
+
+def identify(name: str, head: bytes) -> DatasetSpec | None:
+    """Which ISO-NE dataset a file is: report title, JSON root, or SMD workbook name."""
+    lower = name.lower()
+    if lower.endswith(".xlsx"):
+        return registry.DA_PRICES if "smd" in lower else None
+    text = head.decode("utf-8", "replace").lstrip("\ufeff").lstrip()
+    if text.startswith("{"):
+        return _identify_json(lower, text)
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if _first_cell(first) != "C":
+        return None
+    title = first.split(",", 1)[1].strip().strip('"') if "," in first else ""
+    return TITLES.get(title)
+
+
+def _identify_json(lower: str, text: str) -> DatasetSpec | None:
+    root = text[1:].lstrip().split('"', 2)[1] if '"' in text else ""
+    if root == "FiveMinLmps":
+        return registry.RT_PRICES
+    if root == "RealTimeHourlyOperatingReserves":
+        return registry.RT_AS_PRICES
+    if root == "HourlyLmps":
+        if "_rt_" in lower or "hourlylmp_rt" in lower:
+            return registry.RT_PRICES_HOURLY
+        if "_da_" in lower or "hourlylmp_da" in lower:
+            return registry.DA_PRICES
+    return None
+
+
+def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
+    """Standard rows a file must yield, counted without the reader: "D" lines for reports,
+    records for JSON replies, zone-sheet rows for workbooks; times the products per row for
+    reserve prices."""
+    path = Path(path)
+    per_record = len(RESERVE_FIELDS) if spec.table_kind == "ancillary" else 1
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return count_data_lines(path.read_bytes()) * per_record
+    if suffix == ".json":
+        try:
+            payload = json.loads(path.read_bytes())
+            return len(_json_items(payload, spec.param("ws_root"), path.name)) * per_record
+        except (FormatError, ValueError):
+            return 0
+    if suffix == ".xlsx":
+        sheets = pl.read_excel(path, sheet_id=0, raise_if_empty=False)
+        return sum(d.height for s, d in sheets.items() if s.strip() in SMD_SHEETS)
+    return data_lines

@@ -1,0 +1,50 @@
+"""NYISO's source resource: mis.nyiso.com daily CSVs and monthly zips (no account needed)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.sources.http import HttpClient
+from power_market_assets.sources.landing import LandedSource
+from power_market_assets.sources.nyiso import MIS_BASE_URL, NyisoMisClient, fetch_days
+
+
+class NyisoSource(dg.ConfigurableResource):
+    """Where and how politely to fetch NYISO files (public: no credentials)."""
+
+    base_url: str = MIS_BASE_URL
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 120.0
+    max_retries: int = 5
+    backoff_seconds: float = 1.0
+    min_request_interval_seconds: float = 0.0
+    download_workers: int = 4
+
+    def client(self) -> NyisoMisClient:
+        http = HttpClient(
+            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
+            max_retries=self.max_retries,
+            base_delay=self.backoff_seconds,
+            min_interval=self.min_request_interval_seconds,
+        )
+        return NyisoMisClient(self.base_url, http, download_workers=self.download_workers)
+
+    def fetch(
+        self, spec: DatasetSpec, days: list[date], download_dir: Path
+    ) -> dict[date, list[LandedSource]]:
+        """The files of these operating days; days NYISO has not published are absent."""
+        client = self.client()
+        try:
+            return fetch_days(spec, days, Path(download_dir), client=client)
+        finally:
+            client.http.close()
+
+
+def resource_from_env(base_url: str | None = None) -> NyisoSource:
+    """PMA_NYISO_URL (or `base_url`), defaulting to https://mis.nyiso.com."""
+    return NyisoSource(base_url=base_url or os.environ.get("PMA_NYISO_URL", MIS_BASE_URL))

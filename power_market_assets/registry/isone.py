@@ -1,0 +1,215 @@
+"""ISO New England dataset specs (facts: ../shared/reference/ISO_FORMATS.md section 4).
+
+Two delivery channels carry the same prices: the public ISO Express CSV reports ("C"/"H"/"D"/"T"
+rows, a cookie and a Referer required) and the authenticated web services (JSON). Yearly SMD
+hourly workbooks (.xlsx) hold hub and load-zone DA and RT hourly prices too; the DA and RT
+hourly readers accept them.
+
+Ancillary services: ISO_FORMATS documents only real-time reserve prices (the "Final Hourly
+Reserve Zone Prices & Designations" report and `/realtimehourlyoperatingreserve`), so there is
+an `rt_as_prices` dataset and no day-ahead `as_prices`; COMBINED_INPUTS' AS entry is None.
+Reserve prices are published per reserve zone, so the product carries the zone:
+"ROS_TMSR", "CT_TMOR", ... (zone name, "_", product).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from power_market_assets.registry.spec import DatasetSpec, PriceBound
+
+ISO = "ISONE"
+TIMEZONE = "America/New_York"
+# Standard Market Design (LMP markets) started 2003-03-01; every ISO-NE dataset's partitions
+# start there.
+MARKET_START = date(2003, 3, 1)
+
+REPORTS_BASE_URL = "https://www.iso-ne.com"
+WEBSERVICES_BASE_URL = "https://webservices.iso-ne.com/api/v1.1"
+REPORTS_PATH = "/static-transform/csv/histRpts"
+TREE_PATH = "/isoexpress/web/reports/pricing/-/tree"
+
+HUBS = (".H.INTERNAL_HUB",)
+ZONES = (
+    ".Z.MAINE",
+    ".Z.NEWHAMPSHIRE",
+    ".Z.VERMONT",
+    ".Z.CONNECTICUT",
+    ".Z.RHODEISLAND",
+    ".Z.SEMASS",
+    ".Z.WCMASS",
+    ".Z.NEMASSBOST",
+)
+# Location ids of the hub and load zones [CLIENT: GS; 3P]: the 5-minute report carries only ids.
+KNOWN_LOCATION_IDS: dict[str, tuple[str, str]] = {
+    "4000": (".H.INTERNAL_HUB", "HUB"),
+    **{str(4001 + i): (name, "LOAD ZONE") for i, name in enumerate(ZONES)},
+}
+# Reserve zones (id, name) and products: ten-minute spinning, ten-minute non-spinning and
+# thirty-minute operating reserve. Ids and names UNCONFIRMED (only 7000 is in ISO_FORMATS).
+RESERVE_ZONES = (("7000", "ROS"), ("7001", "SWCT"), ("7002", "CT"), ("7003", "NEMABSTN"))
+RESERVE_PRODUCTS = ("TMSR", "TMNSR", "TMOR")
+AS_PRODUCTS = tuple(
+    f"{zone}_{product}" for _, zone in RESERVE_ZONES for product in RESERVE_PRODUCTS
+)
+
+# Energy offers are capped at 1,000 $/MWh with a floor of -150 $/MWh, but LMPs add reserve
+# constraint penalty factors (raised with Pay-for-Performance on 2018-06-01) and congestion, so
+# the bounds are wider than the offer limits. The exact era limits are UNCONFIRMED.
+ENERGY_BOUNDS = (
+    PriceBound(start=MARKET_START, floor=-1000.0, cap=2500.0),
+    PriceBound(start=date(2018, 6, 1), floor=-1000.0, cap=4000.0),
+)
+RESERVE_BOUNDS = (
+    PriceBound(start=MARKET_START, floor=0.0, cap=2500.0),
+    PriceBound(start=date(2018, 6, 1), floor=0.0, cap=4000.0),
+)
+
+
+def _params(**values: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(values.items()))
+
+
+DA_PRICES = DatasetSpec(
+    iso=ISO,
+    dataset="da_prices",
+    title="Day-Ahead Energy Market Hourly LMP Report",
+    table_kind="price",
+    market="DAM",
+    interval_minutes=60,
+    timezone=TIMEZONE,
+    first_available=MARKET_START,
+    partitions_start=MARKET_START,
+    report_code="da-lmp",
+    file_layout="hourly_lmp",
+    publish_hour_local=13.5,
+    source_params=_params(
+        report_path="da-lmp/WW_DALMP_ISO_{yyyymmdd}.csv",
+        tree_page="lmps-da-hourly",
+        ws_paths="hourlylmp/da/final/day/{yyyymmdd}",
+        ws_root="HourlyLmps",
+        smd_prefix="DA_",
+    ),
+    default_locations=HUBS + ZONES,
+    price_bounds=ENERGY_BOUNDS,
+    description="Hourly day-ahead LMPs with energy, congestion and loss components for the "
+    "hub, the eight load zones and every network and external node; published the afternoon "
+    "before the operating day.",
+)
+
+RT_PRICES = DatasetSpec(
+    iso=ISO,
+    dataset="rt_prices",
+    title="Five-Minute Locational Marginal Prices",
+    table_kind="price",
+    market="RTM",
+    interval_minutes=5,
+    timezone=TIMEZONE,
+    first_available=MARKET_START,
+    partitions_start=MARKET_START,
+    report_code="5min-rt",
+    file_layout="five_minute_lmp",
+    publish_hour_local=24.0,
+    source_params=_params(
+        # version: "final" (5min-rt-final) or "prelim" (5min-rt-prelim) [CLIENT: GS; HDR].
+        version="final",
+        report_path="5min-rt-{version}/lmp_5min_{yyyymmdd}_{block}.csv",
+        tree_page="lmps-rt-five-min",  # UNCONFIRMED page name
+        ws_paths="fiveminutelmp/{version}/day/{yyyymmdd}/starthour/{hh}",
+        ws_root="FiveMinLmps",
+    ),
+    default_locations=HUBS + ZONES,
+    price_bounds=ENERGY_BOUNDS,
+    description="Real-time five-minute LMPs with components, six 4-hour report files per "
+    "day (00-04 ... 20-24); the stamp is the interval start.",
+)
+
+RT_PRICES_HOURLY = DatasetSpec(
+    iso=ISO,
+    dataset="rt_prices_hourly",
+    title="Real-Time Energy Market Hourly LMP Report",
+    table_kind="price",
+    market="RTM",
+    interval_minutes=60,
+    timezone=TIMEZONE,
+    first_available=MARKET_START,
+    partitions_start=MARKET_START,
+    report_code="rt-lmp",
+    file_layout="hourly_lmp",
+    publish_hour_local=24.0,
+    source_params=_params(
+        version="final",
+        report_path="rt-lmp/lmp_rt_{version}_{yyyymmdd}.csv",
+        tree_page="lmps-rt-hourly-final",  # UNCONFIRMED page name
+        ws_paths="hourlylmp/rt/{version}/day/{yyyymmdd}",
+        ws_root="HourlyLmps",
+        smd_prefix="RT_",
+    ),
+    default_locations=HUBS + ZONES,
+    price_bounds=ENERGY_BOUNDS,
+    description="Real-time hourly LMPs with components for every pricing location.",
+)
+
+RT_AS_PRICES = DatasetSpec(
+    iso=ISO,
+    dataset="rt_as_prices",
+    title="Final Hourly Reserve Zone Prices & Designations",
+    table_kind="ancillary",
+    market="RTM",
+    interval_minutes=60,
+    timezone=TIMEZONE,
+    first_available=date(2006, 10, 1),  # locational forward reserve / RT reserve pricing
+    partitions_start=MARKET_START,
+    report_code="hourly-reserve",
+    file_layout="hourly_reserve",
+    publish_hour_local=24.0,
+    source_params=_params(
+        # Report path and page name UNCONFIRMED (only the title is documented [HDR]).
+        report_path="rt-reserve-pricing/hourly_res_prc_final_{yyyymmdd}.csv",
+        tree_page="reserve-pricing-hourly",
+        ws_paths="realtimehourlyoperatingreserve/day/{yyyymmdd}/location/{zone_id}",
+        ws_root="RealTimeHourlyOperatingReserves",  # JSON shape UNCONFIRMED
+    ),
+    default_locations=AS_PRODUCTS,
+    price_bounds=RESERVE_BOUNDS,
+    description="Real-time hourly reserve clearing prices (TMSR, TMNSR, TMOR) per reserve "
+    "zone; products are named <zone>_<product>, e.g. ROS_TMSR.",
+)
+
+# The six 4-hour blocks of the five-minute reports (local wall clock).
+BLOCKS = ("00-04", "04-08", "08-12", "12-16", "16-20", "20-24")
+
+
+def report_paths(spec: DatasetSpec, day: date) -> list[str]:
+    """URL paths (under the reports host) of a dataset's report file(s) for an operating day."""
+    template = spec.param("report_path")
+    blocks = BLOCKS if "{block}" in template else ("",)
+    version = spec.param("version", "final")
+    return [
+        f"{REPORTS_PATH}/" + template.format(yyyymmdd=f"{day:%Y%m%d}", version=version, block=b)
+        for b in blocks
+    ]
+
+
+def ws_paths(spec: DatasetSpec, day: date) -> list[tuple[str, str]]:
+    """(path under the web-service root, local file name) of each request for a day: one per
+    day, per start hour 00..23 (5-minute LMPs) or per reserve zone."""
+    template = spec.param("ws_paths")
+    if "{hh}" in template:
+        values: list[dict[str, str]] = [{"hh": f"{h:02d}"} for h in range(24)]
+    elif "{zone_id}" in template:
+        values = [{"zone_id": zone_id} for zone_id, _ in RESERVE_ZONES]
+    else:
+        values = [{}]
+    version = spec.param("version", "final")
+    out = []
+    for extra in values:
+        path = template.format(yyyymmdd=f"{day:%Y%m%d}", version=version, **extra)
+        out.append((path, path.replace("/day/", "_").replace("/", "_") + ".json"))
+    return out
+
+
+ISONE_DATASETS = (DA_PRICES, RT_PRICES, RT_PRICES_HOURLY, RT_AS_PRICES)
+# (DA hourly, DA hourly AS or None, finest RT) for the combined asset. ISO-NE's documented
+# reserve prices are real-time only, so there is no day-ahead AS input.
+COMBINED_INPUTS = (DA_PRICES, None, RT_PRICES)
