@@ -1,4 +1,11 @@
-"""Stage 1 -> 2 benchmark on one generated month of ERCOT RT settlement point prices.
+"""Stage 1 -> 2 benchmark on generated ERCOT files in the real format.
+
+Default: one month of RT settlement point prices (NP6-905-CD, 96 files a day). With
+`--dataset rt_lmp`: days of SCED LMPs (NP6-788-CD, one file per SCED run, 288 a day and
+300 on the fall-back day; >100,000 files a year), starting 2024-11-02 so that the 25-hour
+fall-back day is in the window:
+
+    python -m power_market_assets.bench --dataset rt_lmp --days 3 --nodes 1000
 
 Prints figures, never asserts on time. Each phase runs in its own process (so peak memory is
 its own), phases alternate (the machines are noisy), and every figure is also given as a
@@ -28,11 +35,14 @@ import polars as pl
 
 from power_market_assets.io.lake import Lake, write_parquet_files
 from power_market_assets.io.stages import land_days, parse_days
-from power_market_assets.registry.ercot import RT_PRICES
+from power_market_assets.registry import ercot
+from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import operating_day_for
 from power_market_assets.sources.landing import LandedSource
 
 PHASES = ("floor", "pipeline")
+DATASETS = {spec.dataset: spec for spec in ercot.ERCOT_DATASETS}
+SCED_START = date(2024, 11, 2)  # rt_lmp windows start here: the fall-back day comes second
 
 
 def month_days(month: str) -> list[date]:
@@ -56,36 +66,37 @@ def phase_floor(zips: list[Path]) -> int:
     return frame.height
 
 
-def _zips_by_day(zips: list[Path]) -> dict[date, list[Path]]:
+def _zips_by_day(zips: list[Path], spec: DatasetSpec) -> dict[date, list[Path]]:
     by_day: dict[date, list[Path]] = defaultdict(list)
     for path in zips:
         stem = path.name.split(".")[-2].removesuffix("_csv")  # ConstructedName's friendly part
-        day = operating_day_for(RT_PRICES, stem, datetime.now())
+        day = operating_day_for(spec, stem, datetime.now())
         by_day[day].append(path)
     return by_day
 
 
-def phase_pipeline(zips: list[Path], data_root: Path, with_checks: bool) -> int:
+def phase_pipeline(zips: list[Path], data_root: Path, with_checks: bool, spec: DatasetSpec) -> int:
     """The code the csv and raw_parquet assets run, minus Dagster: land, parse, write."""
     lake = Lake.at(data_root)
     sources = {
         day: [LandedSource(path=p, original_name=p.name) for p in paths]
-        for day, paths in _zips_by_day(zips).items()
+        for day, paths in _zips_by_day(zips, spec).items()
     }
-    manifest = land_days(lake, "ercot/rt_prices/csv", sources)
+    manifest = land_days(lake, f"ercot/{spec.dataset}/csv", sources)
     rows = 0
-    for parsed in parse_days(RT_PRICES, sorted(sources), manifest, lake.root, with_checks):
+    for parsed in parse_days(spec, sorted(sources), manifest, lake.root, with_checks):
         if parsed.error is not None:
             raise parsed.error
         assert all(o.passed for o in parsed.outcomes.values()), parsed.outcomes
         key = parsed.day.isoformat()
-        write_parquet_files({lake.partition_file("ercot/rt_prices/raw_parquet", key): parsed.frame})
+        target = lake.partition_file(f"ercot/{spec.dataset}/raw_parquet", key)
+        write_parquet_files({target: parsed.frame})
         rows += parsed.frame.height
     return rows
 
 
-def phase_dagster(zips: list[Path], data_root: Path) -> tuple[int, float]:
-    """A one-month single-run backfill of csv + raw_parquet through Dagster, checks included.
+def phase_dagster(zips: list[Path], data_root: Path, spec: DatasetSpec) -> tuple[int, float]:
+    """A single-run backfill of csv + raw_parquet through Dagster, checks included.
 
     The zips are placed in the landing folders first (not timed), as `power-market ingest`
     does, so the figure compares with the pipeline phase; downloading 2,976 documents from
@@ -97,9 +108,9 @@ def phase_dagster(zips: list[Path], data_root: Path) -> tuple[int, float]:
     from power_market_assets.definitions import build_definitions
 
     lake = Lake.at(data_root)
-    by_day = _zips_by_day(zips)
+    by_day = _zips_by_day(zips, spec)
     for day, paths in by_day.items():
-        folder = lake.landing_day_dir("ERCOT", "rt_prices", day.isoformat())
+        folder = lake.landing_day_dir("ERCOT", spec.dataset, day.isoformat())
         folder.mkdir(parents=True, exist_ok=True)
         for path in paths:
             shutil.copyfile(path, folder / path.name)
@@ -108,16 +119,16 @@ def phase_dagster(zips: list[Path], data_root: Path) -> tuple[int, float]:
     started = time.perf_counter()
     result = run_range(
         defs,
-        "ercot_rt_prices_daily",
+        f"ercot_{spec.dataset}_daily",
         days[0].isoformat(),
         days[-1].isoformat(),
         dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {"ercot__rt_prices__csv": {"config": {"source": "landing"}}}},
+        run_config={"ops": {f"ercot__{spec.dataset}__csv": {"config": {"source": "landing"}}}},
     )
     seconds = time.perf_counter() - started
     if not result.success:
         raise RuntimeError("the Dagster backfill failed")
-    files = lake.all_partition_files("ercot/rt_prices/raw_parquet")
+    files = lake.all_partition_files(f"ercot/{spec.dataset}/raw_parquet")
     return sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files), seconds
 
 
@@ -131,10 +142,29 @@ def _run_phase(args: list[str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def bench_days(spec: DatasetSpec, month: str, days: int | None) -> tuple[list[date], str]:
+    """The operating days a benchmark covers and their label: by default a month of a regular
+    dataset; for irregular SCED data (or with `days`) that many days (default 3), SCED
+    windows starting 2024-11-02 so the fall-back day is included."""
+    if days is None and not spec.irregular_intervals:
+        return month_days(month), month
+    first = SCED_START if spec.irregular_intervals else month_days(month)[0]
+    window = [first + timedelta(days=i) for i in range(days or 3)]
+    return window, f"{window[0]}..{window[-1]}"
+
+
 def run_benchmark(
-    month: str = "2024-07", nodes: int = 1000, repeats: int = 3, dagster: bool = True
+    month: str = "2024-07",
+    nodes: int = 1000,
+    repeats: int = 3,
+    dagster: bool = True,
+    dataset: str = "rt_prices",
+    days: int | None = None,
 ) -> int:
     from power_market_assets.samples.ercot import generate_documents, write_documents
+
+    spec = DATASETS[dataset]
+    window, label = bench_days(spec, month, days)
 
     # Under the data root, on the lake's own file system (file creation in /tmp is several
     # times slower on these machines, which would measure the wrong thing).
@@ -143,24 +173,24 @@ def run_benchmark(
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=data_root)).resolve()
     try:
         started = time.perf_counter()
-        documents = generate_documents(
-            RT_PRICES, month_days(month), n_nodes=nodes, seed=0, compresslevel=6
-        )
+        documents = generate_documents(spec, window, n_nodes=nodes, seed=0, compresslevel=6)
         write_documents(documents, work / "zips")
         csv_mb = sum(len(d.csv_bytes) for d in documents) / 1e6
         zip_mb = sum(len(d.zip_bytes) for d in documents) / 1e6
         rows = sum(d.data_rows for d in documents)
         print(
-            f"generated {len(documents):,} RT zips for {month} ({nodes} nodes): {rows:,} rows, "
-            f"{csv_mb:.0f} MB CSV, {zip_mb:.0f} MB zipped in {time.perf_counter() - started:.1f} s"
+            f"generated {len(documents):,} {spec.report_code} zips ({spec.dataset}) for {label} "
+            f"({nodes} nodes): {rows:,} rows, {csv_mb:.0f} MB CSV, {zip_mb:.0f} MB zipped in "
+            f"{time.perf_counter() - started:.1f} s"
         )
         del documents
         zips_dir = str(work / "zips")
         figures: dict[str, list[dict]] = defaultdict(list)
+        common = ["--zips", zips_dir, "--dataset", spec.dataset]
         variants = {
-            "floor": ["--phase", "floor", "--zips", zips_dir],
-            "pipeline": ["--phase", "pipeline", "--zips", zips_dir],
-            "pipeline+checks": ["--phase", "pipeline", "--checks", "--zips", zips_dir],
+            "floor": ["--phase", "floor", *common],
+            "pipeline": ["--phase", "pipeline", *common],
+            "pipeline+checks": ["--phase", "pipeline", "--checks", *common],
         }
         for _ in range(repeats):  # alternate the phases within each repeat
             for name, args in variants.items():
@@ -170,7 +200,7 @@ def run_benchmark(
         if dagster:
             root = work / "lake-dagster"
             figures["dagster backfill"].append(
-                _run_phase(["--phase", "dagster", "--zips", zips_dir, "--data-root", str(root)])
+                _run_phase(["--phase", "dagster", *common, "--data-root", str(root)])
             )
         _print_table(figures, rows)
     finally:
@@ -200,21 +230,40 @@ def _print_table(figures: dict[str, list[dict]], rows: int) -> None:
 
 
 def _main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--phase", choices=["floor", "pipeline", "dagster"], required=True)
+    parser = argparse.ArgumentParser(
+        description="Without --phase: run the whole benchmark (phases in subprocesses)."
+    )
+    parser.add_argument("--phase", choices=["floor", "pipeline", "dagster"])
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="rt_prices")
     parser.add_argument("--zips")
     parser.add_argument("--data-root")
     parser.add_argument("--checks", action="store_true")
+    parser.add_argument("--month", default="2024-07", help="YYYY-MM (rt_prices)")
+    parser.add_argument("--days", type=int, help="number of days (rt_lmp default 3)")
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-dagster", action="store_true")
     args = parser.parse_args()
+    if args.phase is None:
+        code = run_benchmark(
+            month=args.month,
+            nodes=args.nodes,
+            repeats=args.repeats,
+            dagster=not args.no_dagster,
+            dataset=args.dataset,
+            days=args.days,
+        )
+        raise SystemExit(code)
+    spec = DATASETS[args.dataset]
     os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 2))
     zips = sorted(Path(args.zips).glob("*.zip")) if args.zips else []
     started = time.perf_counter()
     if args.phase == "floor":
         rows = phase_floor(zips)
     elif args.phase == "pipeline":
-        rows = phase_pipeline(zips, Path(args.data_root), args.checks)
+        rows = phase_pipeline(zips, Path(args.data_root), args.checks, spec)
     else:
-        rows, seconds = phase_dagster(zips, Path(args.data_root))
+        rows, seconds = phase_dagster(zips, Path(args.data_root), spec)
         started = time.perf_counter() - seconds
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": _peak_mib()}))

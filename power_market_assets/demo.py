@@ -19,7 +19,7 @@ from power_market_assets.automation.runs import failure_messages, months_between
 from power_market_assets.io.catalog import connect_read_only
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import DATASETS_BY_ISO
-from power_market_assets.samples.servers import standin_server
+from power_market_assets.samples.servers import environment, standin_environment, standin_server
 
 EXAMPLE_QUERIES = {
     "The fall-back day has 25 hourly DA intervals per location, in every ISO": """
@@ -84,6 +84,7 @@ def _run_iso(
     name = iso.lower()
     with ExitStack() as stack:
         server = stack.enter_context(standin_server(iso, days, n_locations=nodes, seed=0))
+        stack.enter_context(environment(standin_environment(iso, server)))
         print(f"{iso}: stand-in server on {server.base_url}")
         defs = build_definitions(data_root=str(lake.root), source_urls={iso: server.base_url})
         daily = run_range(defs, f"{name}_daily", first, last, instance)

@@ -14,10 +14,12 @@ from datetime import date
 from pathlib import Path
 
 from power_market_assets.automation.runs import contiguous_ranges, failure_messages, run_range
-from power_market_assets.formats import IDENTIFY_BYTES, identify_file, read_dataset_files
+from power_market_assets.formats import IDENTIFY_BYTES, identify_file
 from power_market_assets.formats.archive import ArchiveError, atomic_path, extract_csv_members
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import Lake
+from power_market_assets.io.stages import read_files_guarded
+from power_market_assets.quality.checks import check_duplicates
 from power_market_assets.registry.spec import DatasetSpec
 
 
@@ -42,6 +44,10 @@ def recognize(path: Path) -> Recognized:
             raise FormatError(path.name, "holds no CSV file")
         specs = set()
         for member in members:
+            if member.size_bytes == 0:
+                raise FormatError(member.name, "is empty (0 bytes)")
+            if member.data_rows == 0 and member.name.lower().endswith(".csv"):
+                raise FormatError(member.name, "holds a header but no data rows")
             with open(member.path, "rb") as handle:
                 head = handle.read(IDENTIFY_BYTES)
             spec = identify_file(member.name, head)
@@ -54,7 +60,12 @@ def recognize(path: Path) -> Recognized:
         if len(specs) > 1:
             raise FormatError(path.name, "mixes files of several datasets")
         spec = specs.pop()
-        frame = read_dataset_files([m.path for m in members], spec)
+        frame = read_files_guarded([m.path for m in members], spec, label=path.name)
+    if frame.height == 0:
+        raise FormatError(path.name, "holds a header but no data rows")
+    duplicates = check_duplicates(frame, spec)
+    if not duplicates.passed:  # refused here rather than failing the run's blocking check
+        raise FormatError(path.name, duplicates.summary)
     days = sorted(set(frame.get_column("operating_day").to_list()))
     if len(days) != 1:
         raise FormatError(path.name, f"covers {len(days)} operating days; expected exactly one")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -9,10 +10,19 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from power_market_assets.formats import IDENTIFY_BYTES
 from power_market_assets.formats.csvjoin import split_csv
-from power_market_assets.formats.ercot import identify_dataset, read_files, read_texts
+from power_market_assets.formats.ercot import (
+    expected_rows,
+    identify,
+    identify_dataset,
+    json_to_text,
+    read_files,
+    read_texts,
+)
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_PRICES
+from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
+from power_market_assets.samples.ercot import api_json_bytes, generate_documents, write_api_json
 
 
 def _texts(*files: tuple[str, str]):
@@ -183,3 +193,88 @@ def test_identify_dataset_by_header() -> None:
         is AS_PRICES
     )
     assert identify_dataset(["foo", "bar"]) is None
+
+
+# --------------------------------------------------------------------------- public API JSON
+
+
+@pytest.mark.parametrize(
+    ("spec", "intervals"), [(DA_PRICES, 25), (RT_PRICES, 100), (AS_PRICES, 25), (RT_LMP, 300)]
+)
+def test_api_json_reads_like_the_csv_on_the_fall_back_day(spec, intervals, tmp_path) -> None:
+    docs = generate_documents(spec, [date(2024, 11, 3)], n_nodes=2)
+    path = write_api_json(docs, tmp_path / f"{spec.dataset}.json")
+    head = path.read_bytes()[:IDENTIFY_BYTES]
+    assert identify(path.name, head) is spec
+    from_json = read_files([path], spec)
+    from_csv = read_texts(_texts(*((d.csv_name, d.csv_bytes.decode()) for d in docs)), spec)
+    key = list(spec.unique_key)
+    assert from_json.drop("source_file").sort(key).equals(from_csv.drop("source_file").sort(key))
+    assert set(from_json["source_file"].unique()) == {path.name}
+    per_series = from_json.group_by(spec.pivot_column, *key[2:]).agg(
+        pl.col("interval_start_utc").n_unique()
+    )
+    assert per_series["interval_start_utc"].unique().to_list() == [intervals]
+    assert expected_rows(path, spec, data_lines=0) == from_json.height
+
+
+def test_api_json_true_row_first_and_iso_dates() -> None:
+    """The real 2025-11-02 reply lists the DSTFlag=true row of HE 02 before the false one."""
+    reply = {
+        "fields": [
+            {"name": n}
+            for n in ("deliveryDate", "hourEnding", "settlementPoint", "settlementPointPrice")
+        ]
+        + [{"name": "DSTFlag", "dataType": "BOOLEAN"}],
+        "data": [
+            ["2025-11-02", "01:00", "HB_HUBAVG", 56.16, False],
+            ["2025-11-02", "02:00", "HB_HUBAVG", 48.25, True],
+            ["2025-11-02", "02:00", "HB_HUBAVG", 46.44, False],
+        ],
+    }
+    frame = read_texts([json_to_text(json.dumps(reply).encode(), "api.json")], DA_PRICES)
+    by_price = dict(zip(frame["lmp"], frame["interval_start_utc"], strict=True))
+    assert by_price[48.25] == datetime(2025, 11, 2, 7, tzinfo=UTC)  # CST pass
+    assert by_price[46.44] == datetime(2025, 11, 2, 6, tzinfo=UTC)  # CDT pass
+
+
+def test_api_json_sced_timestamp_in_either_form() -> None:
+    docs = generate_documents(RT_LMP, [date(2024, 11, 3)], n_nodes=1)[10:30]
+    iso = read_texts([json_to_text(api_json_bytes(docs), "iso.json")], RT_LMP)
+    mis = read_texts([json_to_text(api_json_bytes(docs, sced_time_style="mis"), "m.json")], RT_LMP)
+    assert iso.drop("source_file").equals(mis.drop("source_file"))
+    assert b'"SCEDTimestamp"' in api_json_bytes(docs) and b"T01:" in api_json_bytes(docs)
+
+
+def test_api_json_drift_and_bad_shapes_name_the_file() -> None:
+    docs = generate_documents(RT_LMP, [date(2024, 11, 3)], n_nodes=1)[:2]
+    reply = json.loads(api_json_bytes(docs))
+    reply["fields"][3]["name"] = "price"
+    with pytest.raises(FormatError) as info:
+        read_texts([json_to_text(json.dumps(reply).encode(), "drift.json")], RT_LMP)
+    assert info.value.file == "drift.json" and "LMP" in info.value.problem
+    reply = json.loads(api_json_bytes(docs))
+    reply["data"][1] = reply["data"][1][:2]
+    with pytest.raises(FormatError, match="data row 1 has 2 values"):
+        json_to_text(json.dumps(reply).encode(), "short.json")
+    with pytest.raises(FormatError, match='"fields" list'):
+        json_to_text(b'{"data": []}', "nofields.json")
+    with pytest.raises(FormatError, match="not valid JSON"):
+        json_to_text(b'{"fields": [', "cut.json")
+    reply = json.loads(api_json_bytes(docs))
+    reply["data"][0][3] = "n/a"
+    with pytest.raises(FormatError) as info:
+        read_texts([json_to_text(json.dumps(reply).encode(), "cell.json")], RT_LMP)
+    assert info.value.file == "cell.json" and "n/a" in str(info.value)
+
+
+def test_identify_json_and_csv() -> None:
+    assert identify("x.json", b'{"_meta":{},"fields":[{"name":"SCEDTimestamp"},') is None
+    head = (
+        b'{"_meta":{"query":{"parameters":{"name":"x"}}},"report":{"reportName":"lmp"},'
+        b'"fields":[{"name":"SCEDTimestamp"},{"name":"repeatHourFlag"},'
+        b'{"name":"settlementPoint"},{"name":"LMP"}],"data":[["2024-11-03T00:00:12",'
+    )
+    assert identify("reply.json", head) is RT_LMP
+    assert identify("reply.json", b'{"something": "else"}') is None
+    assert identify("x.csv", b"DeliveryDate,HourEnding,AncillaryType,MCPC,DSTFlag\n") is AS_PRICES

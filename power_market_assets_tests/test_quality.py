@@ -20,7 +20,7 @@ from power_market_assets.quality.checks import (
     outcomes_to_markdown,
 )
 from power_market_assets.quality.schemas import long_table_schema, wide_table_schema
-from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_PRICES
+from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
 from power_market_assets.registry.schema import ISO_ENUM, MARKET_ENUM
 from power_market_assets.transforms.flatten import flatten, wide_value_columns
 from power_market_assets_tests.test_transforms import (
@@ -29,6 +29,7 @@ from power_market_assets_tests.test_transforms import (
     SPRING_FORWARD,
     ancillary_long,
     drop_intervals,
+    irregular_long,
     price_long,
 )
 
@@ -207,6 +208,67 @@ def test_check_gaps_flags_off_grid_rows() -> None:
     )
     outcome = check_gaps(shifted, DA_PRICES)
     assert outcome.metadata["rows_off_grid"] == 1
+    assert outcome.metadata["missing_pairs"] == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "buckets"), [(FALL_BACK, 300), (SPRING_FORWARD, 276), (NORMAL_DAY, 288)]
+)
+def test_check_gaps_irregular_dst_days_pass(day: date, buckets: int) -> None:
+    """Stamps 12 s past the bucket start (SCED 01:05:12, NYISO RTD 00:15:12) are fine."""
+    long = irregular_long([day], RT_SERIES)
+    outcome = check_gaps(long, RT_LMP)
+    _assert_outcome(outcome, True)
+    assert outcome.metadata["expected_intervals"] == buckets
+    assert outcome.metadata["rows_off_grid"] == 0
+    assert outcome.metadata["observed_interval_starts"] == buckets
+    _assert_outcome(check_duplicates(long, RT_LMP), True)
+
+
+def test_check_gaps_irregular_missing_bucket_is_reported() -> None:
+    long = irregular_long([NORMAL_DAY], RT_SERIES)
+    gapped = drop_intervals(long, RT_LMP, [3])  # 00:15:12 gone for every series
+    gapped = drop_intervals(gapped, RT_LMP, [100, 101], "HB_NORTH")
+    outcome = check_gaps(gapped, RT_LMP)
+    _assert_outcome(outcome, False)
+    assert outcome.metadata["missing_intervals"] == 1
+    assert outcome.metadata["missing_pairs"] == 3 + 2
+    assert "5-minute bucket" in outcome.summary
+    assert "00:15:00" in outcome.sample_markdown  # the bucket, in local time
+
+
+def test_check_gaps_irregular_off_grid_and_second_stamp_in_a_bucket() -> None:
+    long = irregular_long([NORMAL_DAY], RT_SERIES, seconds=0)
+    # A stamp moved off the grid inside its bucket (00:15:00 -> 00:15:12) still fills it.
+    moved = long.with_columns(
+        pl.when(pl.col("interval_start_local").dt.strftime("%H:%M:%S") == "00:15:00")
+        .then(pl.col("interval_start_utc") + pl.duration(seconds=12))
+        .otherwise(pl.col("interval_start_utc"))
+        .alias("interval_start_utc")
+    )
+    _assert_outcome(check_gaps(moved, RT_LMP), True)
+    # A second stamp in the 00:15 bucket (a re-run at 00:17:40): neither a gap nor a duplicate.
+    rerun = long.filter(pl.col("interval_start_local").dt.strftime("%H:%M") == "00:15")
+    rerun = rerun.with_columns(pl.col("interval_start_utc") + pl.duration(seconds=160))
+    both = pl.concat([moved, rerun])
+    _assert_outcome(check_gaps(both, RT_LMP), True)
+    _assert_outcome(check_duplicates(both, RT_LMP), True)
+    # The same moved stamp on a regular dataset is off its grid.
+    regular = check_gaps(moved.with_columns(interval_minutes=pl.lit(5, pl.Int16)), RT_PRICES)
+    assert regular.metadata["rows_off_grid"] > 0
+
+
+def test_check_gaps_irregular_still_flags_rows_outside_their_day() -> None:
+    long = irregular_long([NORMAL_DAY], [("HB_NORTH", "HUB")])
+    early = long.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("interval_start_utc") - pl.duration(minutes=1))
+        .otherwise(pl.col("interval_start_utc"))
+        .alias("interval_start_utc")
+    )
+    outcome = check_gaps(early, RT_LMP)
+    _assert_outcome(outcome, False)
+    assert outcome.metadata["rows_outside_operating_day"] == 1
     assert outcome.metadata["missing_pairs"] == 1
 
 

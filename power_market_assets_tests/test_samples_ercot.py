@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_PRICES
+from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
 from power_market_assets.samples.ercot import (
     DAM_HEADER,
     MCPC_HEADER,
     RTM_HEADER,
+    SCED_HEADER,
     build_listing,
     corrupt_document,
     format_price,
@@ -277,3 +278,37 @@ def test_write_documents(tmp_path: Path, dam_docs) -> None:
     paths = write_documents(dam_docs, tmp_path)
     assert [p.name for p in paths] == [d.constructed_name for d in dam_docs]
     assert paths[0].read_bytes() == dam_docs[0].zip_bytes
+
+
+SCED_LINE = re.compile(
+    rf"^\d\d/\d\d/\d{{4}} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d,[NY],[A-Z0-9_.-]+,{NUM}$"
+)
+
+
+def test_sced_documents_layout_and_counts() -> None:
+    for day, runs in [(date(2024, 11, 3), 300), (date(2024, 3, 10), 276), (date(2024, 7, 1), 288)]:
+        docs = generate_documents(RT_LMP, [day], n_nodes=2)
+        assert len(docs) == runs
+        assert len({d.csv_name for d in docs}) == runs and len({d.doc_id for d in docs}) == runs
+    doc = docs[0]
+    lines = doc.csv_bytes.decode("ascii").split("\n")
+    assert lines[0] == SCED_HEADER and lines[-1] == "" and "\r" not in doc.csv_bytes.decode()
+    assert all(SCED_LINE.match(line) for line in lines[1:-1]), lines[1:4]
+    names = [line.split(",")[2] for line in lines[1:-1]]
+    assert names == sorted(names) and len(names) == 2 + 7 + 8 + 4
+    stamp = datetime.strptime(lines[1].split(",")[0], "%m/%d/%Y %H:%M:%S")
+    assert doc.friendly_name == f"LMPSROSNODENP6788_{stamp:%Y%m%d_%H%M%S}_csv"
+    assert MEMBER.match(doc.csv_name) and CONSTRUCTED.match(doc.constructed_name)
+    assert 0 < (doc.publish_time.replace(tzinfo=None) - doc.interval_end_local).seconds < 6
+
+
+def test_sced_repeated_hour_flag_and_xhr() -> None:
+    docs = generate_documents(RT_LMP, [date(2024, 11, 3)], n_nodes=1)
+    repeated = [d for d in docs if d.dst_repeated]
+    assert len(repeated) == 12
+    assert all("_xhr_20241103_01" in d.friendly_name for d in repeated)
+    assert all(b",Y," in d.csv_bytes and b",N," not in d.csv_bytes for d in repeated)
+    extra = generate_documents(RT_LMP, [date(2024, 11, 3)], n_nodes=1, extra_run_rate=0.5)
+    assert 300 < len(extra) < 600
+    again = generate_documents(RT_LMP, [date(2024, 11, 3)], n_nodes=1)
+    assert [d.zip_bytes for d in again] == [d.zip_bytes for d in docs]

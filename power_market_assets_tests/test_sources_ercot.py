@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from power_market_assets.formats.archive import ArchiveError
-from power_market_assets.registry.ercot import DA_PRICES, RT_PRICES
+from power_market_assets.registry.ercot import DA_PRICES, RT_LMP, RT_PRICES
 from power_market_assets.samples.ercot import generate_documents
 from power_market_assets.samples.server import MISSING_KEY_MESSAGE, ErcotStandInServer
 from power_market_assets.sources.ercot import (
@@ -370,3 +370,50 @@ def test_land_local_files(tmp_path, docs) -> None:
     extra = next(r for r in rows if r["source_file"] == "extra.csv")
     assert extra["data_rows"] == 1 and extra["doc_id"] is None and extra["source_url"] is None
     assert extra["publish_time_utc"] is None and extra["downloaded_at_utc"].tzinfo is not None
+
+
+# -- rt_lmp (SCED, NP6-788-CD) ---------------------------------------------------------------
+
+
+def test_sced_operating_day_is_the_date_in_the_name() -> None:
+    published = datetime.fromisoformat("2024-11-04T00:00:14-06:00")
+    for name, expected in [
+        ("LMPSROSNODENP6788_20241104_000012_csv", date(2024, 11, 4)),  # not the previous day
+        ("LMPSROSNODENP6788_20241103_235512_csv", date(2024, 11, 3)),
+        ("LMPSROSNODENP6788_xhr_20241103_010513_csv", date(2024, 11, 3)),
+        ("LMPSROSNODENP6788_20241103_010513_xhr_csv", date(2024, 11, 3)),
+    ]:
+        assert operating_day_for(RT_LMP, name, published) == expected, name
+    assert operating_day_for(RT_LMP, "LMPSROSNODENP6788_csv", published) is None
+
+
+def test_sced_fall_back_day_via_mis_and_api(http, tmp_path) -> None:
+    """Without an `xhr` marker (UNCONFIRMED whether ERCOT adds one to SCED names) the repeated
+    hour's documents still get distinct names and the right operating day. Served: 00:00 to
+    01:59 local twice (36 runs) and the first runs of the next day (not asked for)."""
+    generated = generate_documents(RT_LMP, [DAY, date(2024, 11, 4)], n_nodes=1, xhr_style="none")
+    sced = [d for d in generated if d.interval_end_local.hour < 2]
+    assert len(sced) == 36 + 24
+    with ErcotStandInServer(
+        sced, api_password=PASSWORD, subscription_key=KEY, api_username=USER
+    ) as srv:
+        mis = ErcotMisClient(srv.base_url, http)
+        api = ErcotPublicApiClient(
+            srv.api_base_url,
+            srv.token_url,
+            username=USER,
+            password=PASSWORD,
+            subscription_key=KEY,
+            http=http,
+            page_size=500,
+        )
+        days = [DAY, date(2024, 11, 5)]
+        via_mis = fetch_day_archives(RT_LMP, days, channel="mis", download_dir=tmp_path, mis=mis)
+        via_api = fetch_day_archives(RT_LMP, days, channel="api", download_dir=tmp_path, api=api)
+    assert list(via_mis) == list(via_api) == [DAY]
+    assert len(via_mis[DAY]) == len(via_api[DAY]) == 36
+    assert {d.sha256 for d in via_mis[DAY]} == {d.sha256 for d in via_api[DAY]}
+    repeated = [d for d in via_mis[DAY] if d.publish_time.utcoffset() == timedelta(hours=-6)]
+    assert len(repeated) == 12  # the CST pass of 01:xx
+    rows = land_operating_day(DAY, via_mis[DAY], tmp_path / "day")
+    assert len({r["source_file"] for r in rows}) == 36  # no member name collides

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import pytest
 
-from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_PRICES
+from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.combine import (
     combine_da_as_hourly,
@@ -22,6 +22,7 @@ from power_market_assets.transforms.combine import (
 )
 from power_market_assets.transforms.flatten import (
     FlattenResult,
+    fill_short_gaps,
     flatten,
     wide_column_expr,
     wide_column_name,
@@ -125,6 +126,24 @@ def drop_intervals(
     if series is not None:
         mask = mask & (pl.col(spec.pivot_column) == series)
     return long.filter(~mask)
+
+
+def irregular_long(
+    days: Iterable[date],
+    series: Sequence[tuple[str, str]],
+    values: dict[str, ValueFn] | None = None,
+    seconds: int = 12,
+    spec: DatasetSpec = RT_LMP,
+) -> pl.DataFrame:
+    """Long table of irregular data (SCED-like): one stamp per nominal bucket, `seconds` past
+    the bucket start (00:15:12 style), for each series."""
+    long = price_long(spec, days, series, values)
+    shift = pl.duration(seconds=seconds)
+    return long.with_columns(
+        pl.col("interval_start_utc") + shift,
+        pl.col("interval_end_utc") + shift,
+        pl.col("interval_start_local") + shift,
+    )
 
 
 def utc(*args: int) -> datetime:
@@ -502,3 +521,75 @@ def test_combine_with_an_empty_input_keeps_the_schema() -> None:
     assert rt_only.get_column("operating_day").unique().to_list() == [NORMAL_DAY]
     assert rt_only.schema["interval_start_local"] == pl.Datetime("us", TZ)
     assert rt_only.get_column("interval_start_local").dt.hour().to_list() == list(range(24))
+
+
+# --------------------------------------------------------------------------- irregular (SCED)
+
+
+def test_flatten_irregular_keeps_observed_stamps_on_dst_days() -> None:
+    for day, runs in ((FALL_BACK, 300), (SPRING_FORWARD, 276)):
+        long = irregular_long([day], [("HB_NORTH", "HUB"), ("LZ_AEN", "ZONE")])
+        result = flatten(long, RT_LMP)
+        frame = result.frame
+        assert frame.height == runs == result.expected_intervals
+        assert (frame["interval_start_utc"].dt.second() == 12).all()
+        assert frame["interval_start_utc"].is_sorted()
+        assert (frame["interval_end_utc"] - frame["interval_start_utc"]).unique().to_list() == [
+            timedelta(minutes=5)
+        ]
+        assert result.missing_intervals == 0 and result.filled_cells == 0
+
+
+def test_flatten_irregular_extra_stamp_in_a_bucket_is_its_own_row() -> None:
+    long = irregular_long([NORMAL_DAY], [("HB_NORTH", "HUB")])
+    rerun = long.slice(10, 1).with_columns(
+        pl.col("interval_start_utc") + pl.duration(seconds=150), pl.col("lmp") + 0.5
+    )
+    result = flatten(pl.concat([long, rerun]), RT_LMP)
+    assert result.frame.height == 289
+    assert result.missing_intervals == 0
+
+
+def test_flatten_irregular_fill_rule_is_elapsed_time() -> None:
+    series = [("HB_NORTH", "HUB"), ("HB_WEST", "HUB")]
+    long = irregular_long([NORMAL_DAY], series, {"HB_NORTH": lambda i: i})
+    # 11 runs (55 minutes) without HB_NORTH: filled; 12 runs (60 minutes): left null.
+    short = flatten(drop_intervals(long, RT_LMP, range(20, 31), "HB_NORTH"), RT_LMP)
+    assert short.filled_cells == 11
+    assert short.frame["HB_NORTH"].to_list()[20:31] == [19.0] * 11
+    long_gap = flatten(drop_intervals(long, RT_LMP, range(20, 32), "HB_NORTH"), RT_LMP)
+    assert (long_gap.filled_cells, long_gap.unfilled_null_cells) == (0, 12)
+    # Whole runs missing (no row at all) stretch the elapsed time of a one-row hole: HB_NORTH
+    # absent from the run at index 40 only, but the next run comes 65 minutes later.
+    holed = drop_intervals(long, RT_LMP, range(41, 53))
+    holed = drop_intervals(holed, RT_LMP, [40], "HB_NORTH")
+    result = flatten(holed, RT_LMP)
+    assert result.missing_intervals == 12
+    assert result.frame.height == 288 - 12
+    assert (result.filled_cells, result.unfilled_null_cells) == (0, 1)
+    # ... while with the runs present the same one-run hole is filled.
+    assert flatten(drop_intervals(long, RT_LMP, [40], "HB_NORTH"), RT_LMP).filled_cells == 1
+
+
+def test_fill_short_gaps_irregular_equals_regular_on_a_complete_grid() -> None:
+    long = price_long(RT_PRICES, [NORMAL_DAY], [("HB_NORTH", "HUB")], {"HB_NORTH": lambda i: i})
+    wide = flatten(
+        drop_intervals(long, RT_PRICES, [5, 6, 30, 31, 32, 33]), RT_PRICES, max_fill_minutes=0
+    )
+    args = {"interval_minutes": 15, "max_fill_minutes": 60}
+    regular = fill_short_gaps(wide.frame, ["HB_NORTH"], **args)
+    irregular = fill_short_gaps(wide.frame, ["HB_NORTH"], irregular=True, **args)
+    assert regular.equals(irregular)
+    assert regular["HB_NORTH"].null_count() == 4
+
+
+def test_flatten_irregular_rejects_stamps_outside_their_day() -> None:
+    long = irregular_long([NORMAL_DAY], [("HB_NORTH", "HUB")])
+    moved = long.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("interval_start_utc") - pl.duration(minutes=10))
+        .otherwise(pl.col("interval_start_utc"))
+        .alias("interval_start_utc")
+    )
+    with pytest.raises(ValueError, match="outside their operating day"):
+        flatten(moved, RT_LMP)

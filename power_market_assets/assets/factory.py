@@ -16,6 +16,7 @@ import polars as pl
 
 from power_market_assets.assets.checks import CheckDef, check_specs, to_result
 from power_market_assets.assets.partitions import daily_for, monthly_for
+from power_market_assets.io.changes import PartitionChanges, diff_with_file
 from power_market_assets.io.lake import (
     StagedPartitions,
     discard_staged,
@@ -109,9 +110,12 @@ def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
             "asset's value is the manifest of those files.",
             required_resource_keys={source_key, "lake"},
             kinds={"csv", "parquet"},
+            # A range the ISO has not published at all materializes nothing (and skips the
+            # downstream stages) instead of failing: see not_available().
+            output_required=False,
         )
     )
-    def csv_stage(context: dg.AssetExecutionContext, config: CsvStageConfig) -> pl.DataFrame:
+    def csv_stage(context: dg.AssetExecutionContext, config: CsvStageConfig) -> Iterator[dg.Output]:
         lake = context.resources.lake.lake
         days = partition_days(context)
         if config.source == "landing":
@@ -126,24 +130,48 @@ def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
             download_dir = lake.downloads_dir / spec.iso.lower() / spec.dataset
             sources = getattr(context.resources, source_key).fetch(spec, days, download_dir)
         missing = [d.isoformat() for d in days if not sources.get(d)]
+        if missing and config.source == "iso" and len(missing) == len(days):
+            not_available(context, spec, missing)
+            return
         if missing:
             raise dg.Failure(
                 f"{spec.iso} {spec.report_code}: no files for operating day(s) {missing} "
-                f"(source: {config.source})",
+                f"(source: {config.source}); "
+                + (
+                    "not published yet: run the published days on their own"
+                    if config.source == "iso"
+                    else "drop the files into the landing inbox first"
+                ),
                 metadata={"missing_days": ", ".join(missing)},
             )
         manifest = land_days(lake, lake_path, {day: sources[day] for day in days})
-        context.add_output_metadata(
-            {
+        yield dg.Output(
+            manifest,
+            metadata={
                 "operating_days": f"{days[0]}..{days[-1]}",
                 "files": manifest.height,
                 "csv_bytes": int(manifest.get_column("csv_bytes").sum() or 0),
                 "data_rows": int(manifest.get_column("data_rows").sum() or 0),
-            }
+            },
         )
-        return manifest
 
     return csv_stage
+
+
+def not_available(context: dg.AssetExecutionContext, spec: DatasetSpec, days: list[str]) -> None:
+    """None of the requested days is published yet: normal for tomorrow's partition or a
+    day the ISO posts late. The run succeeds without materializing anything (downstream
+    steps are skipped), so a later run or the publication sensor picks the day up."""
+    context.log.info(
+        f"{spec.iso} {spec.report_code}: operating day(s) {', '.join(days)} not available "
+        "(not published yet); nothing materialized"
+    )
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=context.asset_key,
+            metadata={"not_available_days": ", ".join(days), "status": "not available"},
+        )
+    )
 
 
 def merge_outcomes(by_partition: dict[str, quality.CheckOutcome]) -> quality.CheckOutcome:
@@ -222,6 +250,7 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
         files = manifest.collect()
         staged: dict[str, tuple[Path, Path]] = {}
         outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
+        changes: dict[str, PartitionChanges] = {}
         summary = RawSummary(spec)
         try:
             # Each day is written (under a temp name) as soon as it is parsed, so memory
@@ -231,6 +260,10 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
                 if parsed.error is not None:
                     fail_partitions(context, lake_path, {key: str(parsed.error)})
                 final = lake.partition_file(lake_path, key)
+                # A re-published day: what it changes, compared before the file is replaced.
+                diff = diff_with_file(final, parsed.frame, spec.unique_key)
+                if diff is not None:
+                    changes[key] = diff
                 staged[key] = (stage_parquet(parsed.frame, final), final)
                 outcomes[key] = parsed.outcomes
                 summary.add(parsed.frame)
@@ -238,9 +271,27 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
         except BaseException:
             discard_staged(staged)
             raise
-        yield dg.Output(StagedPartitions(staged, summary.rows), metadata=summary.metadata())
+        yield dg.Output(
+            StagedPartitions(staged, summary.rows, changes),
+            metadata={**summary.metadata(), **change_metadata(changes)},
+        )
 
     return raw_stage
+
+
+def change_metadata(changes: dict[str, PartitionChanges]) -> dict:
+    """What re-published days changed (present only when a day was materialized before)."""
+    if not changes:
+        return {}
+    changed = {key: c for key, c in changes.items() if c.any}
+    files = sorted({f for c in changed.values() for f in c.source_files})
+    return {
+        "republished_days": ", ".join(sorted(changed)) or "none",
+        "values_changed": sum(c.values_changed for c in changes.values()),
+        "values_added": sum(c.values_added for c in changes.values()),
+        "values_removed": sum(c.values_removed for c in changes.values()),
+        "changed_source_files": ", ".join(files) or "none",
+    }
 
 
 class RawSummary:

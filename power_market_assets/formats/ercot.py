@@ -1,13 +1,27 @@
-"""ERCOT MIS CSV layouts (NP4-190-CD, NP6-905-CD, NP4-188-CD) into the standard long tables.
+"""ERCOT layouts (NP4-190-CD, NP6-905-CD, NP4-188-CD, NP6-788-CD) into the standard long tables.
 
 Conventions (../shared/reference/ISO_FORMATS.md section 1): Central prevailing time; hourly
 files label hour ending 01:00..24:00; on the fall-back day the repeated (CST) hour carries
 DSTFlag=Y; on the spring-forward day HE 03:00 is omitted. Files from before DSTFlag existed
 have no flag: the repeated hour is then told apart by order of appearance.
+
+SCED files (NP6-788-CD, layout "sced_lmp") carry the run time `MM/DD/YYYY HH:MM:SS` (not on a
+5-minute grid) and RepeatedHourFlag=Y in the second (CST) 01:xx hour; the run time itself is
+the interval start (the spec's interval is nominal) and there is no type column.
+
+Two channels, one table: the MIS CSVs and the public API's JSON replies (section 1.9: a
+"fields" list of column names and positional "data" rows, ISO dates, booleans for the DST
+flag). A .json file is turned into the same header + body text as a CSV and read by the same
+code, so header drift and bad cells are reported the same way.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +51,15 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "delivery_interval": ("DeliveryInterval",),
     "settlement_point": ("SettlementPoint", "SettlementPointName"),
     "settlement_point_type": ("SettlementPointType",),
-    "price": ("SettlementPointPrice", "MCPC"),
+    "price": ("SettlementPointPrice", "MCPC", "LMP"),
     "ancillary_type": ("AncillaryType",),
     "dst_flag": ("DSTFlag", "RepeatedHourFlag", "RepeatHourFlag"),
+    "sced_timestamp": ("SCEDTimestamp",),
 }
+# SCED run times: the MIS CSV writes MM/DD/YYYY HH:MM:SS; the API's form is UNCONFIRMED
+# ("yyyy-MM-ddTH24:mm:ss" in its query parameters), so ISO forms are accepted too.
+SCED_TIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")  # MIS CSV, public API JSON
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,11 @@ class Layout:
 
     required: tuple[str, ...]
     optional: tuple[str, ...] = ("dst_flag",)
+    # Header name to quote in errors when it is not the first alias (e.g. LMP for price).
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def column_name(self, canonical: str) -> str:
+        return self.names.get(canonical, FIELD_ALIASES[canonical][0])
 
 
 LAYOUTS: dict[str, Layout] = {
@@ -64,6 +88,10 @@ LAYOUTS: dict[str, Layout] = {
         )
     ),
     "dam_mcpc": Layout(required=("delivery_date", "hour_ending", "ancillary_type", "price")),
+    "sced_lmp": Layout(
+        required=("sced_timestamp", "settlement_point", "price"),
+        names={"price": "LMP", "dst_flag": "RepeatedHourFlag"},
+    ),
 }
 
 # ERCOT settlement point type codes (NP6-905-CD) -> standard location types.
@@ -100,7 +128,7 @@ def _check_header(text: CsvText, layout: Layout) -> list[str | None]:
     fields = canonical_fields(text.header)
     missing = [f for f in layout.required if f not in fields]
     if missing:
-        wanted = ", ".join(f"{FIELD_ALIASES[f][0]} ({f})" for f in missing)
+        wanted = ", ".join(f"{layout.column_name(f)} ({f})" for f in missing)
         raise FormatError(
             text.name,
             f"header is missing column(s) {wanted}; header was {','.join(text.header)}",
@@ -178,12 +206,29 @@ def _location_type_from_name(location: pl.Expr) -> pl.Expr:
     )
 
 
+def _parse_date(text: pl.Expr) -> pl.Expr:
+    text = text.str.strip_chars()
+    return pl.coalesce([text.str.to_date(f, strict=False) for f in DATE_FORMATS])
+
+
+def _is_repeated(flag: pl.Expr) -> pl.Expr:
+    """Y (MIS CSV) or true (public API boolean) marks the repeated (CST) fall-back hour."""
+    return flag.str.strip_chars().str.to_uppercase().is_in(["Y", "TRUE"])
+
+
+def _localize(naive: pl.Expr, repeated: pl.Expr, spec: DatasetSpec) -> pl.Expr:
+    """Wall clock + repeated-hour flag -> UTC; times skipped by spring-forward become null."""
+    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
+    local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
+    return local.dt.convert_time_zone("UTC")
+
+
 def _interval_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Local clock labels + repeated-hour flag -> DST-correct UTC interval starts.
 
     Computed once per distinct label (about 100 a day) and joined back, not once per row.
     """
-    day = pl.col("delivery_date").str.strip_chars().str.to_date("%m/%d/%Y", strict=False)
+    day = _parse_date(pl.col("delivery_date"))
     if "hour_ending" in labels.columns:
         hour = pl.col("hour_ending").str.strip_chars().str.split(":").list.first()
         minutes = pl.lit(0)
@@ -192,24 +237,39 @@ def _interval_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
         interval = pl.col("delivery_interval").str.strip_chars().cast(pl.Int32, strict=False)
         minutes = (interval - 1) * spec.interval_minutes
     hour = hour.cast(pl.Int32, strict=False)
-    repeated = pl.col("dst_flag").str.strip_chars().str.to_uppercase().is_in(["Y", "TRUE"])
     naive = day.cast(pl.Datetime("us")) + pl.duration(hours=hour - 1, minutes=minutes)
-    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
     return labels.with_columns(
         day.alias("operating_day"),
         naive.alias("_naive"),
-        local.dt.convert_time_zone("UTC").alias("interval_start_utc"),
+        _localize(naive, _is_repeated(pl.col("dst_flag")), spec).alias("interval_start_utc"),
     )
 
 
+def _sced_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """SCED run times (local wall clock, seconds kept) + RepeatedHourFlag -> UTC starts.
+
+    The run time is the interval start as published: no flooring to a 5-minute grid. The
+    operating day is its local date.
+    """
+    text = pl.col("sced_timestamp").str.strip_chars()
+    naive = pl.coalesce(
+        [text.str.to_datetime(f, time_unit="us", strict=False) for f in SCED_TIME_FORMATS]
+    )
+    return labels.with_columns(
+        naive.dt.date().alias("operating_day"),
+        naive.alias("_naive"),
+        _localize(naive, _is_repeated(pl.col("dst_flag")), spec).alias("interval_start_utc"),
+    )
+
+
+TIME_LABELS = ("delivery_date", "hour_ending", "delivery_hour", "delivery_interval")
+
+
 def _interval_times(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    labels = [
-        c
-        for c in ("delivery_date", "hour_ending", "delivery_hour", "delivery_interval", "dst_flag")
-        if c in frame.columns
-    ]
-    table = _interval_table(frame.select(labels).unique(), spec)
+    labels = [c for c in (*TIME_LABELS, "sced_timestamp", "dst_flag") if c in frame.columns]
+    unique = frame.select(labels).unique()
+    sced = "sced_timestamp" in frame.columns
+    table = _sced_table(unique, spec) if sced else _interval_table(unique, spec)
     bad = table.filter(pl.col("operating_day").is_null() | pl.col("interval_start_utc").is_null())
     if bad.height:
         first = frame.join(bad.head(1), on=labels, how="semi").row(0, named=True)
@@ -218,8 +278,13 @@ def _interval_times(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
 
 
 def _raise_on_bad_time(label: dict, source_file: str, count: int) -> None:
-    if label["operating_day"] is None:
-        problem = f"delivery date {label['delivery_date']!r} is not MM/DD/YYYY"
+    if "sced_timestamp" in label and label["_naive"] is None:
+        problem = (
+            f"column SCEDTimestamp: {label['sced_timestamp']!r} is not MM/DD/YYYY HH:MM:SS "
+            "(or YYYY-MM-DDTHH:MM:SS)"
+        )
+    elif label["operating_day"] is None:
+        problem = f"delivery date {label['delivery_date']!r} is not MM/DD/YYYY or YYYY-MM-DD"
     elif label["_naive"] is None:
         problem = "hour/interval label is not a number in range"
     else:
@@ -278,7 +343,7 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
             missing_price.row(0, named=True)["source_file"],
             f"{missing_price.height} row(s) have an empty price cell",
         )
-    time_key = [c for c in ("delivery_date", "hour_ending", "delivery_hour", "delivery_interval")]
+    time_key = [*TIME_LABELS, "sced_timestamp"]
     name_key = [
         c for c in ("settlement_point", "settlement_point_type", "ancillary_type") if c in frame
     ]
@@ -287,14 +352,72 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     return _finish(frame, spec)
 
 
+def _json_cell(value: object) -> str:
+    """A JSON value as CSV cell text: booleans as true/false, null as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def json_to_text(data: bytes, name: str) -> CsvText:
+    """A public API reply (`{"fields": [{"name": ...}], "data": [[...], ...]}`) -> CsvText.
+
+    The field names become the header (they map to the same canonical fields as the CSV
+    headers) and each positional row a CSV line, so the CSV reader does the rest.
+    """
+    try:
+        payload = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FormatError(name, f"not valid JSON: {exc}") from None
+    fields = payload.get("fields") if isinstance(payload, dict) else None
+    rows = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(fields, list) or not isinstance(rows, list):
+        raise FormatError(name, 'not an ERCOT API reply: needs a "fields" list and a "data" list')
+    names = [f.get("name") if isinstance(f, dict) else None for f in fields]
+    if not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise FormatError(name, f'"fields" entries must each have a "name": {fields[:5]!r}')
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    for index, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise FormatError(
+                name,
+                f"data row {index} has {len(row) if isinstance(row, list) else 'no'} values "
+                f"but fields name {len(names)} columns ({','.join(names)})",
+            )
+        writer.writerow([_json_cell(v).strip() for v in row])
+    return split_csv(out.getvalue().encode("utf-8"), name)
+
+
+def _read_text(path: Path) -> CsvText:
+    data = path.read_bytes()
+    if path.suffix.lower() == ".json":
+        return json_to_text(data, path.name)
+    return split_csv(data, path.name)
+
+
 def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
-    """Read extracted ERCOT CSV files (stage 1) into the standard long table (stage 2)."""
-    texts = [split_csv(Path(p).read_bytes(), Path(p).name) for p in paths]
-    return read_texts(texts, spec)
+    """Read extracted ERCOT files (stage 1: MIS .csv or public API .json) into the standard
+    long table (stage 2)."""
+    return read_texts([_read_text(Path(p)) for p in paths], spec)
+
+
+def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
+    """A CSV yields one row per data line; an API JSON one per entry of its "data" list."""
+    if Path(path).suffix.lower() != ".json":
+        return data_lines
+    try:
+        rows = json.loads(Path(path).read_bytes().decode("utf-8-sig")).get("data")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return data_lines
+    return len(rows) if isinstance(rows, list) else data_lines
 
 
 def identify_dataset(header: Sequence[str]) -> DatasetSpec | None:
-    """Which ERCOT dataset a CSV header belongs to (None when no layout matches)."""
+    """Which ERCOT dataset a CSV header (or API field list) belongs to (None if no layout)."""
     fields = set(canonical_fields(header))
     matches = [
         spec
@@ -306,8 +429,27 @@ def identify_dataset(header: Sequence[str]) -> DatasetSpec | None:
     return matches[0] if matches else None
 
 
+_JSON_FIELD_NAME = re.compile(rb'"name"\s*:\s*"([^"]*)"')
+
+
+def json_field_names(head: bytes) -> list[str]:
+    """Column names of an API reply from its first bytes (the "fields" list precedes "data";
+    a cut-off head is fine as long as the field list is complete)."""
+    start = head.find(b'"fields"')
+    if start < 0:
+        return []
+    end = head.find(b'"data"', start)
+    section = head[start : end if end > 0 else len(head)]
+    return [m.decode("utf-8", "replace") for m in _JSON_FIELD_NAME.findall(section)]
+
+
 def identify(name: str, head: bytes) -> DatasetSpec | None:
-    """Which ERCOT dataset a file is, from its header line (the name is not needed)."""
+    """Which ERCOT dataset a file is: a CSV by its header line, an API JSON reply by the names
+    in its "fields" list (the file name is not needed)."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"{"):
+        names = json_field_names(stripped)
+        return identify_dataset(names) if names else None
     first_line = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip()
     if not first_line:
         return None

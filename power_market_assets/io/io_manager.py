@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from power_market_assets.io.catalog import refresh_catalog
+from power_market_assets.io.changes import record_changes
 from power_market_assets.io.lake import (
     Lake,
     StagedPartitions,
@@ -118,15 +119,38 @@ class LakeIOManager(dg.ConfigurableIOManager):
         commit_staged(staged)
         for key in keys:
             self.lake.failure_marker(lake_path, key).unlink(missing_ok=True)
+        logged = self._log_changes(context, lake_path, staged)
         views = refresh_catalog(self.lake)
         context.add_output_metadata(
             {
                 "rows": staged.rows,
                 "files": len(staged.files),
+                "change_log_entries": len(logged),
                 "path": dg.MetadataValue.path(str(self.lake.stage_dir(lake_path))),
                 "catalog_views": len(views),
             }
         )
+
+    def _log_changes(
+        self, context: dg.OutputContext, lake_path: str, staged: StagedPartitions
+    ) -> list[str]:
+        """Record the re-published days of this commit in the append-only change log.
+
+        Written only after the rename, so the log never claims a change that a failed run
+        did not make."""
+        iso, dataset = lake_path.split("/")[:2]
+        run_id = getattr(context, "run_id", "") or ""
+        logged = []
+        for key, changes in sorted(staged.changes.items()):
+            if changes is not None and changes.any:
+                record_changes(self.lake, iso, dataset, key, changes, run_id=run_id)
+                logged.append(key)
+                context.log.info(
+                    f"{lake_path} {key}: re-published; {changes.values_changed} value(s) "
+                    f"changed, {changes.values_added} added, {changes.values_removed} removed "
+                    f"(files: {', '.join(changes.source_files) or '-'})"
+                )
+        return logged
 
     def _compact(self, lake_path: str, years: set[str]) -> None:
         """Yearly files and one whole-range file users can open directly."""

@@ -12,16 +12,21 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from power_market_assets.formats.archive import atomic_path, atomic_write_bytes, temp_sibling
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$")
+# A temp file older than this cannot belong to a live writer (a partition is written in
+# seconds); it was left by a killed run and is swept away by the next write to its folder.
+STALE_TEMP_SECONDS = 3600.0
 
 
 def safe_part(part: str) -> str:
@@ -103,6 +108,8 @@ class StagedPartitions:
 
     files: dict[str, tuple[Path, Path]]  # partition key -> (temp file, final file)
     rows: int
+    # partition key -> io.changes.PartitionChanges of a re-published day (logged on commit)
+    changes: Mapping[str, Any] = field(default_factory=dict)
 
 
 def stage_parquet(frame: pl.DataFrame, path: Path) -> Path:
@@ -116,6 +123,34 @@ def stage_parquet(frame: pl.DataFrame, path: Path) -> Path:
 def commit_staged(staged: StagedPartitions) -> None:
     for temp, final in staged.files.values():
         os.replace(temp, final)
+    sweep_stale_temps({final.parent for _, final in staged.files.values()})
+
+
+def is_temp_name(name: str) -> bool:
+    """Names `temp_sibling` gives: hidden and ending in .tmp (never matched by *.parquet)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def sweep_stale_temps(folders: Iterable[Path], older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Delete temp files a killed run left in these folders; returns how many went.
+
+    A SIGKILL skips every `finally`, so a half-written temp file can stay behind. Readers
+    never see it (views glob *.parquet), but it wastes space; only files older than
+    `older_than` are removed, so a concurrent writer's live temp file is never touched.
+    """
+    removed = 0
+    cutoff = time.time() - older_than
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            try:
+                if is_temp_name(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # another sweeper got there first
+    return removed
 
 
 def discard_staged(files: dict[str, tuple[Path, Path]]) -> None:
@@ -137,6 +172,7 @@ def write_parquet_files(frames: Mapping[Path, pl.DataFrame]) -> None:
             frame.write_parquet(temp, compression="zstd", statistics=True)
         for temp, path in staged:
             os.replace(temp, path)
+        sweep_stale_temps({path.parent for _, path in staged})
     finally:
         for temp, _ in staged:
             if temp.exists():

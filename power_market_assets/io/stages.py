@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from polars.exceptions import PanicException
 
 from power_market_assets.formats import expected_rows, read_dataset_files
 from power_market_assets.formats.errors import FormatError
@@ -65,7 +66,7 @@ def land_days(lake: Lake, lake_path: str, sources: Mapping[date, Sequence[Any]])
 def read_day(spec: DatasetSpec, day: date, files: pl.DataFrame, root: Path) -> pl.DataFrame:
     """Parse one operating day's CSV files; every row must belong to that day."""
     paths = [root / p for p in files.get_column("csv_path").to_list()]
-    frame = read_dataset_files(paths, spec)
+    frame = read_files_guarded(paths, spec, label=f"{spec.iso} {spec.dataset} {day}")
     wrong = frame.filter(pl.col("operating_day") != day)
     if wrong.height:
         row = wrong.row(0, named=True)
@@ -75,6 +76,24 @@ def read_day(spec: DatasetSpec, day: date, files: pl.DataFrame, root: Path) -> p
             f"({wrong.height} row(s))",
         )
     return frame
+
+
+def read_files_guarded(paths: Sequence[Path], spec: DatasetSpec, label: str) -> pl.DataFrame:
+    """`read_dataset_files`, with any reader failure turned into a FormatError.
+
+    A reader bug on odd input (Polars panics on some empty frames, and a PanicException is
+    a BaseException that would escape `except Exception` in sensors and kill the step) must
+    reach the user as "this file is bad", not as a crash.
+    """
+    try:
+        return read_dataset_files(paths, spec)
+    except FormatError:
+        raise
+    except (Exception, PanicException) as exc:
+        names = ", ".join(Path(p).name for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        raise FormatError(
+            names or label, f"could not be read ({type(exc).__name__}: {str(exc)[:300]})"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,13 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
     missing (interval, series) pairs and grid intervals with no row at all, and flags rows
     whose interval lies outside their own operating day or off the native grid (those rows
     do not count as present, nor make their labelled day expected).
+
+    Irregular data (`spec.irregular_intervals`: ERCOT SCED runs, NYISO RTD stamps such as
+    00:15:12): the grid is one of nominal buckets, `interval_minutes` wide from local midnight
+    of the operating day (DST-aware, so 276/288/300 five-minute buckets). A row counts for the
+    bucket its timestamp falls in; a gap is a bucket in which a series has no row. Off-grid
+    stamps are expected (not flagged) and several stamps in one bucket are neither duplicates
+    nor a problem.
     """
     frame = _eager(df)
     entity = _entity_columns(spec)
@@ -222,8 +229,13 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
     grid = expected_interval_frame(
         inside.get_column("operating_day").unique(), spec.timezone, minutes
     )
-    # Inside the day but not on the native grid (e.g. 00:07 for a 15-minute dataset).
-    off_grid = inside.join(grid, on=keys, how="anti")
+    observed_stamps = inside.select(keys).n_unique() if inside.height else 0
+    if spec.irregular_intervals:
+        inside = _to_buckets(inside, bounds, minutes)
+        off_grid = inside.clear()
+    else:
+        # Inside the day but not on the native grid (e.g. 00:07 for a 15-minute dataset).
+        off_grid = inside.join(grid, on=keys, how="anti")
     series_by_day = inside.select("operating_day", *entity).unique()
     expected = grid.join(series_by_day, on="operating_day", how="inner")
     missing = expected.join(inside, on=[*keys, *entity], how="anti", nulls_equal=True)
@@ -239,14 +251,17 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
         "series": series_by_day.select(entity).n_unique() if entity else 0,
         "rows_outside_operating_day": outside.height,
         "rows_off_grid": off_grid.height,
+        "observed_interval_starts": observed_stamps,
+        "irregular_intervals": int(spec.irregular_intervals),
     }
     series_name = "/".join(entity)
+    interval_word = f"{minutes}-minute bucket" if spec.irregular_intervals else "interval"
     if n_missing == 0 and outside.height == 0 and off_grid.height == 0:
         return CheckOutcome(
             name="gaps",
             passed=True,
             summary=(
-                f"All {expected.height:,} expected (interval, {series_name}) pairs over "
+                f"All {expected.height:,} expected ({interval_word}, {series_name}) pairs over "
                 f"{metadata['operating_days']} operating days are present."
             ),
             metadata=metadata,
@@ -255,8 +270,8 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
     parts = []
     if n_missing:
         parts.append(
-            f"{_plural(n_missing, f'missing (interval, {series_name}) pair')} "
-            f"({_plural(missing_intervals.height, 'interval')} with no data at all)"
+            f"{_plural(n_missing, f'missing ({interval_word}, {series_name}) pair')} "
+            f"({_plural(missing_intervals.height, interval_word)} with no data at all)"
         )
     if outside.height:
         parts.append(f"{_plural(outside.height, 'row')} outside their operating day")
@@ -296,6 +311,20 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
         summary=summary[0].upper() + summary[1:],
         metadata=metadata,
         sample_markdown=markdown_table(sample, total=n_missing + outside.height + off_grid.height),
+    )
+
+
+def _to_buckets(rows: pl.DataFrame, bounds: pl.DataFrame, minutes: int) -> pl.DataFrame:
+    """Replace each irregular interval start by the start of its nominal bucket: local
+    midnight of its operating day plus a whole number of `minutes` (exact on DST days, since
+    the day's start comes from the tz database and buckets count elapsed time from it)."""
+    step = minutes * 60_000_000
+    elapsed = (pl.col("interval_start_utc") - pl.col("day_start_utc")).dt.total_microseconds()
+    bucket = pl.col("day_start_utc") + pl.duration(microseconds=(elapsed // step) * step)
+    return (
+        rows.join(bounds.select("operating_day", "day_start_utc"), on="operating_day", how="left")
+        .with_columns(bucket.cast(pl.Datetime("us", "UTC")).alias("interval_start_utc"))
+        .drop("day_start_utc")
     )
 
 

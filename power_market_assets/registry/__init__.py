@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from power_market_assets.registry import caiso, ercot, isone, nyiso
+from power_market_assets.registry import caiso, ercot, isone, nyiso, pjm
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
 ISO_MODULES: dict[str, ModuleType] = {
@@ -16,6 +16,7 @@ ISO_MODULES: dict[str, ModuleType] = {
     "CAISO": caiso,
     "NYISO": nyiso,
     "ISONE": isone,
+    "PJM": pjm,
 }
 
 DATASETS_BY_ISO: dict[str, tuple[DatasetSpec, ...]] = {
@@ -24,10 +25,8 @@ DATASETS_BY_ISO: dict[str, tuple[DatasetSpec, ...]] = {
 ALL_DATASETS: tuple[DatasetSpec, ...] = tuple(
     spec for specs in DATASETS_BY_ISO.values() for spec in specs
 )
-# TODO(integration): registry/ercot.py names its own COMBINED_INPUTS once its rt_lmp edit lands.
-_ERCOT_COMBINED = (ercot.DA_PRICES, ercot.AS_PRICES, ercot.RT_PRICES)
 COMBINED_INPUTS: dict[str, tuple[DatasetSpec, DatasetSpec | None, DatasetSpec]] = {
-    iso: getattr(module, "COMBINED_INPUTS", _ERCOT_COMBINED) for iso, module in ISO_MODULES.items()
+    iso: module.COMBINED_INPUTS for iso, module in ISO_MODULES.items()
 }
 
 

@@ -106,4 +106,39 @@ AS_PRICES = DatasetSpec(
     "(REGUP, REGDN, RRS, NSPIN, ECRS) (NP4-188-CD).",
 )
 
-ERCOT_DATASETS = (DA_PRICES, RT_PRICES, AS_PRICES)
+# One file per SCED run (about every 5 minutes, at irregular timestamps such as 01:05:13). The
+# SCED timestamp is kept as interval_start_utc (no grid is invented); 5 minutes is the nominal
+# interval used for interval_end_utc and for the gap buckets of the checks. On the fall-back day
+# the repeated (CST) 01:xx hour carries RepeatedHourFlag=Y. The friendly name carries the SCED
+# timestamp (local), which gives the operating day ("name_sced_timestamp").
+RT_LMP = DatasetSpec(
+    iso=ISO,
+    dataset="rt_lmp",
+    title="LMPs by Resource Nodes, Load Zones and Trading Hubs",
+    table_kind="price",
+    market="RTM",
+    interval_minutes=5,
+    timezone=TIMEZONE,
+    # Earliest document in the public API archive (3P); the MIS keeps about 5 days.
+    first_available=date(2024, 2, 21),
+    partitions_start=MARKET_START,
+    report_id="12300",
+    report_code="NP6-788-CD",
+    friendly_name_stem="LMPSROSNODENP6788",
+    api_path="np6-788-cd/lmp_node_zone_hub",
+    file_layout="sced_lmp",
+    listing_day_rule="name_sced_timestamp",
+    publish_hour_local=5 / 60,
+    irregular_intervals=True,
+    default_locations=HUBS + LOAD_ZONES,
+    price_bounds=ENERGY_BOUNDS,
+    description="Locational marginal prices of every SCED run (NP6-788-CD) at resource nodes, "
+    "hubs and load zones: one file per run, about every 5 minutes at irregular timestamps, "
+    "published about two seconds after the run.",
+)
+
+ERCOT_DATASETS = (DA_PRICES, RT_PRICES, AS_PRICES, RT_LMP)
+
+# The per-ISO combined asset joins hourly DA prices, hourly DA AS prices and the finest regular
+# RT interval (15-minute SPPs; the irregular SCED LMPs are not a combined input).
+COMBINED_INPUTS = (DA_PRICES, AS_PRICES, RT_PRICES)

@@ -61,7 +61,8 @@ def ancillary_schema(timezone: str) -> dict[str, pl.DataType]:
 PRICE_KEY = ("interval_start_utc", "location", "location_type")
 ANCILLARY_KEY = ("interval_start_utc", "product")
 
-# Location types (mapped from ISO codes). *_EW are ERCOT's energy-weighted twins of a zone.
+# Location types (mapped from ISO codes). *_EW are ERCOT's energy-weighted twins of a zone;
+# AGGREGATE and INTERFACE are PJM's aggregates (residual metered EDCs) and external interfaces.
 HUB, ZONE, ZONE_EW, NODE, DC_TIE, DC_TIE_EW = (
     "HUB",
     "ZONE",
@@ -70,3 +71,4 @@ HUB, ZONE, ZONE_EW, NODE, DC_TIE, DC_TIE_EW = (
     "DC_TIE",
     "DC_TIE_EW",
 )
+AGGREGATE, INTERFACE = "AGGREGATE", "INTERFACE"

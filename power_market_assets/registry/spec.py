@@ -19,6 +19,7 @@ from power_market_assets.registry.schema import (
 
 TableKind = Literal["price", "ancillary"]
 Market = Literal["DAM", "RTM"]
+ListingDayRule = Literal["publish_date_plus_one", "name_interval_end", "name_sced_timestamp"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,12 @@ class DatasetSpec:
     friendly_name_stem: str = ""  # ERCOT: e.g. DAMSPNP4190 (file names are built from it)
     api_path: str = ""  # ERCOT public API query path, e.g. np4-190-cd/dam_stlmnt_pnt_prices
     # ERCOT: how a listed document maps to its operating day (see sources/ercot.py).
-    listing_day_rule: Literal["publish_date_plus_one", "name_interval_end"] = (
-        "publish_date_plus_one"
-    )
+    listing_day_rule: ListingDayRule = "publish_date_plus_one"
     # Further ISO-specific source parameters (CAISO market_run_id, PJM feed, URL stems...).
     source_params: tuple[tuple[str, str], ...] = ()
     # True when interval starts do not sit on a fixed grid (ERCOT SCED runs, NYISO RTD
-    # stamps such as 00:15:12): checks then skip the grid-based gap count.
+    # stamps such as 00:15:12): checks count gaps per nominal `interval_minutes` bucket of the
+    # DST-aware day grid, and off-grid stamps are fine.
     irregular_intervals: bool = False
     # Locations (or AS products) kept in the combined outputs; flattened keeps all.
     default_locations: tuple[str, ...] = ()

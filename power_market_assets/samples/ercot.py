@@ -7,6 +7,14 @@ Covers the three ERCOT specs (see ../shared/reference/ISO_FORMATS.md section 1):
 - RT_PRICES, NP6-905-CD `SPPHLZNP6905_YYYYMMDD_HHMM`: one file per 15-minute interval, the name
   carrying the interval END (local); load zones and DC ties appear twice (LZ/LZEW, LZ_DC/LZ_DCEW).
 - AS_PRICES, NP4-188-CD `DAMCPCNP4188`: hourly MCPC per product; ECRS only from 2023-06-10.
+- RT_LMP, NP6-788-CD `LMPSROSNODENP6788_YYYYMMDD_HHMMSS`: one file per SCED run, about every 5
+  minutes at an irregular second (`11/03/2024 01:05:13`), the name carrying the run time; every
+  hub, load zone, DC tie and node once (no type column, no energy-weighted twins); the second
+  (CST) 01:xx hour of the fall-back day flagged RepeatedHourFlag=Y. Optional extra runs inside a
+  5-minute bucket (`extra_run_rate`), as ERCOT re-runs SCED now and then.
+
+`api_reply` renders generated documents as a public API JSON reply (section 1.9: "fields" +
+positional "data", ISO dates, JSON booleans for the DST flag, numbers for prices).
 
 Text conventions: no quoting, LF endings, a trailing newline, MM/DD/YYYY dates, HourEnding
 01:00..24:00, DeliveryHour 1..24 unpadded, numbers in their shortest form with at most two
@@ -55,8 +63,9 @@ RTM_HEADER = (
     "SettlementPointPrice,DSTFlag"
 )
 MCPC_HEADER = "DeliveryDate,HourEnding,AncillaryType,MCPC,DSTFlag"
+SCED_HEADER = "SCEDTimestamp,RepeatedHourFlag,SettlementPoint,LMP"
 # Listing retention: ExpiredDate = end of the day publish + N days.
-EXPIRY_DAYS = {"dam_spp": 31, "dam_mcpc": 31, "rtm_spp": 7}
+EXPIRY_DAYS = {"dam_spp": 31, "dam_mcpc": 31, "rtm_spp": 7, "sced_lmp": 5}
 # Hub types in the RT file.
 HUB_TYPES = {"HB_BUSAVG": "SH", "HB_HUBAVG": "AH"}
 _NODE_TYPES = (("RN", 812), ("PCCRN", 160), ("LCCRN", 68), ("PUN", 52))
@@ -69,7 +78,7 @@ _SYLLABLES = (
 _NODE_SUFFIXES = (
     "RN", "RN", "ALL", "UNIT1", "UNIT2", "CC1", "SLR_RN", "WND_RN", "ESR_RN", "G1", "PV1", "BES1",
 )  # fmt: skip
-_SPEC_SALT = {"12331": 1, "12301": 2, "12329": 3}
+_SPEC_SALT = {"12331": 1, "12301": 2, "12329": 3, "12300": 0}
 
 
 @dataclass(frozen=True)
@@ -673,6 +682,132 @@ def _generate_rtm_spp(
     return docs
 
 
+def sced_friendly_stem(stem: str, run_wall: datetime, repeated: bool, xhr_style: XhrStyle) -> str:
+    """`LMPSROSNODENP6788_20241103_010513`; `xhr` added in the repeated hour as for RT."""
+    stamp = f"{run_wall:%Y%m%d_%H%M%S}"
+    if repeated and xhr_style == "prefix":
+        return f"{stem}_xhr_{stamp}"
+    if repeated and xhr_style == "suffix":
+        return f"{stem}_{stamp}_xhr"
+    return f"{stem}_{stamp}"
+
+
+@dataclass(frozen=True)
+class _ScedRun:
+    bucket: int  # index of the 5-minute bucket of the day
+    at_utc: datetime
+    repeated: bool
+
+
+def _sced_runs(
+    grid: _Grid, day: date, seed: int, salt: int, extra_run_rate: float
+) -> list[_ScedRun]:
+    """One run per 5-minute bucket, 6-59 s into it; now and then an extra one in the bucket.
+
+    Runs of the repeated hour never share a wall-clock second with the first pass (their file
+    names would collide when ERCOT adds no `xhr`)."""
+    rng = np.random.default_rng([seed, salt, day.toordinal(), 2])
+    n = len(grid.starts_local)
+    first = rng.integers(6, 60, n)
+    extra = rng.random(n) < extra_run_rate
+    extra_at = rng.integers(90, 280, n)
+    runs: list[_ScedRun] = []
+    used: set[tuple[int, int, int]] = set()
+    for k, start in enumerate(grid.starts_local):
+        offsets = [int(first[k])] + ([int(extra_at[k])] if extra[k] else [])
+        for offset in offsets:
+            at = start.astimezone(UTC) + timedelta(seconds=offset)
+            wall = at.astimezone(start.tzinfo)
+            while (wall.hour, wall.minute, wall.second) in used:
+                at += timedelta(seconds=1)
+                wall = at.astimezone(start.tzinfo)
+            used.add((wall.hour, wall.minute, wall.second))
+            runs.append(_ScedRun(k, at, bool(grid.repeated[k])))
+    return runs
+
+
+def _generate_sced_lmp(
+    spec: DatasetSpec,
+    days: list[date],
+    locs: SampleLocations,
+    seed: int,
+    compresslevel: int,
+    xhr_style: XhrStyle,
+    extra_run_rate: float,
+) -> list[SampleDocument]:
+    tz = ZoneInfo(spec.timezone)
+    points = _points(locs, seed, rt=False)  # every point once, sorted by name
+    salt = _SPEC_SALT.get(spec.report_id, 0)
+    names = pl.Series("name", points.names)
+    docs = []
+    for day in days:
+        grid = _day_grid(day, spec.interval_minutes, tz)
+        cents = _price_matrix(points, grid, day, seed, salt, rt=True)
+        runs = _sced_runs(grid, day, seed, salt, extra_run_rate)
+        rng = np.random.default_rng([seed, salt, day.toordinal(), 1])
+        walls = [run.at_utc.astimezone(tz) for run in runs]
+        run_cents = cents[[run.bucket for run in runs]]
+        rerun = np.array(
+            [
+                run.at_utc - grid.starts_local[run.bucket].astimezone(UTC) > timedelta(seconds=60)
+                for run in runs
+            ]
+        )
+        if rerun.any():  # a re-run inside the bucket moves prices a little
+            nudge = rng.integers(-40, 41, run_cents.shape)
+            run_cents = np.where(rerun[:, None], run_cents + nudge, run_cents)
+        prefixes = pl.Series(
+            [
+                f"{wall:%m/%d/%Y %H:%M:%S},{'Y' if run.repeated else 'N'}"
+                for wall, run in zip(walls, runs, strict=True)
+            ]
+        )
+        n_runs, n_pts = run_cents.shape
+        bodies = (
+            pl.DataFrame(
+                {
+                    "r": np.repeat(np.arange(n_runs), n_pts),
+                    "p": np.tile(np.arange(n_pts), n_runs),
+                    "cents": run_cents.reshape(-1),
+                }
+            )
+            .select(
+                pl.col("r"),
+                pl.concat_str(
+                    [
+                        pl.lit(prefixes).gather(pl.col("r")),
+                        pl.lit(names).gather(pl.col("p")),
+                        format_cents(pl.col("cents")),
+                    ],
+                    separator=",",
+                ).alias("line"),
+            )
+            .group_by("r", maintain_order=True)
+            .agg(pl.col("line").str.join("\n"))
+            .get_column("line")
+            .to_list()
+        )
+        for run, wall, body in zip(runs, walls, bodies, strict=True):
+            publish = (run.at_utc + timedelta(seconds=int(rng.integers(2, 5)))).astimezone(tz)
+            run_wall = wall.replace(tzinfo=None)
+            docs.append(
+                _package(
+                    spec,
+                    stem=sced_friendly_stem(
+                        spec.friendly_name_stem, run_wall, run.repeated, xhr_style
+                    ),
+                    publish=publish,
+                    csv_bytes=(SCED_HEADER + "\n" + body + "\n").encode("ascii"),
+                    day=day,
+                    rng=rng,
+                    compresslevel=compresslevel,
+                    interval_end_local=run_wall,
+                    dst_repeated=run.repeated,
+                )
+            )
+    return docs
+
+
 def generate_documents(
     spec: DatasetSpec,
     days: list[date] | tuple[date, ...],
@@ -681,6 +816,7 @@ def generate_documents(
     *,
     xhr_style: XhrStyle = "prefix",
     compresslevel: int = 9,
+    extra_run_rate: float = 0.0,
 ) -> list[SampleDocument]:
     """Generate the MIS documents of `spec` for each operating day (oldest first).
 
@@ -688,6 +824,8 @@ def generate_documents(
     generated alongside. `xhr_style` places `xhr` in the names of the repeated fall-back hour's
     RT documents: "prefix" -> `SPPHLZNP6905_xhr_20241103_0115`, "suffix" ->
     `SPPHLZNP6905_20241103_0115_xhr`, "none" -> no marker (UNCONFIRMED which ERCOT uses).
+    SCED documents (rt_lmp) follow the same style; `extra_run_rate` is the share of 5-minute
+    buckets with a second SCED run (0 gives exactly one run per bucket: 288 a normal day).
     """
     days = sorted(set(days))
     if spec.iso != "ERCOT":
@@ -700,6 +838,16 @@ def generate_documents(
         )
     if spec.file_layout == "dam_mcpc":
         return _generate_dam_mcpc(spec, days, seed, compresslevel)
+    if spec.file_layout == "sced_lmp":
+        return _generate_sced_lmp(
+            spec,
+            days,
+            sample_locations(n_nodes, seed),
+            seed,
+            compresslevel,
+            xhr_style,
+            extra_run_rate,
+        )
     raise ValueError(f"no ERCOT sample generator for file layout {spec.file_layout!r}")
 
 
@@ -737,9 +885,153 @@ def write_listing(docs: list[SampleDocument], path: Path | str) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
+# Public API JSON replies (ISO_FORMATS.md section 1.9)
+
+# Per layout: (API field name, label, dataType, converter of the MIS CSV cell). The DAM field
+# names are from a real reply; the NP6-905 ones follow its query parameters (UNCONFIRMED) and
+# the NP6-788 ones are 3P.
+SCED_TIME_STYLES = ("iso", "mis")  # API SCEDTimestamp as 2024-11-03T01:05:13 or as in the CSV
+
+
+def _api_date(cell: str) -> str:
+    return datetime.strptime(cell, "%m/%d/%Y").date().isoformat()
+
+
+def _api_flag(cell: str) -> bool:
+    return cell.strip() == "Y"
+
+
+def _api_price(cell: str) -> float | int:
+    value = float(cell.strip())
+    return int(value) if value.is_integer() else value
+
+
+def _api_fields(layout: str, sced_time_style: str) -> list[tuple[str, str, str, object]]:
+    def sced_time(cell: str) -> str:
+        if sced_time_style == "mis":
+            return cell
+        return datetime.strptime(cell, "%m/%d/%Y %H:%M:%S").isoformat()
+
+    text = str.strip
+    date_f = ("deliveryDate", "Delivery Date", "DATE", _api_date)
+    flag_f = ("DSTFlag", "DST Flag", "BOOLEAN", _api_flag)
+    point_f = ("settlementPoint", "Settlement Point", "VARCHAR", text)
+    price_f = ("settlementPointPrice", "Settlement Point Price", "DOUBLE", _api_price)
+    fields = {
+        "dam_spp": [
+            date_f,
+            ("hourEnding", "Hour Ending", "VARCHAR", text),
+            point_f,
+            price_f,
+            flag_f,
+        ],
+        "rtm_spp": [
+            date_f,
+            ("deliveryHour", "Delivery Hour", "INTEGER", int),
+            ("deliveryInterval", "Delivery Interval", "INTEGER", int),
+            point_f,
+            ("settlementPointType", "Settlement Point Type", "VARCHAR", text),
+            price_f,
+            flag_f,
+        ],
+        "dam_mcpc": [
+            date_f,
+            ("hourEnding", "Hour Ending", "VARCHAR", text),
+            ("ancillaryType", "Ancillary Type", "VARCHAR", text),
+            ("MCPC", "MCPC", "DOUBLE", _api_price),
+            flag_f,
+        ],
+        "sced_lmp": [
+            ("SCEDTimestamp", "SCED Time Stamp", "TIMESTAMP", sced_time),
+            ("repeatHourFlag", "Repeated Hour Flag", "BOOLEAN", _api_flag),
+            point_f,
+            ("LMP", "LMP", "DOUBLE", _api_price),
+        ],
+    }
+    return fields[layout]
+
+
+def api_reply(
+    docs: list[SampleDocument], *, sced_time_style: str = "iso", flag_true_first: bool = True
+) -> dict:
+    """The public API query reply holding the rows of these documents (one dataset).
+
+    Rows are sorted by their labels; with `flag_true_first` the repeated-hour (true) row of a
+    label comes before the false one, as in ERCOT's real 2025-11-02 reply (a sort artefact
+    readers must not rely on)."""
+    specs = {d.spec for d in docs}
+    if len(specs) != 1:
+        raise ValueError("an API reply holds the rows of one dataset")
+    spec = specs.pop()
+    if sced_time_style not in SCED_TIME_STYLES:
+        raise ValueError(f"sced_time_style must be one of {SCED_TIME_STYLES}")
+    fields = _api_fields(spec.file_layout, sced_time_style)
+    flag_at = next(i for i, f in enumerate(fields) if f[2] == "BOOLEAN")
+    rows = []
+    for doc in docs:
+        for line in doc.csv_bytes.decode("ascii").split("\n")[1:]:
+            if line:
+                cells = line.split(",")
+                rows.append(
+                    [convert(cell) for (*_, convert), cell in zip(fields, cells, strict=True)]
+                )
+
+    def order(row: list) -> tuple:
+        labels = tuple(
+            str(v) for i, v in enumerate(row) if i != flag_at and fields[i][2] != "DOUBLE"
+        )
+        return (*labels, not row[flag_at] if flag_true_first else row[flag_at])
+
+    rows.sort(key=order)
+    report = spec.api_path.rsplit("/", 1)[-1]
+    base = "https://api.ercot.com/api/public-reports"
+    return {
+        "_meta": {
+            "totalRecords": len(rows),
+            "pageSize": max(len(rows), 1),
+            "totalPages": 1,
+            "currentPage": 1,
+        },
+        "report": {
+            "reportName": report,
+            "reportDisplayName": spec.title,
+            "reportId": spec.report_id,
+            "reportEMIL": spec.report_code,
+            "downloadLimit": 2000000,
+        },
+        "fields": [
+            {
+                "name": name,
+                "label": label,
+                "cardinality": 0,
+                "dataType": data_type,
+                "searchable": True,
+                "sortable": True,
+                "hasRange": data_type != "VARCHAR",
+            }
+            for name, label, data_type, _ in fields
+        ],
+        "data": rows,
+        "_links": {
+            "self": {"href": f"{base}/{spec.api_path}"},
+            "parent": {"href": f"{base}/{spec.api_path.split('/')[0]}"},
+        },
+    }
+
+
+def api_json_bytes(docs: list[SampleDocument], **options) -> bytes:
+    return json.dumps(api_reply(docs, **options), separators=(",", ":")).encode("utf-8")
+
+
+def write_api_json(docs: list[SampleDocument], path: Path | str, **options) -> Path:
+    """Write the API reply for these documents (e.g. one operating day) as a .json file."""
+    return atomic_write_bytes(Path(path), api_json_bytes(docs, **options))
+
+
+# ---------------------------------------------------------------------------------------------
 # Corrupted documents for tests of checks
 
-_PRICE_COLUMN = {"dam_spp": 3, "rtm_spp": 5, "dam_mcpc": 3}
+_PRICE_COLUMN = {"dam_spp": 3, "rtm_spp": 5, "dam_mcpc": 3, "sced_lmp": 3}
 
 
 def corrupt_document(

@@ -8,6 +8,9 @@ Operating day of a listed document (`spec.listing_day_rule`):
 - "name_interval_end": the friendly name's `YYYYMMDD_HHMM` is the interval END in Central
   time, so the interval starts `interval_minutes` earlier; the `_0000` file belongs to the
   previous day. `_retry` and `xhr` variants of the name are accepted.
+- "name_sced_timestamp": the friendly name's `YYYYMMDD_HHMMSS` is the SCED run time in Central
+  time (NP6-788-CD `LMPSROSNODENP6788_20241103_010513`), which is the row's own timestamp:
+  its local date is the operating day (a run at 00:00:14 belongs to that day).
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ class DownloadedDocument:
 
 
 def interval_end_from_name(friendly_name: str) -> datetime | None:
-    """The naive local timestamp in a friendly name (`..._20260611_1330_csv`), or None."""
+    """The naive local timestamp in a friendly name (`..._20260611_1330_csv`, or with seconds
+    `..._20241103_010513_csv` for SCED files), or None."""
     match = _NAME_STAMP.search(friendly_name)
     if not match:
         return None
@@ -116,6 +120,9 @@ def operating_day_for(spec: DatasetSpec, friendly_name: str, publish_time: datet
         if end is None:
             return None
         return (end - timedelta(minutes=spec.interval_minutes)).date()
+    if spec.listing_day_rule == "name_sced_timestamp":
+        stamp = interval_end_from_name(friendly_name)
+        return None if stamp is None else stamp.date()
     raise ValueError(f"unknown listing_day_rule {spec.listing_day_rule!r}")
 
 

@@ -394,6 +394,13 @@ class HttpClient:
         """
         dest = Path(dest)
         full = self._full_url(url, params)
+        if ".." in dest.parts or not dest.name:
+            # The file name usually comes from the ISO's listing: never trust it to stay
+            # inside the downloads folder.
+            raise SourceError(
+                self.scrub(f"refusing unsafe download path {str(dest)!r} for {self.safe_url(url)}"),
+                url=self.safe_url(url),
+            )
 
         def attempt() -> DownloadResult:
             response = self._send(
@@ -425,15 +432,16 @@ class HttpClient:
                     declared = response.headers.get("Content-Length")
                     if declared is not None and declared.isdigit() and int(declared) != size:
                         raise _Retryable(f"truncated body: got {size} of {declared} bytes")
-                    if expected_size is not None and size != expected_size:
-                        raise _Retryable(
-                            f"size mismatch: got {size} bytes, expected {expected_size}"
-                        )
+                    # The body's kind first: an HTML page is reported as such, not by size.
                     if validate is not None:
                         try:
                             validate(temp)
                         except ValueError as exc:
                             raise _Retryable(f"unexpected body: {exc}") from None
+                    if expected_size is not None and size != expected_size:
+                        raise _Retryable(
+                            f"size mismatch: got {size} bytes, expected {expected_size}"
+                        )
             finally:
                 response.close()
             return DownloadResult(

@@ -5,6 +5,11 @@ user dropped: a .zip or a bare .csv) into a temp sibling folder, writes `metadat
 then swaps it in for the day folder, so that a crash never leaves a half-written day:
 
     day_dir.tmp-<id>  --(complete)-->  rename day_dir away -> rename tmp in -> delete old
+
+A run killed (SIGKILL) between the two renames leaves no day folder but its previous version
+under `.<day>.old-<id>`; the next landing of any day in that folder puts it back first
+(`recover_interrupted_swaps`), and staging folders a killed run left behind are removed once
+they are old enough not to belong to a live run.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ from power_market_assets.formats.archive import (
 
 METADATA_FILE = "metadata.json"
 IN_MEMORY_ARCHIVE_BYTES = 64 << 20
+STALE_STAGING_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ def land_operating_day(
         raise ValueError(f"{day}: no archives to land")
     day_dir = Path(day_dir).absolute()
     day_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover_interrupted_swaps(day_dir.parent)
     token = uuid.uuid4().hex[:12]
     staging = day_dir.with_name(f".{day_dir.name}.tmp-{token}")
     staging.mkdir()
@@ -209,6 +217,44 @@ def _swap_in(staging: Path, day_dir: Path, token: str) -> None:
         raise
     if had_old:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_interrupted_swaps(
+    folder: Path, stale_after: float = STALE_STAGING_SECONDS
+) -> list[Path]:
+    """Undo what a killed landing left in `folder`; returns the day folders restored.
+
+    - `.<day>.old-<id>` without `<day>`: the kill fell between the two renames of
+      `_swap_in`; the previous version is renamed back (newest first if several).
+    - `.<day>.old-<id>` next to `<day>`, or `.<day>.tmp-<id>`, older than `stale_after`:
+      leftovers of a finished swap or of an aborted extraction; deleted.
+    """
+    restored: list[Path] = []
+    if not folder.is_dir():
+        return restored
+    cutoff = time.time() - stale_after
+    leftovers = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for path in leftovers:
+        day_name, kind = _leftover_kind(path.name)
+        if kind == "old" and not (folder / day_name).exists():
+            os.replace(path, folder / day_name)
+            restored.append(folder / day_name)
+        elif kind in ("old", "tmp") and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+    return restored
+
+
+def _leftover_kind(name: str) -> tuple[str, str | None]:
+    """`.2024-11-03.old-ab12` -> ("2024-11-03", "old"); other names -> (name, None)."""
+    for kind in ("old", "tmp"):
+        head, sep, _ = name[1:].rpartition(f".{kind}-")
+        if sep and head:
+            return head, kind
+    return name, None
 
 
 def read_metadata(day_dir: Path | str) -> dict[str, Any]:

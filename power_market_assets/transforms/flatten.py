@@ -4,6 +4,19 @@ The wide frame has one row per interval on the complete DST-aware grid of the op
 present in the input (native granularity, `spec.interval_minutes`) and one Float64 column per
 location (price tables) or AS product (ancillary tables). Short gaps are forward-filled and
 counted; long gaps stay null.
+
+Irregular data (`spec.irregular_intervals`: ERCOT SCED runs at 01:05:13, NYISO RTD stamps at
+00:15:12) is flattened at its observed timestamps: one wide row per distinct
+interval_start_utc, no invented grid (interval_end_utc stays start + the nominal interval, as
+in the long table). A missed run is then not a row of nulls; it is counted against the
+nominal buckets (`missing_intervals`), as the gaps check does.
+
+The fill rule, one definition for both: a run of null cells in a column is forward-filled when
+its duration is under `max_fill_minutes`, the duration being the time from the run's first row
+to the row that ends it (the next row; after the last row, its start + the nominal interval).
+On a complete grid that is run length x interval; on observed timestamps it is the real
+elapsed time, so a location missing from runs for under an hour is filled and a longer hole
+stays null whatever the spacing of the runs.
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.transforms.time import expected_interval_frame
+from power_market_assets.transforms.time import day_bounds_frame, expected_interval_frame
 
 TIME_COLUMNS = ("interval_start_utc", "interval_end_utc", "interval_start_local", "operating_day")
 EW_SUFFIX = "_EW"
@@ -55,8 +68,11 @@ class FlattenResult:
     filled_cells: cells forward-filled (gap runs shorter than max_fill_minutes).
     filled_by_column: the same per wide column (columns with no fills are included with 0).
     unfilled_null_cells: value cells still null after filling (long gaps, leading gaps).
-    missing_intervals: grid intervals with no input row at all (all columns null before fill).
-    expected_intervals: rows of the complete grid (= frame height).
+    missing_intervals: grid intervals with no input row at all (all columns null before fill);
+        for irregular data, nominal buckets in which no timestamp was observed.
+    expected_intervals: rows of the complete grid (= frame height); for irregular data the
+        number of nominal buckets of the days present (the frame has one row per observed
+        timestamp instead).
     """
 
     frame: pl.DataFrame
@@ -79,24 +95,87 @@ def _raise_on_duplicates(keyed: pl.DataFrame, key: list[str], what: str) -> None
 
 
 def fill_short_gaps(
-    wide: pl.DataFrame, columns: list[str], *, interval_minutes: int, max_fill_minutes: int
+    wide: pl.DataFrame,
+    columns: list[str],
+    *,
+    interval_minutes: int,
+    max_fill_minutes: int,
+    irregular: bool = False,
 ) -> pl.DataFrame:
-    """Forward-fill runs of nulls whose duration (run length x interval) < max_fill_minutes.
+    """Forward-fill runs of nulls whose duration < max_fill_minutes.
 
-    `wide` must be sorted by time. A longer run stays entirely null (its first part is not
-    filled either); a leading run has nothing to fill from and stays null.
+    `wide` must be sorted by time. Regular grid: duration = run length x interval. Irregular
+    (`irregular=True`, rows at observed interval_start_utc): duration = sum of the row spans of
+    the run, a row's span being the time to the next row (the last row: the nominal
+    interval); on a complete grid both are equal. A longer run stays entirely null (its first
+    part is not filled either); a leading run has nothing to fill from and stays null.
     """
     if not columns:
         return wide
-    # Longest fillable run, in rows: run * minutes < max_fill_minutes.
+    if irregular:
+        start = pl.col("interval_start_utc")
+        nominal = pl.duration(minutes=interval_minutes)
+        span = (start.shift(-1) - start).fill_null(nominal).dt.total_microseconds()
+        wide = wide.with_columns(span.alias("__span_us__"))
     exprs = []
     for name in columns:
         col = pl.col(name)
         is_null = col.is_null()
-        run_len = pl.len().over(is_null.rle_id())
-        fill = is_null & (run_len * interval_minutes < max_fill_minutes)
+        if irregular:
+            duration_us = pl.col("__span_us__").sum().over(is_null.rle_id())
+            short = duration_us < max_fill_minutes * 60_000_000
+        else:
+            short = pl.len().over(is_null.rle_id()) * interval_minutes < max_fill_minutes
+        fill = is_null & short
         exprs.append(pl.when(fill).then(col.forward_fill()).otherwise(col).alias(name))
-    return wide.with_columns(exprs)
+    filled = wide.with_columns(exprs)
+    return filled.drop("__span_us__") if irregular else filled
+
+
+def _observed_rows(df: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """Irregular data: the distinct (operating_day, interval_start_utc) of the input, sorted.
+
+    Raises ValueError when a stamp lies outside its operating day or is labelled with two.
+    """
+    rows = (
+        df.select("operating_day", pl.col("interval_start_utc").cast(pl.Datetime("us", "UTC")))
+        .unique()
+        .sort("interval_start_utc")
+    )
+    twice = rows.filter(pl.col("interval_start_utc").is_duplicated())
+    if twice.height:
+        raise ValueError(
+            f"flatten: interval start {twice.row(0)[1]} is labelled with two operating days"
+        )
+    bounds = day_bounds_frame(rows.get_column("operating_day").unique(), spec.timezone)
+    located = rows.join(bounds, on="operating_day", how="left")
+    outside = located.filter(
+        (pl.col("interval_start_utc") < pl.col("day_start_utc"))
+        | (pl.col("interval_start_utc") >= pl.col("day_end_utc"))
+    )
+    if outside.height:
+        first = outside.row(0, named=True)
+        raise ValueError(
+            f"flatten: {outside.height} interval starts lie outside their operating day "
+            f"(first: {first['interval_start_utc']} labelled {first['operating_day']})"
+        )
+    return rows
+
+
+def _missing_buckets(rows: pl.DataFrame, grid: pl.DataFrame, minutes: int) -> int:
+    """Nominal buckets (grid intervals) in which no observed timestamp falls."""
+    if grid.height == 0:
+        return 0
+    bucket_of = rows.join_asof(
+        grid.select(pl.col("interval_start_utc").alias("bucket")).sort("bucket"),
+        left_on="interval_start_utc",
+        right_on="bucket",
+        strategy="backward",
+    )
+    seen = bucket_of.filter(
+        pl.col("interval_start_utc") < pl.col("bucket").dt.offset_by(f"{minutes}m")
+    ).get_column("bucket")
+    return int(grid.height - seen.n_unique())
 
 
 def flatten(
@@ -110,10 +189,12 @@ def flatten(
     Columns: interval_start_utc, interval_end_utc, interval_start_local (spec.timezone),
     operating_day, then one Float64 column per location / product sorted by name (see
     `wide_column_name`). The row grid is every native interval of every operating day present
-    in the input, so DST days have 23/25 hours (92/100 quarter hours).
+    in the input, so DST days have 23/25 hours (92/100 quarter hours); irregular data gets one
+    row per observed interval start instead (see the module docstring).
 
     Raises ValueError on duplicate rows for spec.unique_key, on two rows mapping to the same wide
-    cell, and on rows whose interval is not on the grid of the operating days present.
+    cell, and on rows whose interval is not on the grid of the operating days present (for
+    irregular data: outside their operating day).
     """
     df = long.collect() if isinstance(long, pl.LazyFrame) else long
     minutes = spec.interval_minutes
@@ -128,16 +209,21 @@ def flatten(
     _raise_on_duplicates(keyed, ["interval_start_utc", _PIVOT_KEY], "wide cell")
 
     grid = expected_interval_frame(df.get_column("operating_day").unique(), spec.timezone, minutes)
-    off_grid = (
-        keyed.select("interval_start_utc")
-        .unique()
-        .join(grid.select("interval_start_utc"), on="interval_start_utc", how="anti")
-    )
-    if off_grid.height:
-        raise ValueError(
-            f"flatten: {off_grid.height} interval starts are not on the {minutes}-minute grid of "
-            f"the operating days present (first: {off_grid.sort('interval_start_utc').row(0)[0]})"
+    if spec.irregular_intervals:
+        rows = _observed_rows(df, spec)
+    else:
+        rows = grid
+        off_grid = (
+            keyed.select("interval_start_utc")
+            .unique()
+            .join(grid.select("interval_start_utc"), on="interval_start_utc", how="anti")
         )
+        if off_grid.height:
+            first = off_grid.sort("interval_start_utc").row(0)[0]
+            raise ValueError(
+                f"flatten: {off_grid.height} interval starts are not on the {minutes}-minute "
+                f"grid of the operating days present (first: {first})"
+            )
 
     if keyed.height:
         pivoted = keyed.pivot(
@@ -149,7 +235,7 @@ def flatten(
     pivoted = pivoted.with_columns(pl.col(columns).cast(pl.Float64), _present=pl.lit(True))
 
     raw = (
-        grid.join(pivoted, on="interval_start_utc", how="left")
+        rows.join(pivoted, on="interval_start_utc", how="left")
         .sort("interval_start_utc")
         .select(
             pl.col("interval_start_utc"),
@@ -162,11 +248,18 @@ def flatten(
             *columns,
         )
     )
-    missing_intervals = int(raw.height - raw.get_column("_present").sum())
+    if spec.irregular_intervals:
+        missing_intervals = _missing_buckets(rows, grid, minutes)
+    else:
+        missing_intervals = int(raw.height - raw.get_column("_present").sum())
     raw = raw.drop("_present")
 
     filled = fill_short_gaps(
-        raw, columns, interval_minutes=minutes, max_fill_minutes=max_fill_minutes
+        raw,
+        columns,
+        interval_minutes=minutes,
+        max_fill_minutes=max_fill_minutes,
+        irregular=spec.irregular_intervals,
     )
     if columns:
         before = raw.select(pl.col(columns).null_count()).row(0)
