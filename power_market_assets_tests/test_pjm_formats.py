@@ -14,7 +14,7 @@ from power_market_assets.formats import pjm as fmt
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry import pjm
-from power_market_assets.registry.schema import HUB, NODE, ZONE
+from power_market_assets.registry.schema import AGGREGATE, HUB, INTERFACE, NODE, ZONE
 from power_market_assets.samples.pjm import (
     as_items,
     csv_export,
@@ -91,8 +91,8 @@ def test_components_location_types_and_names(tmp_path) -> None:
     frame = fmt.read_files([path], pjm.DA_PRICES)
     types = dict(frame.select("iso_location_type", "location_type").unique().iter_rows())
     assert types["HUB"] == HUB and types["ZONE"] == ZONE and types["GEN"] == NODE
-    assert types["AGGREGATE"] == pjm.AGGREGATE and types["INTERFACE"] == pjm.INTERFACE
-    assert types["RESIDUAL_METERED_EDC"] == pjm.AGGREGATE
+    assert types["AGGREGATE"] == AGGREGATE and types["INTERFACE"] == INTERFACE
+    assert types["RESIDUAL_METERED_EDC"] == AGGREGATE
     total = frame["energy"] + frame["congestion"] + frame["loss"]
     assert (frame["lmp"] - total).abs().max() < 1e-6
     names = {loc.name for loc in sample_locations(16)}

@@ -34,7 +34,11 @@ from power_market_assets.registry import ercot
 from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES
 from power_market_assets.samples.ercot import SampleDocument, generate_documents, make_zip
 from power_market_assets.samples.server import ErcotStandInServer
-from power_market_assets.sources.landing import land_operating_day, read_metadata
+from power_market_assets.sources.landing import (
+    land_operating_day,
+    read_metadata,
+    recover_interrupted_swaps,
+)
 
 DAYS = [date(2024, 11, 5), date(2024, 11, 6), date(2024, 11, 7)]
 RAW_DA = "ercot/da_prices/raw_parquet"
@@ -146,11 +150,20 @@ def test_crash_between_the_two_renames_is_recovered(tmp_path) -> None:
     one.write_text("a,b\n1,2\n")
     land_operating_day(DAYS[0], [one], day_dir)
     # What a SIGKILL right after "rename day_dir away" leaves: no day folder, only .old-.
-    os.replace(day_dir, day_dir.with_name(".2024-11-05.old-deadbeef0000"))
+    leftover = day_dir.with_name(".2024-11-05.old-deadbeef0000")
+    os.replace(day_dir, leftover)
+    # Landing another day in the same folder leaves it alone: from outside, another thread's
+    # swap in progress looks exactly like this.
     other = tmp_path / "other.csv"
     other.write_text("a,b\n3,4\n")
-    land_operating_day(DAYS[1], [other], tmp_path / "csv" / "2024-11-06")  # same folder
+    land_operating_day(DAYS[1], [other], tmp_path / "csv" / "2024-11-06")
+    assert leftover.exists()
+    # The next landing of that day first puts the previous version back, then replaces it.
+    assert recover_interrupted_swaps(day_dir.parent, "2024-11-05") == [day_dir]
     assert read_metadata(day_dir)["files"][0]["original_name"] == "one.csv"
+    os.replace(day_dir, leftover)
+    land_operating_day(DAYS[0], [other], day_dir)
+    assert read_metadata(day_dir)["files"][0]["original_name"] == "other.csv"
     assert sorted(p.name for p in day_dir.parent.iterdir()) == ["2024-11-05", "2024-11-06"]
 
 

@@ -105,7 +105,7 @@ def land_operating_day(
         raise ValueError(f"{day}: no archives to land")
     day_dir = Path(day_dir).absolute()
     day_dir.parent.mkdir(parents=True, exist_ok=True)
-    recover_interrupted_swaps(day_dir.parent)
+    recover_interrupted_swaps(day_dir.parent, day_dir.name)
     token = uuid.uuid4().hex[:12]
     staging = day_dir.with_name(f".{day_dir.name}.tmp-{token}")
     staging.mkdir()
@@ -220,9 +220,11 @@ def _swap_in(staging: Path, day_dir: Path, token: str) -> None:
 
 
 def recover_interrupted_swaps(
-    folder: Path, stale_after: float = STALE_STAGING_SECONDS
+    folder: Path, day_name: str, stale_after: float = STALE_STAGING_SECONDS
 ) -> list[Path]:
-    """Undo what a killed landing left in `folder`; returns the day folders restored.
+    """Undo what a killed landing of day `day_name` left in `folder`; returns the day folders
+    restored. Only that day's leftovers are touched: other days may be landing right now in
+    other threads, and their swaps in progress look exactly like interrupted ones.
 
     - `.<day>.old-<id>` without `<day>`: the kill fell between the two renames of
       `_swap_in`; the previous version is renamed back (newest first if several).
@@ -234,12 +236,16 @@ def recover_interrupted_swaps(
         return restored
     cutoff = time.time() - stale_after
     leftovers = sorted(
-        (p for p in folder.iterdir() if p.is_dir() and p.name.startswith(".")),
+        (
+            p
+            for p in folder.iterdir()
+            if p.name.startswith(".") and _leftover_kind(p.name)[0] == day_name and p.is_dir()
+        ),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
     for path in leftovers:
-        day_name, kind = _leftover_kind(path.name)
+        _, kind = _leftover_kind(path.name)
         if kind == "old" and not (folder / day_name).exists():
             os.replace(path, folder / day_name)
             restored.append(folder / day_name)
