@@ -95,6 +95,7 @@ def price_long(
                 energy=pl.lit(None, pl.Float64),
                 congestion=pl.lit(None, pl.Float64),
                 loss=pl.lit(None, pl.Float64),
+                ghg=pl.lit(None, pl.Float64),
             )
         )
     return _finish(pl.concat(parts), spec)

@@ -19,7 +19,6 @@ and may provide:
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -46,9 +45,7 @@ def read_dataset_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame
 
 def identify_file(name: str, head: bytes) -> DatasetSpec | None:
     """The dataset a file belongs to, asking each ISO's reader in turn."""
-    # TODO(integration): every ISO has its module; drop the find_spec filter then.
-    present = [iso for iso in ISOS if importlib.util.find_spec(f"{__name__}.{iso.lower()}")]
-    for module in map(format_module, present):
+    for module in map(format_module, ISOS):
         spec = module.identify(name, head[:IDENTIFY_BYTES])
         if spec is not None:
             return spec

@@ -3,11 +3,11 @@
 Conventions (../shared/reference/ISO_FORMATS.md section 2): no quoting, LF line ends, rows in
 any order. LMP queries publish one row per (node, interval, LMP_TYPE): LMP, MCE, MCC, MCL and
 MGHG, in one CSV or in one CSV per component; they are pivoted to lmp, energy, congestion and
-loss. `lmp` is the published total (LMP = MCE + MCC + MCL + MGHG); the standard table has no
-greenhouse-gas column, so MGHG is read, checked and left implied as lmp - energy - congestion
-- loss. Times come from INTERVALSTARTTIME_GMT (the reliable key) and are checked against the
-Pacific labels OPR_DT / OPR_HR (hour ending; 25 = the repeated fall-back hour; 3 is skipped in
-spring) / OPR_INTERVAL; files without the GMT columns are placed by those labels alone.
+loss and ghg (the greenhouse-gas component). `lmp` is the published total, checked against
+MCE + MCC + MCL + MGHG. Times come from INTERVALSTARTTIME_GMT (the reliable key) and are
+checked against the Pacific labels OPR_DT / OPR_HR (hour ending; 25 = the repeated fall-back
+hour; 3 is skipped in spring) / OPR_INTERVAL; files without the GMT columns are placed by those
+labels alone.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import polars as pl
 
 from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group, split_csv
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry.caiso import CAISO_DATASETS
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
@@ -28,7 +29,7 @@ GMT_START = "INTERVALSTARTTIME_GMT"
 GMT_END = "INTERVALENDTIME_GMT"
 GMT_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 LABELS = ("OPR_DT", "OPR_HR", "OPR_INTERVAL")
-# LMP_TYPE -> standard column ("ghg" is kept only for the consistency check).
+# LMP_TYPE -> standard column (MGHG, the greenhouse-gas component, is kept as "ghg").
 LMP_COMPONENTS = {"LMP": "lmp", "MCE": "energy", "MCC": "congestion", "MCL": "loss", "MGHG": "ghg"}
 AS_PRICE_SUFFIX = "_CLR_PRC"
 # |lmp - (energy + congestion + loss + ghg)| above this is a broken file, not rounding.
@@ -361,8 +362,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
         order = ["interval_start_utc", "location"]
     else:
         order = ["interval_start_utc", "product"]
-    schema = spec.schema
-    return base.sort(order).select([pl.col(n).cast(t) for n, t in schema.items()])
+    return to_standard(base.sort(order), spec)
 
 
 def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:

@@ -30,6 +30,7 @@ import polars as pl
 
 from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group, split_csv
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import ALL_DATASETS
 from power_market_assets.registry.schema import (
     DC_TIE,
@@ -294,7 +295,6 @@ def _raise_on_bad_time(label: dict, source_file: str, count: int) -> None:
 
 def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Add the standard columns and cast to the registry schema, in schema order."""
-    schema = spec.schema
     interval = pl.duration(minutes=spec.interval_minutes)
     base = frame.with_columns(
         (pl.col("interval_start_utc") + interval).alias("interval_end_utc"),
@@ -317,13 +317,10 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
             location_type.alias("location_type"),
             code.alias("iso_location_type"),
             pl.col("price").alias("lmp"),
-            pl.lit(None, dtype=pl.Float64).alias("energy"),
-            pl.lit(None, dtype=pl.Float64).alias("congestion"),
-            pl.lit(None, dtype=pl.Float64).alias("loss"),
         )
     else:
         base = base.with_columns(pl.col("ancillary_type").str.strip_chars().alias("product"))
-    return base.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    return to_standard(base, spec)
 
 
 def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:

@@ -29,6 +29,7 @@ import polars as pl
 
 from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
@@ -370,7 +371,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
         base = base.with_columns(
             code.replace_strict(LOCATION_TYPES, default=pl.lit(NODE)).alias("location_type")
         )
-    return base.select([pl.col(name).cast(dtype) for name, dtype in spec.schema.items()])
+    return to_standard(base, spec)
 
 
 def _resolve_locations(frame: pl.DataFrame) -> pl.DataFrame:

@@ -28,6 +28,7 @@ import polars as pl
 
 from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group, split_csv
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import nyiso
 from power_market_assets.registry.schema import NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
@@ -312,7 +313,7 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     else:
         frame = _ancillary_rows(frame, price_fields(spec))
     frame = _time_columns(frame, spec)
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in spec.schema.items()])
+    return to_standard(frame, spec)
 
 
 def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:

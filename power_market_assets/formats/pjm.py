@@ -29,6 +29,7 @@ import polars as pl
 
 from power_market_assets.formats.csvjoin import parse_group, split_csv
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry.pjm import PJM_DATASETS
 from power_market_assets.registry.schema import AGGREGATE, HUB, INTERFACE, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
@@ -344,7 +345,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
         base = base.with_columns(
             pl.col(text_fields(spec)[2]).alias("product"), pl.col(prices[0]).alias("price")
         )
-    return base.select([pl.col(n).cast(t) for n, t in spec.schema.items()]).sort(
+    return to_standard(base, spec).sort(
         "interval_start_utc", spec.pivot_column
     )
 

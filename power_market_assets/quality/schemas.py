@@ -18,7 +18,7 @@ from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.flatten import TIME_COLUMNS
 
 # Columns that may be null in a long table; everything else is required.
-NULLABLE_LONG_COLUMNS = frozenset({"iso_location_type", "energy", "congestion", "loss"})
+NULLABLE_LONG_COLUMNS = frozenset({"iso_location_type", "energy", "congestion", "loss", "ghg"})
 
 
 def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:

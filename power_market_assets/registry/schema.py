@@ -43,6 +43,8 @@ def price_schema(timezone: str) -> dict[str, pl.DataType]:
         "energy": pl.Float64(),
         "congestion": pl.Float64(),
         "loss": pl.Float64(),
+        # CAISO's greenhouse-gas component (MGHG); null elsewhere.
+        "ghg": pl.Float64(),
         "source_file": pl.Utf8(),
     }
 
