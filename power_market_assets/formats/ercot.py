@@ -398,8 +398,14 @@ def _read_text(path: Path) -> CsvText:
 
 def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
     """Read extracted ERCOT files (stage 1: MIS .csv or public API .json) into the standard
-    long table (stage 2)."""
-    return read_texts([_read_text(Path(p)) for p in paths], spec)
+    long table (stage 2). Yearly history workbooks (.xlsx) are read by formats/ercot_history.py,
+    which renders their sheets in the daily layout, so every file goes through read_texts."""
+    from power_market_assets.formats import ercot_history  # builds on this module
+
+    paths = [Path(p) for p in paths]
+    books = [p for p in paths if ercot_history.is_workbook(p)]
+    texts = [_read_text(p) for p in paths if not ercot_history.is_workbook(p)]
+    return read_texts(texts + ercot_history.workbook_texts(books, spec), spec)
 
 
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
@@ -442,7 +448,11 @@ def json_field_names(head: bytes) -> list[str]:
 
 def identify(name: str, head: bytes) -> DatasetSpec | None:
     """Which ERCOT dataset a file is: a CSV by its header line, an API JSON reply by the names
-    in its "fields" list (the file name is not needed)."""
+    in its "fields" list (the file name is not needed); a yearly history workbook by its name."""
+    from power_market_assets.formats import ercot_history  # builds on this module
+
+    if ercot_history.is_workbook(name):
+        return ercot_history.identify_workbook(name)
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{"):
         names = json_field_names(stripped)
