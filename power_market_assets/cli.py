@@ -26,7 +26,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from power_market_assets.bench import run_benchmark
 
     return run_benchmark(
-        month=args.month, nodes=args.nodes, repeats=args.repeats, dagster=not args.no_dagster
+        month=args.month,
+        nodes=args.nodes,
+        repeats=args.repeats,
+        dagster=not args.no_dagster,
+        dataset=args.dataset,
+        days=args.days,
     )
 
 
@@ -154,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--data-root", default=default_root)
     ingest.set_defaults(func=_cmd_ingest)
 
-    bench = sub.add_parser("bench", help="time stage 1 -> 2 on one generated month of RT prices")
+    bench = sub.add_parser(
+        "bench", help="time stage 1 -> 2 on generated ERCOT files (default: a month of RT prices)"
+    )
+    bench.add_argument("--dataset", default="rt_prices", choices=["rt_prices", "rt_lmp"])
+    bench.add_argument("--days", type=int, default=None, help="first N days of the month only")
     bench.add_argument("--month", default="2024-07", help="YYYY-MM")
     bench.add_argument("--nodes", type=int, default=1000)
     bench.add_argument("--repeats", type=int, default=3)

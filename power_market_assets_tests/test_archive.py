@@ -160,3 +160,17 @@ def test_atomic_write_and_atomic_path(tmp_path: Path) -> None:
         temp.write_bytes(b"two")
     assert target.read_bytes() == b"two"
     assert sorted(p.name for p in target.parent.iterdir()) == ["file.bin"]
+
+
+def test_a_bare_workbook_is_one_member_not_an_archive(tmp_path: Path) -> None:
+    """An .xlsx is a zip inside; dropped on its own it must land whole (ISO-NE SMD books)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    workbook = tmp_path / "2024_smd_hourly.xlsx"
+    workbook.write_bytes(buf.getvalue())
+    for source in (workbook, buf.getvalue()):
+        members = extract_csv_members(source, tmp_path / "out", source_name=workbook.name)
+        assert [m.name for m in members] == [workbook.name]
+        assert (tmp_path / "out" / workbook.name).read_bytes() == buf.getvalue()

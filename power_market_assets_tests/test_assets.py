@@ -63,6 +63,12 @@ def test_range_backfill_is_one_run_one_file_per_day(tmp_path: Path, server) -> N
 
     monthly = run_range(defs, "ercot_monthly", "2024-11-01", "2024-11-01", instance)
     assert monthly.success
+    # What the UI shows of a month: rows, span, a preview and a PNG plot of the hubs.
+    for materialization in monthly.get_asset_materialization_events():
+        metadata = materialization.materialization.metadata
+        assert metadata["rows"].value > 0
+        assert metadata["plot"].value.startswith("![")
+        assert "data:image/png;base64," in metadata["plot"].value
     combined_dir = lake.stage_dir("ercot/combined/da_as_rt_hourly")
     assert (combined_dir / "yearly" / "2024.parquet").exists()
     assert (combined_dir / "ercot_combined_da_as_rt_hourly_all.parquet").exists()

@@ -270,6 +270,21 @@ def test_republished_file_replaces_values_and_is_logged(tmp_path, documents) -> 
     assert logged == (5,)
 
 
+def test_correction_listed_beside_the_original_replaces_it(tmp_path, documents) -> None:
+    """ERCOT keeps the original in its listing next to the correction: only the newest
+    document of a name is landed, so the day has no duplicate rows."""
+    (original,) = [d for d in documents if d.spec is DA_PRICES]
+    corrected = republish(original, rows=[1, 2], price=" 99.5")
+    key = DAYS[0].isoformat()
+    with ErcotStandInServer([original, corrected]) as server:
+        defs = build_definitions(data_root=str(tmp_path), ercot_mis_url=server.base_url)
+        result = run_range(defs, "ercot_da_prices_daily", key, key, dg.DagsterInstance.ephemeral())
+    assert result.success
+    raw = pl.read_parquet(Lake.at(tmp_path).partition_file(RAW_DA, key))
+    assert set(raw["source_file"]) == {corrected.csv_name}
+    assert raw.filter(pl.col("lmp") == 99.5).height == 2
+
+
 def test_diff_partition_counts_changed_added_removed() -> None:
     key = ["interval_start_utc", "location", "location_type"]
     base = {"interval_start_utc": [1, 2, 3], "location": ["A"] * 3, "location_type": ["HUB"] * 3}

@@ -9,10 +9,14 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import polars as pl
 
-from power_market_assets.assets.factory import MONTHLY_AUTOMATION, lake_metadata
+from power_market_assets.assets.factory import (
+    MONTHLY_AUTOMATION,
+    PLOTTED_LOCATIONS,
+    lake_metadata,
+    wide_metadata,
+)
 from power_market_assets.assets.partitions import monthly_for
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.reporting import plots
 from power_market_assets.transforms import combine
 from power_market_assets.transforms.flatten import TIME_COLUMNS
 
@@ -38,30 +42,6 @@ def _wide_columns(frame: pl.LazyFrame, wanted: tuple[str, ...]) -> pl.DataFrame:
     names = frame.collect_schema().names()
     time_cols = [c for c in TIME_COLUMNS if c in names]
     return frame.select(time_cols + [c for c in wanted if c in names]).collect()
-
-
-PLOTTED_HUBS = 4
-
-
-def combined_metadata(per_month: dict[str, pl.DataFrame], spec: DatasetSpec, kind: str) -> dict:
-    """Rows, months, and a plot of the first hubs' DA prices so the UI shows them at a glance."""
-    frame = pl.concat([f for f in per_month.values() if f.height], how="diagonal_relaxed")
-    hubs = [f"da_{loc}" for loc in spec.default_locations[:PLOTTED_HUBS]]
-    png = plots.hub_price_plot_png(
-        frame, hubs, f"{spec.iso} {kind}: day-ahead prices", timezone=spec.timezone
-    )
-    return {
-        "rows": frame.height,
-        "months": ", ".join(sorted(per_month)),
-        "columns": frame.width,
-        "first_interval_utc": str(frame.get_column("interval_start_utc").min())
-        if frame.height
-        else "",
-        "last_interval_utc": str(frame.get_column("interval_start_utc").max())
-        if frame.height
-        else "",
-        "hub_prices": dg.MetadataValue.md(plots.png_markdown(png, f"{spec.iso} {kind} hub prices")),
-    }
 
 
 def build_combined_assets(
@@ -119,7 +99,12 @@ def build_combined_assets(
             yield dg.Output(
                 per_month,
                 output_name=kind,
-                metadata=combined_metadata(per_month, da_spec, kind),
+                metadata=wide_metadata(
+                    per_month,
+                    [f"da_{loc}" for loc in locations[:PLOTTED_LOCATIONS]],
+                    f"{da_spec.iso} {kind}: day-ahead prices",
+                    da_spec.timezone,
+                ),
             )
 
     return combined

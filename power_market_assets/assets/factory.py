@@ -26,6 +26,7 @@ from power_market_assets.io.lake import (
 from power_market_assets.io.stages import land_days, parse_days
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.reporting import plots
 from power_market_assets.sources.landing import LandedSource
 from power_market_assets.transforms.flatten import FlattenResult, flatten
 
@@ -359,17 +360,47 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
             accuracy = quality.check_pivot_accuracy(month_long, results[month].frame, spec)
             outcomes[month] = {"pivot_accuracy": accuracy}
         yield from evaluate_checks(context, key, lake_path, FLAT_CHECKS, outcomes)
+        per_month = {month: result.frame for month, result in results.items()}
+        hubs = list(spec.default_locations[:PLOTTED_LOCATIONS])
         yield dg.Output(
-            {month: result.frame for month, result in results.items()},
+            per_month,
             metadata={
+                **wide_metadata(per_month, hubs, f"{spec.iso} {spec.dataset}", spec.timezone),
                 "filled_cells": sum(r.filled_cells for r in results.values()),
                 "unfilled_null_cells": sum(r.unfilled_null_cells for r in results.values()),
                 "missing_intervals": sum(r.missing_intervals for r in results.values()),
-                "columns": max((r.frame.width for r in results.values()), default=0),
             },
         )
 
     return flattened_stage
+
+
+PLOTTED_LOCATIONS = 4
+
+
+def wide_metadata(
+    per_month: dict[str, pl.DataFrame], plotted: list[str], title: str, timezone: str
+) -> dict:
+    """What a user sees of a wide month in the UI: size, span, a preview and a plot of the
+    first hubs or products (`plotted` columns), so the month can be judged at a glance."""
+    frames = [f for f in per_month.values() if f.height]
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    shown = [c for c in plotted if c in frame.columns]
+    times = frame.get_column("interval_start_utc") if frame.height else None
+    png = plots.hub_price_plot_png(frame, plotted, title, timezone=timezone)
+    return {
+        "rows": frame.height,
+        "months": ", ".join(sorted(per_month)),
+        "columns": frame.width,
+        "first_interval_utc": str(times.min()) if times is not None else "",
+        "last_interval_utc": str(times.max()) if times is not None else "",
+        "preview": dg.MetadataValue.md(
+            quality.markdown_table(frame.select("interval_start_utc", *shown), limit=5) or ""
+            if frame.height
+            else ""
+        ),
+        "plot": dg.MetadataValue.md(plots.png_markdown(png, title)),
+    }
 
 
 def build_dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:

@@ -55,10 +55,21 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
     return ranges
 
 
+def _error_chain(error) -> str:
+    """The error and its causes: Dagster wraps the real error in 'Error occurred while ...'."""
+    parts = []
+    while error is not None:
+        message = error.message.strip()
+        if not message.startswith("dagster._core.errors.DagsterExecutionStepExecutionError"):
+            parts.append(message)
+        error = error.cause
+    return " <- ".join(parts) or "failed"
+
+
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     messages = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE" and event.step_failure_data:
             error = event.step_failure_data.error
-            messages.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            messages.append(f"{event.step_key}: {_error_chain(error) if error else 'failed'}")
     return messages

@@ -206,7 +206,7 @@ def extract_csv_members(
 
     if isinstance(archive, (bytes, bytearray, memoryview)):
         data = bytes(archive)
-        if _is_zip_bytes(data[:4]):
+        if _is_zip_bytes(data[:4]) and not source_name.lower().endswith(".xlsx"):
             _extract_zip(
                 io.BytesIO(data), dest, (source_name,), 1, budget, max_ratio, max_depth, written
             )
@@ -224,7 +224,8 @@ def extract_csv_members(
         with open(path, "rb") as handle:
             head = handle.read(4)
             handle.seek(0)
-            if _is_zip_bytes(head):
+            # An .xlsx workbook is itself a zip: it is one member, not an archive to open.
+            if _is_zip_bytes(head) and path.suffix.lower() != ".xlsx":
                 _extract_zip(handle, dest, (source_name,), 1, budget, max_ratio, max_depth, written)
             elif path.suffix.lower() == ".zip":
                 raise ArchiveError(source_name, "bad zip: not a zip file (no zip signature)")

@@ -28,7 +28,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from power_market_assets.formats.archive import atomic_write_bytes, sha256_file
+from power_market_assets.formats.archive import (
+    atomic_write_bytes,
+    safe_member_basename,
+    sha256_file,
+)
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import (
     DownloadResult,
@@ -67,10 +71,14 @@ class MisDocument:
 
     @property
     def file_name(self) -> str:
-        """A safe local file name for the document's zip."""
-        if self.constructed_name:
-            return self.constructed_name
-        return f"{self.doc_id}.{self.friendly_name}.zip"
+        """A safe local file name for the document's zip (a listing cannot name a path)."""
+        name = self.constructed_name or f"{self.doc_id}.{self.friendly_name}.zip"
+        return safe_member_basename(name, "ERCOT listing")
+
+
+def _posted(doc: MisDocument) -> tuple[datetime, int, str]:
+    """Publication order of listed documents (document ids grow with time)."""
+    return (doc.publish_time.astimezone(UTC), len(doc.doc_id), doc.doc_id)
 
 
 @dataclass(frozen=True)
@@ -199,14 +207,23 @@ class ErcotMisClient:
     def documents_for_days(
         self, spec: DatasetSpec, days: Iterable[date]
     ) -> dict[date, list[MisDocument]]:
-        """Listed CSV documents grouped by operating day (days with none are absent)."""
+        """Listed CSV documents grouped by operating day (days with none are absent).
+
+        A correction is posted beside the original under the same friendly name; only the
+        newest of each name is kept, so the day's files replace the old values instead of
+        duplicating them.
+        """
         wanted = set(days)
-        out: dict[date, list[MisDocument]] = {}
+        newest: dict[tuple[date, str], MisDocument] = {}
         for doc in self.list_documents(spec):
-            if doc.operating_day in wanted:
-                out.setdefault(doc.operating_day, []).append(doc)
-        for docs in out.values():
-            docs.sort(key=lambda d: (d.publish_time.astimezone(UTC), d.doc_id))
+            if doc.operating_day not in wanted:
+                continue
+            key = (doc.operating_day, doc.friendly_name)
+            if key not in newest or _posted(doc) > _posted(newest[key]):
+                newest[key] = doc
+        out: dict[date, list[MisDocument]] = {}
+        for doc in sorted(newest.values(), key=_posted):
+            out.setdefault(doc.operating_day, []).append(doc)
         return out
 
     def download(self, doc: MisDocument, dest_dir: Path) -> DownloadedDocument:
