@@ -343,17 +343,7 @@ def iso_location_type(location: pl.Expr) -> pl.Expr:
 
 def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Add the standard columns and cast to the registry schema, in schema order."""
-    base = frame.with_columns(
-        (pl.col("interval_start_utc") + pl.duration(minutes=spec.interval_minutes)).alias(
-            "interval_end_utc"
-        ),
-        pl.col("interval_start_utc")
-        .dt.convert_time_zone(spec.timezone)
-        .alias("interval_start_local"),
-        pl.lit(spec.iso).alias("iso"),
-        pl.lit(spec.market).alias("market"),
-        pl.lit(spec.interval_minutes).alias("interval_minutes"),
-    )
+    base = frame
     if spec.table_kind == "price":
         base = base.with_columns(
             location_type(pl.col("location")).alias("location_type"),

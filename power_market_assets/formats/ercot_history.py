@@ -34,7 +34,7 @@ channel lands in stage 1 (`split_workbook`, see sources/ercot_history.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -50,8 +50,37 @@ from power_market_assets.registry.ercot import DA_PRICES, RT_PRICES
 from power_market_assets.registry.spec import DatasetSpec
 
 WORKBOOK_SUFFIXES = (".xlsx",)
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    """A yearly ERCOT report and the daily dataset it backfills (section 1.2 of the reference)."""
+
+    spec: DatasetSpec  # the daily dataset (same standard table)
+    report_type_id: str  # MIS RTID
+    report_code: str  # EMIL id
+    stem: str  # friendly-name stem, followed by _YYYY
+    title: str
+
+
+HISTORY_REPORTS: dict[str, HistoryReport] = {
+    DA_PRICES.dataset: HistoryReport(
+        DA_PRICES, "13060", "NP4-180-ER", "DAMLZHBSPP", "Historical DAM Load Zone and Hub Prices"
+    ),
+    RT_PRICES.dataset: HistoryReport(
+        RT_PRICES, "13061", "NP6-785-ER", "RTMLZHBSPP", "Historical RTM Load Zone and Hub Prices"
+    ),
+}
 # Friendly-name stem of each yearly report -> the daily dataset it backfills.
-WORKBOOK_STEMS: dict[str, DatasetSpec] = {"DAMLZHBSPP": DA_PRICES, "RTMLZHBSPP": RT_PRICES}
+WORKBOOK_STEMS: dict[str, DatasetSpec] = {r.stem: r.spec for r in HISTORY_REPORTS.values()}
+
+
+def history_report(spec: DatasetSpec) -> HistoryReport | None:
+    """The yearly report backfilling an ERCOT dataset (None: no yearly workbook for it)."""
+    report = HISTORY_REPORTS.get(spec.dataset) if spec.iso == "ERCOT" else None
+    return report if report is not None and report.spec.file_layout == spec.file_layout else None
+
+
 # Daily-CSV layouts the sheets are rendered into (the NP4-190-CD / NP6-905-CD headers).
 DAILY_HEADERS = {
     "dam_spp": ("DeliveryDate", "HourEnding", "SettlementPoint", "SettlementPointPrice", "DSTFlag"),
@@ -119,15 +148,28 @@ def workbook_layout(spec: DatasetSpec) -> str:
 
 
 def read_raw_sheets(path: Path) -> dict[str, pl.DataFrame]:
-    """Every sheet as Polars reads it (types inferred over all rows, so that one odd cell
-    turns its column into text instead of silently into a null)."""
+    """Every sheet as Polars (calamine) reads it, with inferred cell types and every row kept
+    (so that row numbers are Excel's). Where a cell does not fit its column's type it comes
+    back as null; `text_sheet` reads it again as text."""
     try:
         sheets = pl.read_excel(
-            path, sheet_id=0, engine="calamine", infer_schema_length=None, raise_if_empty=False
+            path, sheet_id=0, engine="calamine", raise_if_empty=False, drop_empty_rows=False
         )
     except Exception as exc:  # fastexcel raises its own error types for bad files
         raise FormatError(Path(path).name, f"not a readable .xlsx workbook ({exc})") from None
     return sheets if isinstance(sheets, dict) else {"Sheet1": sheets}
+
+
+def text_sheet(path: Path, sheet: str) -> pl.DataFrame:
+    """One sheet with every cell as text (numbers and dates as calamine renders them)."""
+    return pl.read_excel(
+        path,
+        sheet_name=sheet,
+        engine="calamine",
+        infer_schema_length=0,
+        raise_if_empty=False,
+        drop_empty_rows=False,
+    )
 
 
 def _header_fields(raw: pl.DataFrame, where: str, layout: str) -> dict[str, str]:
@@ -187,7 +229,7 @@ def _flag_expr(column: str) -> pl.Expr:
 def _typed(raw: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
     """Typed canonical columns next to the raw cells (kept for error messages)."""
     schema = raw.schema
-    exprs = [pl.int_range(2, pl.len() + 2).alias("excel_row")]
+    exprs = []
     for field, column in names.items():
         dtype = schema[column]
         if field == "delivery_date":
@@ -205,24 +247,26 @@ def _typed(raw: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
     return raw.with_columns(exprs)
 
 
+_TARGETS = {
+    "delivery_date": "delivery_date",
+    "hour_ending": "hour",
+    "delivery_hour": "hour",
+    "delivery_interval": "interval",
+    "price": "price",
+    "dst_flag": "repeated",
+    "settlement_point": "settlement_point",
+    "settlement_point_type": "settlement_point_type",
+}
+
+
 def _check_cells(typed: pl.DataFrame, names: dict[str, str], where: str) -> None:
     """The first cell that did not convert, by the workbook's column name and Excel row."""
-    targets = {
-        "delivery_date": "delivery_date",
-        "hour_ending": "hour",
-        "delivery_hour": "hour",
-        "delivery_interval": "interval",
-        "price": "price",
-        "dst_flag": "repeated",
-        "settlement_point": "settlement_point",
-        "settlement_point_type": "settlement_point_type",
-    }
     for field, column in names.items():
-        target = targets[field]
-        empty_text = (target in ("settlement_point", "settlement_point_type")) & (
-            pl.col(target) == ""
-        )
-        bad = typed.filter(pl.col(target).is_null() | empty_text)
+        target = _TARGETS[field]
+        bad_cell = pl.col(target).is_null()
+        if target in ("settlement_point", "settlement_point_type"):
+            bad_cell = bad_cell | (pl.col(target) == "")
+        bad = typed.filter(bad_cell)
         if bad.height:
             row = bad.row(0, named=True)
             raise FormatError(
@@ -232,14 +276,25 @@ def _check_cells(typed: pl.DataFrame, names: dict[str, str], where: str) -> None
             )
 
 
-def normalize_sheet(raw: pl.DataFrame, workbook: str, sheet: str, layout: str) -> Sheet:
-    """One sheet -> typed canonical columns (FormatError names workbook, sheet, column, row)."""
+def normalize_sheet(
+    raw: pl.DataFrame,
+    workbook: str,
+    sheet: str,
+    layout: str,
+    as_text: Callable[[], pl.DataFrame] | None = None,
+) -> Sheet:
+    """One sheet -> typed canonical columns (FormatError names workbook, sheet, column, row).
+
+    `as_text` reads the same sheet as text: rows where a typed cell came back null (a text
+    date among date cells, "n/a" among prices) are converted again from their text, which
+    either succeeds or shows the cell's text in the error."""
     where = f"{workbook}[{sheet}]"
     if raw.width == 0:
         return Sheet(workbook, sheet, pl.DataFrame())
     names = _header_fields(raw, where, layout)
-    raw = raw.filter(~pl.all_horizontal(pl.all().is_null()))  # fully blank rows
-    typed = _typed(raw, names)
+    typed = _typed(_numbered_rows(raw), names)
+    if as_text is not None and typed.select(_any_null(names)).to_series().any():
+        typed = _retyped_from_text(typed, _typed(_numbered_rows(as_text()), names), names)
     _check_cells(typed, names, where)
     keep = ["excel_row", "delivery_date", "hour"]
     keep += ["interval", "settlement_point", "settlement_point_type"] if layout == "rtm_spp" else []
@@ -249,7 +304,36 @@ def normalize_sheet(raw: pl.DataFrame, workbook: str, sheet: str, layout: str) -
     return Sheet(workbook, sheet, _with_repeated_flag(frame))
 
 
-def _longer(day: date, tz: ZoneInfo) -> bool:
+def _numbered_rows(raw: pl.DataFrame) -> pl.DataFrame:
+    """The Excel row number of each row (header on row 1), then blank rows dropped (every
+    cell empty or whitespace: GS drops one such row per RTM year)."""
+    numbered = raw.with_columns(pl.int_range(2, pl.len() + 2).alias("excel_row"))
+    empty = [pl.col(c).cast(pl.Utf8).str.strip_chars().fill_null("") == "" for c in raw.columns]
+    return numbered.filter(~pl.all_horizontal(empty))
+
+
+def _any_null(names: dict[str, str]) -> pl.Expr:
+    targets = {_TARGETS[field] for field in names}
+    return pl.any_horizontal([pl.col(t).is_null() for t in targets]).alias("any_null")
+
+
+def _retyped_from_text(
+    typed: pl.DataFrame, from_text: pl.DataFrame, names: dict[str, str]
+) -> pl.DataFrame:
+    """Rows with a null typed cell replaced by their conversion from the text read."""
+    columns = sorted({_TARGETS[f] for f in names}) + sorted(set(names.values()))
+    casts = [pl.col(c).cast(pl.Utf8) if c in names.values() else pl.col(c) for c in columns]
+    flagged = typed.with_columns(_any_null(names))
+    bad_rows = flagged.filter(pl.col("any_null"))["excel_row"]
+    keep = flagged.filter(~pl.col("any_null")).select("excel_row", *casts)
+    redo = from_text.filter(pl.col("excel_row").is_in(bad_rows.implode())).select(
+        "excel_row", *casts
+    )
+    return pl.concat([keep, redo], how="vertical_relaxed").sort("excel_row")
+
+
+def _is_fall_back_day(day: date, tz: ZoneInfo) -> bool:
+    """A 25-hour local day (the only day an hour 25 may appear on)."""
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     nxt = day + timedelta(days=1)
     end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
@@ -265,7 +349,7 @@ def _renumber_hour25(frame: pl.DataFrame, where: str) -> pl.DataFrame:
     if not long_days:
         return frame
     tz = ZoneInfo(DA_PRICES.timezone)
-    wrong = [d for d in long_days if not _longer(d, tz)]
+    wrong = [d for d in long_days if not _is_fall_back_day(d, tz)]
     if wrong:
         raise FormatError(where, f"hour 25 on {wrong[0]:%m/%d/%Y}, which is not a fall-back day")
     on_long = pl.col("delivery_date").is_in(long_days)
@@ -298,7 +382,8 @@ def read_sheets(path: Path | str, spec: DatasetSpec) -> list[Sheet]:
     path = Path(path)
     layout = workbook_layout(spec)
     sheets = [
-        normalize_sheet(raw, path.name, name, layout) for name, raw in read_raw_sheets(path).items()
+        normalize_sheet(raw, path.name, name, layout, lambda n=name: text_sheet(path, n))
+        for name, raw in read_raw_sheets(path).items()
     ]
     return [s for s in sheets if not s.frame.is_empty()]
 

@@ -355,17 +355,8 @@ def _file_day(name: str, comments: Sequence[str]) -> date | None:
 
 def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Add the standard columns and cast to `spec.schema`, in schema order."""
-    base = frame.with_columns(
-        (pl.col("interval_start_utc") + pl.duration(minutes=spec.interval_minutes)).alias(
-            "interval_end_utc"
-        ),
-        pl.col("interval_start_utc")
-        .dt.convert_time_zone(spec.timezone)
-        .alias("interval_start_local"),
-        pl.lit(spec.iso).alias("iso"),
-        pl.lit(spec.market).alias("market"),
-        pl.lit(spec.interval_minutes).alias("interval_minutes"),
-    ).with_columns(pl.col("interval_start_local").dt.date().alias("operating_day"))
+    # operating_day is derived from the interval start (to_standard), whatever the file said.
+    base = frame.drop("operating_day", strict=False)
     if spec.table_kind == "price":
         code = pl.col("iso_location_type")
         base = base.with_columns(

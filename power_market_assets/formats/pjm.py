@@ -318,17 +318,6 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     labels = frame.select(UTC_FIELD, EPT_FIELD, "source_file").unique(maintain_order=True)
     times = _time_table(labels, spec)
     base = frame.join(times, on=[UTC_FIELD, EPT_FIELD, "source_file"], how="left")
-    local = pl.col("interval_start_utc").dt.convert_time_zone(spec.timezone)
-    base = base.with_columns(
-        (pl.col("interval_start_utc") + pl.duration(minutes=spec.interval_minutes)).alias(
-            "interval_end_utc"
-        ),
-        local.alias("interval_start_local"),
-        local.dt.date().alias("operating_day"),
-        pl.lit(spec.iso).alias("iso"),
-        pl.lit(spec.market).alias("market"),
-        pl.lit(spec.interval_minutes).alias("interval_minutes"),
-    )
     prices = price_fields(spec)
     if spec.table_kind == "price":
         code = pl.col("type").str.strip_chars().str.to_uppercase()
@@ -345,9 +334,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
         base = base.with_columns(
             pl.col(text_fields(spec)[2]).alias("product"), pl.col(prices[0]).alias("price")
         )
-    return to_standard(base, spec).sort(
-        "interval_start_utc", spec.pivot_column
-    )
+    return to_standard(base, spec).sort("interval_start_utc", spec.pivot_column)
 
 
 def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:

@@ -1,4 +1,6 @@
-"""ERCOT's source resource: the MIS document listing (no account) or the public API archive.
+"""ERCOT's source resource: the MIS document listing (no account), the public API archive, or
+the yearly history workbooks ("history": sources/ercot_history.py, for backfills of years the
+MIS no longer lists; datasets without a yearly report fall back to the MIS listing).
 
 Credentials come from environment variables (dg.EnvVar) and are only handed to the clients;
 they are never put in metadata or logs.
@@ -12,14 +14,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from power_market_assets.formats.ercot_history import history_report
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import (
     ErcotMisClient,
     ErcotPublicApiClient,
     fetch_day_archives,
 )
+from power_market_assets.sources.ercot_history import ErcotHistoryClient, fetch_history_days
 from power_market_assets.sources.http import HttpClient
 
+CHANNELS = ("mis", "api", "history")
 ERCOT_MIS_URL = "https://www.ercot.com"
 ERCOT_API_URL = "https://api.ercot.com/api/public-reports"
 ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
@@ -28,7 +33,7 @@ ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_
 class ErcotSource(dg.ConfigurableResource):
     """ERCOT's MIS document listing (no account) or its public API archive (account)."""
 
-    channel: str = "mis"  # "mis" or "api"
+    channel: str = "mis"  # "mis", "api" or "history"
     mis_base_url: str = ERCOT_MIS_URL
     api_base_url: str = ERCOT_API_URL
     api_token_url: str = ERCOT_TOKEN_URL
@@ -53,6 +58,13 @@ class ErcotSource(dg.ConfigurableResource):
 
     def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
         """Download the CSV documents of these operating days (absent days: none published)."""
+        if self.channel not in CHANNELS:
+            raise ValueError(f"unknown ERCOT channel {self.channel!r} (expected one of {CHANNELS})")
+        if self.channel == "history" and history_report(spec) is not None:
+            history = ErcotHistoryClient(
+                base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
+            )
+            return fetch_history_days(spec, days, download_dir=download_dir, client=history)
         if self.channel == "api":
             api = ErcotPublicApiClient(
                 base_url=self.api_base_url,
@@ -87,9 +99,9 @@ def _secret(name: str) -> dg.EnvVar | None:
 
 
 def resource_from_env(base_url: str | None = None) -> ErcotSource:
-    """PMA_ERCOT_CHANNEL, PMA_ERCOT_MIS_URL (or `base_url`), PMA_ERCOT_API_URL,
-    PMA_ERCOT_TOKEN_URL and the API credentials ERCOT_API_USERNAME, ERCOT_API_PASSWORD,
-    ERCOT_API_SUBSCRIPTION_KEY (through dg.EnvVar, never shown in the UI)."""
+    """PMA_ERCOT_CHANNEL ("mis", "api" or "history"), PMA_ERCOT_MIS_URL (or `base_url`),
+    PMA_ERCOT_API_URL, PMA_ERCOT_TOKEN_URL and the API credentials ERCOT_API_USERNAME,
+    ERCOT_API_PASSWORD, ERCOT_API_SUBSCRIPTION_KEY (through dg.EnvVar, never shown in the UI)."""
     return ErcotSource(
         channel=os.environ.get("PMA_ERCOT_CHANNEL", "mis"),
         mis_base_url=base_url or os.environ.get("PMA_ERCOT_MIS_URL", ERCOT_MIS_URL),

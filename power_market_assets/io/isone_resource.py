@@ -79,9 +79,12 @@ def _secret(name: str) -> dg.EnvVar | None:
 
 
 def resource_from_env(base_url: str | None = None) -> IsoneSource:
-    """The resource from PMA_ISONE_URL, PMA_ISONE_CHANNEL, PMA_ISONE_WEBSERVICES_URL and the
+    """The resource from PMA_ISONE_URL, PMA_ISONE_CHANNEL, PMA_ISONE_WEBSERVICES_URL,
+    PMA_ISONE_MIN_INTERVAL (seconds between report requests, default 10) and the
     ISONE_USERNAME / ISONE_PASSWORD credentials (as dg.EnvVar, only when set)."""
+    interval = os.environ.get("PMA_ISONE_MIN_INTERVAL")
     return IsoneSource(
+        min_request_interval_seconds=float(interval) if interval else 10.0,
         channel=os.environ.get("PMA_ISONE_CHANNEL", "reports"),
         base_url=base_url or os.environ.get("PMA_ISONE_URL", registry.REPORTS_BASE_URL),
         webservices_url=os.environ.get("PMA_ISONE_WEBSERVICES_URL") or None,

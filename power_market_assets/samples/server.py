@@ -4,7 +4,8 @@ Serves generated `SampleDocument`s under ERCOT's real URL patterns:
 
 - MIS: `GET /misapp/servlets/IceDocListJsonWS?reportTypeId=<RTID>&_<ts>` (the cache buster is
   ignored) and `GET /misdownload/servlets/mirDownload?doclookupId=<DocID>` (CSV zips and their
-  small `_xml` twins).
+  small `_xml` twins, and the yearly history documents of RTID 13060/13061 added with
+  `add_history_documents`: samples/ercot_history.py).
 - Public API under `/api/public-reports`: `GET /archive/<emil>?postDatetimeFrom=..&
   postDatetimeTo=..&size=..&page=..` (paged), `GET /archive/<emil>?download=<docId>` (one zip),
   `POST /archive/<emil>/download` with `{"docIds": [...]}` (a zip of per-document zips); every
@@ -28,6 +29,8 @@ import uuid
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 from power_market_assets.samples.ercot import SampleDocument, build_listing, listing_bytes
@@ -77,6 +80,7 @@ class ErcotStandInServer(StandInServer):
         subscription_key: str = "sample-subscription-key",
         token_path: str = DEFAULT_TOKEN_PATH,
         default_delay: float = 2.0,
+        history: Iterable[Any] = (),
     ):
         super().__init__(host=host, port=port, default_delay=default_delay)
         self.api_username = api_username
@@ -88,7 +92,9 @@ class ErcotStandInServer(StandInServer):
         self._listing_cache: dict[str, bytes] = {}
         self._raw_listings: dict[str, bytes] = {}
         self._tokens: set[str] = set()
+        self._extra_entries: dict[str, list[dict[str, str]]] = {}  # by report type id
         self.add_documents(docs)
+        self.add_history_documents(history)
 
     @property
     def api_base_url(self) -> str:
@@ -114,6 +120,20 @@ class ErcotStandInServer(StandInServer):
                 self._docs[doc.xml_doc_id] = _StoredDoc(
                     doc.xml_zip_bytes, doc.xml_listing_entry["ConstructedName"], code,
                     doc.xml_listing_entry["FriendlyName"], doc.post_datetime, False,
+                )  # fmt: skip
+
+    def add_history_documents(self, workbooks: Iterable[Any]) -> None:
+        """Yearly documents (samples/ercot_history.py `HistoryWorkbook`: report_type_id,
+        listing_entry, doc_id, zip_bytes, ...), listed under their own report type and
+        downloaded by mirDownload like every document. Not in the public API archive."""
+        with self._lock:
+            for book in workbooks:
+                rtid = str(book.report_type_id)
+                self._extra_entries.setdefault(rtid, []).append(dict(book.listing_entry))
+                self._listing_cache.pop(rtid, None)
+                self._docs[str(book.doc_id)] = _StoredDoc(
+                    book.zip_bytes, book.constructed_name, book.report_code.lower(),
+                    book.friendly_name, book.post_datetime, False,
                 )  # fmt: skip
 
     def set_raw_listing(self, report_type_id: str, body: bytes) -> None:
@@ -147,7 +167,10 @@ class ErcotStandInServer(StandInServer):
             cached = self._listing_cache.get(rtid)
             if cached is None:
                 docs = self._samples.get(rtid, [])
-                if docs:
+                extra = self._extra_entries.get(rtid, [])
+                if extra:
+                    cached = listing_bytes(_merged_listing(docs, extra))
+                elif docs:
                     cached = listing_bytes(build_listing(docs))
                 else:
                     cached = b'{"ListDocsByRptTypeRes":{"DocumentList":[]}}'
@@ -312,3 +335,11 @@ class ErcotStandInServer(StandInServer):
                 info = zipfile.ZipInfo(f"{doc_id}.{doc.file_name}", time.localtime()[:6])
                 outer.writestr(info, doc.body)
         return Response(200, buf.getvalue(), "application/zip")
+
+
+def _merged_listing(docs: list[SampleDocument], extra: list[dict[str, str]]) -> dict:
+    """Generated documents and added entries in one listing, newest PublishDate first."""
+    items = build_listing(docs)["ListDocsByRptTypeRes"]["DocumentList"] if docs else []
+    items = items + [{"Document": dict(entry)} for entry in extra]
+    items.sort(key=lambda i: datetime.fromisoformat(i["Document"]["PublishDate"]), reverse=True)
+    return {"ListDocsByRptTypeRes": {"DocumentList": items}}

@@ -36,9 +36,11 @@ def standin_server(
 
 def standin_environment(iso: str, server: StandInServer) -> dict[str, str]:
     """Settings that point an ISO's resource at its stand-in: no real-world pauses between
-    requests (CAISO 5 s, PJM 10 s) and the stand-in's own demo credentials."""
+    requests (CAISO 5 s, ISO-NE and PJM 10 s) and the stand-in's own demo credentials."""
     if iso == "CAISO":
         return {"PMA_CAISO_PAUSE_SECONDS": "0"}
+    if iso == "ISONE":
+        return {"PMA_ISONE_MIN_INTERVAL": "0"}
     if iso == "PJM":
         return {"PMA_PJM_MIN_INTERVAL": "0", "PJM_API_KEY": server.subscription_key}
     return {}

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from power_market_assets.formats.archive import (
+    ArchiveError,
     atomic_write_bytes,
     safe_member_basename,
     sha256_file,
@@ -73,7 +74,10 @@ class MisDocument:
     def file_name(self) -> str:
         """A safe local file name for the document's zip (a listing cannot name a path)."""
         name = self.constructed_name or f"{self.doc_id}.{self.friendly_name}.zip"
-        return safe_member_basename(name, "ERCOT listing")
+        try:
+            return safe_member_basename(name, "ERCOT listing")
+        except ArchiveError as exc:
+            raise SourceError(f"unsafe download path in the ERCOT listing: {exc.problem}") from None
 
 
 def _posted(doc: MisDocument) -> tuple[datetime, int, str]:

@@ -1,0 +1,397 @@
+"""Deterministic ERCOT yearly history documents (NP4-180-ER DAM, NP6-785-ER RTM) for tests.
+
+A document is a zip holding one .xlsx workbook with one sheet per month (`Jan` .. `Dec`) of
+hub and load-zone prices (../shared/reference/ISO_FORMATS.md section 1; formats/ercot_history.py
+lists the facts and which are UNCONFIRMED). Every UNCONFIRMED choice is a parameter:
+
+- `date_cells`: "text" (`01/31/2019`) or "date" (Excel date cells).
+- `fallback_style`: "repeat" (HE 02 twice, the second flagged Y) or "hour25" (HE 1..25).
+- `flag_column`: False drops the Repeated Hour Flag column (order tells the repeated hour).
+- `friendly_suffix`: appended to the friendly name (`DAMLZHBSPP_2019` + e.g. "_xlsx").
+- Names: member `rpt.<RTID8>.<DUNS>.<STEM>_<YYYY>.xlsx` (as 3P copies are named on disk) and
+  ConstructedName `rpt.<RTID8>.<DUNS>.<STEM>_<YYYY>.zip` (GS finds the document by
+  "<year>.zip" in it); the listing's `Prefix` and timestamps are UNCONFIRMED.
+
+The workbook is written by a small standard-library SpreadsheetML writer (shared strings, one
+date style), so the samples and the stand-in need no Excel library; polars/fastexcel (calamine)
+read it like any Excel file.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from power_market_assets.formats.ercot_history import HistoryReport, history_report
+from power_market_assets.registry.ercot import HUBS, LOAD_ZONES
+from power_market_assets.registry.spec import DatasetSpec
+
+DateCells = Literal["text", "date"]
+FallbackStyle = Literal["repeat", "hour25"]
+Cell = str | float | int | date | None
+
+DUNS = "0000000000000000"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAM_COLUMNS = (
+    "Delivery Date",
+    "Hour Ending",
+    "Repeated Hour Flag",
+    "Settlement Point",
+    "Settlement Point Price",
+)
+RTM_COLUMNS = (
+    "Delivery Date",
+    "Delivery Hour",
+    "Delivery Interval",
+    "Repeated Hour Flag",
+    "Settlement Point Name",
+    "Settlement Point Type",
+    "Settlement Point Price",
+)
+# RT type codes of the yearly file's hubs and zones (3P: zones appear as LZ and LZEW).
+_RT_HUB_TYPES = {"HB_BUSAVG": "SH", "HB_HUBAVG": "AH"}
+_EXCEL_EPOCH = date(1899, 12, 30)
+_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+# ---------------------------------------------------------------------------------------------
+# A minimal .xlsx writer
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _sheet_xml(header: Sequence[str], rows: Sequence[Sequence[Cell]], strings: dict) -> str:
+    letters = [_column_letter(i) for i in range(len(header))]
+    out = [_XML_HEAD, f'<worksheet xmlns="{_NS}"><sheetData>']
+    for r, row in enumerate([list(header), *rows], start=1):
+        cells = []
+        for letter, value in zip(letters, row, strict=True):
+            ref = f"{letter}{r}"
+            if value is None:  # an empty cell is simply not written
+                continue
+            if isinstance(value, str):
+                index = strings.setdefault(value, len(strings))
+                cells.append(f'<c r="{ref}" t="s"><v>{index}</v></c>')
+            elif isinstance(value, date):
+                cells.append(f'<c r="{ref}" s="1"><v>{(value - _EXCEL_EPOCH).days}</v></c>')
+            else:
+                cells.append(f'<c r="{ref}"><v>{value!r}</v></c>')
+        out.append(f'<row r="{r}">{"".join(cells)}</row>')
+    out.append("</sheetData></worksheet>")
+    return "".join(out)
+
+
+def _package_parts(names: Sequence[str]) -> dict[str, str]:
+    n = len(names)
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}.worksheet+xml"/>'
+        for i in range(1, n + 1)
+    )
+    sheets = "".join(
+        f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
+        for i, name in enumerate(names, start=1)
+    )
+    sheet_rels = "".join(
+        f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, n + 1)
+    )
+    return {
+        "[Content_Types].xml": _XML_HEAD
+        + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+        f"{overrides}</Types>",
+        "_rels/.rels": _XML_HEAD + f'<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
+        f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": _XML_HEAD
+        + f'<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>{sheets}</sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": _XML_HEAD + f'<Relationships xmlns="{_PKG_REL}">'
+        f"{sheet_rels}"
+        f'<Relationship Id="rId{n + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
+        f'<Relationship Id="rId{n + 2}" Type="{_REL}/sharedStrings" '
+        'Target="sharedStrings.xml"/></Relationships>',
+        "xl/styles.xml": _XML_HEAD + f'<styleSheet xmlns="{_NS}"><fonts count="1"><font/></fonts>'
+        '<fills count="1"><fill/></fills><borders count="1"><border/></borders>'
+        '<cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="2"><xf/>'
+        '<xf numFmtId="14" applyNumberFormat="1"/></cellXfs></styleSheet>',
+    }
+
+
+def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Cell]]]]) -> bytes:
+    """A workbook of `(sheet name, header, rows)`: str cells as shared strings, numbers as
+    numbers, `date`s as Excel serials with a date format, None as no cell. Deterministic."""
+    strings: dict[str, int] = {}
+    bodies = [_sheet_xml(header, rows, strings) for _, header, rows in sheets]
+    parts = _package_parts([name for name, _, _ in sheets])
+    shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+    parts["xl/sharedStrings.xml"] = (
+        _XML_HEAD + f'<sst xmlns="{_NS}" count="{len(strings)}" uniqueCount="{len(strings)}">'
+        f"{shared}</sst>"
+    )
+    for i, body in enumerate(bodies, start=1):
+        parts[f"xl/worksheets/sheet{i}.xml"] = body
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(zipfile.ZipInfo(name, _ZIP_TIME), text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def zip_one(member: str, data: bytes, when: datetime) -> bytes:
+    """The yearly document: a zip with the workbook as its single deflated member."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo(member, when.timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One interval of a local day: hour ending label, interval 1..4, repeated-hour flag."""
+
+    hour: int  # hour ending 1..24 (1..25 in the "hour25" style)
+    interval: int
+    repeated: bool
+
+
+def _day_slots(day: date, minutes: int, tz: ZoneInfo, fallback_style: FallbackStyle) -> list:
+    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(UTC)
+    count = int((end - start).total_seconds() // (minutes * 60))
+    slots = []
+    for k in range(count):
+        local = (start + timedelta(minutes=minutes * k)).astimezone(tz)
+        if fallback_style == "hour25" and count * minutes > 24 * 60:
+            hour = k * minutes // 60 + 1  # hours simply counted 1..25
+            slots.append(_Slot(hour, local.minute // minutes + 1, False))
+        else:
+            slots.append(_Slot(local.hour + 1, local.minute // minutes + 1, local.fold == 1))
+    return slots
+
+
+def _prices(day: date, slots: list[_Slot], n_points: int, seed: int) -> np.ndarray:
+    """(slots, points) prices in dollars with two decimals; made up but plausible."""
+    rng = np.random.default_rng([seed, day.toordinal()])
+    hour = np.array([s.hour for s in slots], dtype=float)
+    shape = 0.8 + 0.9 * np.exp(-((hour - 18.0) ** 2) / 10.0) - 0.2 * np.exp(-((hour - 4) ** 2) / 8)
+    level = 25.0 * float(np.exp(rng.normal(0, 0.2)))
+    offsets = np.random.default_rng([seed, 7]).normal(0, 1.5, n_points)
+    noise = rng.normal(0, 0.8, (len(slots), n_points))
+    return np.round(level * shape[:, None] + offsets[None, :] + noise, 2)
+
+
+def _date_cell(day: date, date_cells: DateCells) -> Cell:
+    return day if date_cells == "date" else f"{day:%m/%d/%Y}"
+
+
+def _rt_points(locations: Sequence[str]) -> list[tuple[str, str]]:
+    points = []
+    for name in sorted(locations):
+        if name.startswith("LZ_"):
+            points += [(name, "LZ"), (name, "LZEW")]
+        else:
+            points.append((name, _RT_HUB_TYPES.get(name, "HU")))
+    return points
+
+
+def _day_rows(
+    layout: str,
+    day: date,
+    locations: Sequence[str],
+    *,
+    tz: ZoneInfo,
+    seed: int,
+    date_cells: DateCells,
+    fallback_style: FallbackStyle,
+    flag_column: bool,
+) -> list[list[Cell]]:
+    minutes = 60 if layout == "dam_spp" else 15
+    slots = _day_slots(day, minutes, tz, fallback_style)
+    points = [(n, "") for n in sorted(locations)] if layout == "dam_spp" else _rt_points(locations)
+    prices = _prices(day, slots, len(points), seed)
+    when = _date_cell(day, date_cells)
+    rows: list[list[Cell]] = []
+    for i, slot in enumerate(slots):
+        flag = ["Y" if slot.repeated else "N"] if flag_column else []
+        for j, (name, code) in enumerate(points):
+            price = float(prices[i, j])
+            if layout == "dam_spp":
+                rows.append([when, f"{slot.hour:02d}:00", *flag, name, price])
+            else:
+                rows.append([when, slot.hour, slot.interval, *flag, name, code, price])
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents
+
+
+@dataclass(frozen=True)
+class HistoryWorkbook:
+    """One yearly MIS document: its zip, its workbook and its listing entry."""
+
+    report: HistoryReport
+    year: int
+    doc_id: str
+    friendly_name: str
+    constructed_name: str
+    member_name: str
+    publish_time: datetime  # tz-aware, local
+    days: tuple[date, ...]
+    rows: int
+    xlsx_bytes: bytes
+    zip_bytes: bytes
+    listing_entry: dict[str, str]
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return self.report.spec
+
+    @property
+    def report_type_id(self) -> str:
+        return self.report.report_type_id
+
+    @property
+    def report_code(self) -> str:
+        return self.report.report_code
+
+    @property
+    def post_datetime(self) -> str:
+        return self.publish_time.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _month_days(year: int, month: int, through: date | None) -> list[date]:
+    first = date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    last = min(nxt - timedelta(days=1), through) if through else nxt - timedelta(days=1)
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+
+def _listing_entry(book: dict, report: HistoryReport) -> dict[str, str]:
+    publish: datetime = book["publish"]
+    expires = publish + timedelta(days=400)
+    return {
+        "ExpiredDate": expires.replace(hour=23, minute=59, second=59).isoformat(),
+        "ILMStatus": "EXT",
+        "SecurityStatus": "P",
+        "ContentSize": str(len(book["zip"])),
+        "Extension": "zip",
+        "ReportTypeID": report.report_type_id,
+        "Prefix": "rpt",
+        "FriendlyName": book["friendly"],
+        "ConstructedName": book["constructed"],
+        "DocID": book["doc_id"],
+        "PublishDate": publish.isoformat(timespec="seconds"),
+        "ReportName": report.title,
+        "DUNS": DUNS,
+        "DocCount": "0",
+    }
+
+
+def generate_history_workbook(
+    spec: DatasetSpec,
+    year: int,
+    *,
+    months: Sequence[int] = tuple(range(1, 13)),
+    locations: Sequence[str] = HUBS + LOAD_ZONES,
+    through: date | None = None,
+    seed: int = 0,
+    date_cells: DateCells = "text",
+    fallback_style: FallbackStyle = "repeat",
+    flag_column: bool = True,
+    friendly_suffix: str = "",
+    publish_time: datetime | None = None,
+    doc_id: str | None = None,
+) -> HistoryWorkbook:
+    """The yearly document of `spec` (da_prices or rt_prices) for `year`.
+
+    `months` picks the sheets (a small sample: a few months); `through` ends the data early,
+    as in the current year's workbook, which ERCOT refreshes weekly. Published by default on
+    the 3rd of the month after the last day, 07:30 Central.
+    """
+    report = history_report(spec)
+    if report is None:
+        raise ValueError(f"{spec.iso}/{spec.dataset}: no yearly history report")
+    tz = ZoneInfo(spec.timezone)
+    columns = list(DAM_COLUMNS if spec.file_layout == "dam_spp" else RTM_COLUMNS)
+    if not flag_column:
+        columns.remove("Repeated Hour Flag")
+    sheets, days = [], []
+    for month in sorted(set(months)):
+        month_days = _month_days(year, month, through)
+        rows = [
+            row
+            for day in month_days
+            for row in _day_rows(
+                spec.file_layout,
+                day,
+                locations,
+                tz=tz,
+                seed=seed,
+                date_cells=date_cells,
+                fallback_style=fallback_style,
+                flag_column=flag_column,
+            )  # fmt: skip
+        ]
+        sheets.append((MONTHS[month - 1], columns, rows))
+        days += month_days
+    last = days[-1] if days else date(year, 12, 31)
+    publish = publish_time or datetime.combine(
+        (last.replace(day=1) + timedelta(days=32)).replace(day=3), datetime.min.time(), tz
+    ).replace(hour=7, minute=30)
+    rtid8 = f"{int(report.report_type_id):08d}"
+    base = f"rpt.{rtid8}.{DUNS}.{report.stem}_{year}"
+    workbook = xlsx_bytes(sheets)
+    doc_id = doc_id or str(900_000_000 + year * 100 + int(report.report_type_id) % 100)
+    book = {
+        "publish": publish,
+        "friendly": f"{report.stem}_{year}{friendly_suffix}",
+        "constructed": f"{base}.zip",
+        "doc_id": doc_id,
+        "zip": zip_one(f"{base}.xlsx", workbook, publish),
+    }
+    return HistoryWorkbook(
+        report=report,
+        year=year,
+        doc_id=doc_id,
+        friendly_name=book["friendly"],
+        constructed_name=book["constructed"],
+        member_name=f"{base}.xlsx",
+        publish_time=publish,
+        days=tuple(days),
+        rows=sum(len(rows) for _, _, rows in sheets),
+        xlsx_bytes=workbook,
+        zip_bytes=book["zip"],
+        listing_entry=_listing_entry(book, report),
+    )
