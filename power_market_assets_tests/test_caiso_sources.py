@@ -20,18 +20,11 @@ from power_market_assets.sources.caiso import (
 )
 from power_market_assets.sources.http import HttpClient, SourceError
 from power_market_assets.sources.landing import land_operating_day
+from power_market_assets_tests.support import SleepRecorder
 
 FALL_BACK = date(2024, 11, 3)
 DAYS = [date(2024, 11, 2), FALL_BACK]
 HUB = "TH_NP15_GEN-APND"
-
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @pytest.fixture(scope="module")

@@ -16,18 +16,11 @@ from power_market_assets.samples.nyiso import SampleOptions, generate_files, sta
 from power_market_assets.samples.nyiso_server import NyisoStandInServer
 from power_market_assets.sources.http import HttpClient, SourceError
 from power_market_assets.sources.nyiso import NyisoMisClient, fetch_days, plan_days
+from power_market_assets_tests.support import SleepRecorder
 
 NOV = [date(2024, 11, 1) + timedelta(days=i) for i in range(3)]  # with the fall-back day
 FEB = [date(2024, 2, 1) + timedelta(days=i) for i in range(29)]  # a whole (leap) month
 TINY = SampleOptions(n_locations=2)
-
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,13 @@ from power_market_assets.samples.pjm import feed_items, standin_server
 from power_market_assets.samples.pjm_server import MISSING_KEY_MESSAGE, PjmStandInServer
 from power_market_assets.sources.http import HttpClient, SourceError
 from power_market_assets.sources.pjm import PjmDataMinerClient, day_range, fetch_days
+from power_market_assets_tests.support import SleepRecorder
 
 DAY = date(2024, 11, 3)  # fall-back day
 OTHER = date(2024, 11, 2)
 UNPUBLISHED = date(2024, 11, 5)
 KEY = "pjm-key-0123456789abcdef"
 N = 4
-
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @pytest.fixture(scope="module")

@@ -29,20 +29,13 @@ from power_market_assets.sources.landing import (
     land_operating_day,
     read_metadata,
 )
+from power_market_assets_tests.support import SleepRecorder
 
 DAY = date(2024, 11, 3)  # fall-back day: 100 RT documents
 RT_DAYS = [date(2024, 11, 2), DAY]
 PASSWORD = "s3cret-Pass-word!"
 KEY = "subkey-0123456789abcdef"
 USER = "analyst@example.com"
-
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
-
+from power_market_assets.io.resources import SourceResource
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.caiso import (
     DEFAULT_PAUSE_SECONDS,
@@ -19,30 +18,22 @@ from power_market_assets.sources.caiso import (
     OasisClient,
     fetch_days,
 )
-from power_market_assets.sources.http import HttpClient
 
 
-class CaisoSource(dg.ConfigurableResource):
+class CaisoSource(SourceResource):
     """OASIS SingleZip: all nodes of the spec's group by default, or a node list."""
 
     base_url: str = OASIS_URL
     # Comma-separated node names; empty: every node (grp_type), one day/hour per request.
     nodes: str = ""
     max_window_days: int = 30
-    connect_timeout_seconds: float = 10.0
     read_timeout_seconds: float = 300.0
-    max_retries: int = 5
     backoff_seconds: float = 5.0
     # OASIS throttles bursts: clients that work pause 4-5 s between requests.
     min_request_interval_seconds: float = DEFAULT_PAUSE_SECONDS
 
     def client(self) -> OasisClient:
-        http = HttpClient(
-            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
-            max_retries=self.max_retries,
-            base_delay=self.backoff_seconds,
-            min_interval=self.min_request_interval_seconds,
-        )
+        http = self.http()
         nodes = [n.strip() for n in self.nodes.split(",") if n.strip()]
         return OasisClient(self.base_url, http, nodes=nodes, max_window_days=self.max_window_days)
 

@@ -12,9 +12,8 @@ import os
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
-
 from power_market_assets.formats.ercot_history import history_report
+from power_market_assets.io.resources import SourceResource, secret_from_env
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import (
     ErcotMisClient,
@@ -22,7 +21,6 @@ from power_market_assets.sources.ercot import (
     fetch_day_archives,
 )
 from power_market_assets.sources.ercot_history import ErcotHistoryClient, fetch_history_days
-from power_market_assets.sources.http import HttpClient
 
 CHANNELS = ("mis", "api", "history")
 ERCOT_MIS_URL = "https://www.ercot.com"
@@ -30,7 +28,7 @@ ERCOT_API_URL = "https://api.ercot.com/api/public-reports"
 ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
 
 
-class ErcotSource(dg.ConfigurableResource):
+class ErcotSource(SourceResource):
     """ERCOT's MIS document listing (no account) or its public API archive (account)."""
 
     channel: str = "mis"  # "mis", "api" or "history"
@@ -40,21 +38,8 @@ class ErcotSource(dg.ConfigurableResource):
     api_username: str | None = None
     api_password: str | None = None
     api_subscription_key: str | None = None
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 120.0
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
-    min_request_interval_seconds: float = 0.0
     # ERCOT's public API allows 30 requests a minute.
     api_min_request_interval_seconds: float = 2.0
-
-    def _http(self, min_interval: float) -> HttpClient:
-        return HttpClient(
-            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
-            max_retries=self.max_retries,
-            base_delay=self.backoff_seconds,
-            min_interval=min_interval,
-        )
 
     def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
         """Download the CSV documents of these operating days (absent days: none published)."""
@@ -62,7 +47,7 @@ class ErcotSource(dg.ConfigurableResource):
             raise ValueError(f"unknown ERCOT channel {self.channel!r} (expected one of {CHANNELS})")
         if self.channel == "history" and history_report(spec) is not None:
             history = ErcotHistoryClient(
-                base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
+                base_url=self.mis_base_url, http=self.http(self.min_request_interval_seconds)
             )
             return fetch_history_days(spec, days, download_dir=download_dir, client=history)
         if self.channel == "api":
@@ -72,11 +57,11 @@ class ErcotSource(dg.ConfigurableResource):
                 username=self.api_username or "",
                 password=self.api_password or "",
                 subscription_key=self.api_subscription_key or "",
-                http=self._http(self.api_min_request_interval_seconds),
+                http=self.http(self.api_min_request_interval_seconds),
             )
             return fetch_day_archives(spec, days, channel="api", download_dir=download_dir, api=api)
         mis = ErcotMisClient(
-            base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
+            base_url=self.mis_base_url, http=self.http(self.min_request_interval_seconds)
         )
         return fetch_day_archives(spec, days, channel="mis", download_dir=download_dir, mis=mis)
 
@@ -84,7 +69,7 @@ class ErcotSource(dg.ConfigurableResource):
         """Operating days in ERCOT's current MIS listing, each with a version (document count
         and newest document id) that changes when ERCOT posts or re-posts a file."""
         mis = ErcotMisClient(
-            base_url=self.mis_base_url, http=self._http(self.min_request_interval_seconds)
+            base_url=self.mis_base_url, http=self.http(self.min_request_interval_seconds)
         )
         by_day: dict[date, list[str]] = {}
         for doc in mis.list_documents(spec):
@@ -92,10 +77,6 @@ class ErcotSource(dg.ConfigurableResource):
         return {
             day: f"{len(ids)}:{max(ids, key=lambda i: (len(i), i))}" for day, ids in by_day.items()
         }
-
-
-def _secret(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 def resource_from_env(base_url: str | None = None) -> ErcotSource:
@@ -107,7 +88,7 @@ def resource_from_env(base_url: str | None = None) -> ErcotSource:
         mis_base_url=base_url or os.environ.get("PMA_ERCOT_MIS_URL", ERCOT_MIS_URL),
         api_base_url=os.environ.get("PMA_ERCOT_API_URL", ERCOT_API_URL),
         api_token_url=os.environ.get("PMA_ERCOT_TOKEN_URL", ERCOT_TOKEN_URL),
-        api_username=_secret("ERCOT_API_USERNAME"),
-        api_password=_secret("ERCOT_API_PASSWORD"),
-        api_subscription_key=_secret("ERCOT_API_SUBSCRIPTION_KEY"),
+        api_username=secret_from_env("ERCOT_API_USERNAME"),
+        api_password=secret_from_env("ERCOT_API_PASSWORD"),
+        api_subscription_key=secret_from_env("ERCOT_API_SUBSCRIPTION_KEY"),
     )

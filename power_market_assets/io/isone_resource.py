@@ -11,11 +11,9 @@ import os
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
-
+from power_market_assets.io.resources import SourceResource, secret_from_env
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.http import HttpClient
 from power_market_assets.sources.isone import (
     CHANNELS,
     IsoneReportsClient,
@@ -24,7 +22,7 @@ from power_market_assets.sources.isone import (
 )
 
 
-class IsoneSource(dg.ConfigurableResource):
+class IsoneSource(SourceResource):
     """ISO Express report CSVs (no account) or the ISO-NE web services (account)."""
 
     channel: str = "reports"  # "reports" or "webservices"
@@ -33,21 +31,9 @@ class IsoneSource(dg.ConfigurableResource):
     webservices_url: str | None = None
     username: str | None = None
     password: str | None = None
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 120.0
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
     # Third parties pace the report CSVs at about 10 s; the web services back off on 429.
     min_request_interval_seconds: float = 10.0
     webservices_min_request_interval_seconds: float = 1.0
-
-    def _http(self, min_interval: float) -> HttpClient:
-        return HttpClient(
-            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
-            max_retries=self.max_retries,
-            base_delay=self.backoff_seconds,
-            min_interval=min_interval,
-        )
 
     def resolved_webservices_url(self) -> str:
         if self.webservices_url:
@@ -67,15 +53,11 @@ class IsoneSource(dg.ConfigurableResource):
                 self.resolved_webservices_url(),
                 username=self.username,
                 password=self.password,
-                http=self._http(self.webservices_min_request_interval_seconds),
+                http=self.http(self.webservices_min_request_interval_seconds),
             )
             return fetch_days(spec, days, download_dir, channel="webservices", webservices=client)
-        reports = IsoneReportsClient(self.base_url, self._http(self.min_request_interval_seconds))
+        reports = IsoneReportsClient(self.base_url, self.http(self.min_request_interval_seconds))
         return fetch_days(spec, days, download_dir, channel="reports", reports=reports)
-
-
-def _secret(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 def resource_from_env(base_url: str | None = None) -> IsoneSource:
@@ -88,6 +70,6 @@ def resource_from_env(base_url: str | None = None) -> IsoneSource:
         channel=os.environ.get("PMA_ISONE_CHANNEL", "reports"),
         base_url=base_url or os.environ.get("PMA_ISONE_URL", registry.REPORTS_BASE_URL),
         webservices_url=os.environ.get("PMA_ISONE_WEBSERVICES_URL") or None,
-        username=_secret("ISONE_USERNAME"),
-        password=_secret("ISONE_PASSWORD"),
+        username=secret_from_env("ISONE_USERNAME"),
+        password=secret_from_env("ISONE_PASSWORD"),
     )

@@ -6,32 +6,20 @@ import os
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
-
+from power_market_assets.io.resources import SourceResource
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.http import HttpClient
 from power_market_assets.sources.landing import LandedSource
 from power_market_assets.sources.nyiso import MIS_BASE_URL, NyisoMisClient, fetch_days
 
 
-class NyisoSource(dg.ConfigurableResource):
+class NyisoSource(SourceResource):
     """Where and how politely to fetch NYISO files (public: no credentials)."""
 
     base_url: str = MIS_BASE_URL
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 120.0
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
-    min_request_interval_seconds: float = 0.0
     download_workers: int = 4
 
     def client(self) -> NyisoMisClient:
-        http = HttpClient(
-            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
-            max_retries=self.max_retries,
-            base_delay=self.backoff_seconds,
-            min_interval=self.min_request_interval_seconds,
-        )
+        http = self.http()
         return NyisoMisClient(self.base_url, http, download_workers=self.download_workers)
 
     def fetch(

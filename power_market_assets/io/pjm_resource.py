@@ -6,10 +6,8 @@ import os
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
-
+from power_market_assets.io.resources import SourceResource, secret_from_env
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.http import HttpClient
 from power_market_assets.sources.pjm import (
     API_BASE_URL,
     MAX_ROW_COUNT,
@@ -19,7 +17,7 @@ from power_market_assets.sources.pjm import (
 )
 
 
-class PjmSource(dg.ConfigurableResource):
+class PjmSource(SourceResource):
     """PJM Data Miner 2: base URL, subscription key, timeouts, retries and rate limit.
 
     `min_request_interval_seconds` defaults to the non-member limit (~6 requests a minute);
@@ -29,23 +27,12 @@ class PjmSource(dg.ConfigurableResource):
 
     base_url: str = API_BASE_URL
     api_key: str | None = None
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 120.0
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
-    max_retry_after_seconds: float = 120.0
     min_request_interval_seconds: float = NON_MEMBER_MIN_INTERVAL
     row_count: int = MAX_ROW_COUNT
     range_style: str = "gs"
 
     def client(self) -> PjmDataMinerClient:
-        http = HttpClient(
-            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
-            max_retries=self.max_retries,
-            base_delay=self.backoff_seconds,
-            max_retry_after=self.max_retry_after_seconds,
-            min_interval=self.min_request_interval_seconds,
-        )
+        http = self.http()
         return PjmDataMinerClient(
             self.base_url,
             subscription_key=self.api_key,
@@ -63,16 +50,12 @@ class PjmSource(dg.ConfigurableResource):
             client.http.close()
 
 
-def _secret(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
-
-
 def resource_from_env(base_url: str | None = None) -> PjmSource:
     """PMA_PJM_URL (default the real API), PJM_API_KEY (through dg.EnvVar when set) and
     PMA_PJM_MIN_INTERVAL (seconds between requests; default the non-member limit)."""
     interval = os.environ.get("PMA_PJM_MIN_INTERVAL")
     return PjmSource(
         base_url=base_url or os.environ.get("PMA_PJM_URL", API_BASE_URL),
-        api_key=_secret("PJM_API_KEY"),
+        api_key=secret_from_env("PJM_API_KEY"),
         min_request_interval_seconds=float(interval) if interval else NON_MEMBER_MIN_INTERVAL,
     )
