@@ -1,12 +1,14 @@
 """`power-market ingest`: recognize dropped ISO files, land them in stage 1, build raw_parquet.
 
-A file is recognized by its header (inside zips too), parsed in full before anything is
-copied, and must cover exactly one operating day. A file that is not recognized or does not
-parse is reported with its name and the problem and left where it was: nothing is lost.
+A file is recognized by its content (inside zips too) and parsed in full before anything is
+copied; it lands under every operating day it covers (a daily file under one, a monthly or
+yearly archive under each of its days). A file that is not recognized or does not parse is
+reported with its name and the problem and left where it was: nothing is lost.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -27,8 +29,19 @@ from power_market_assets.registry.spec import DatasetSpec
 class Recognized:
     path: Path
     spec: DatasetSpec
-    operating_day: date
+    operating_days: tuple[date, ...]  # sorted; one for daily files, many for archives
     rows: int
+
+    @property
+    def operating_day(self) -> date:
+        return self.operating_days[0]
+
+    @property
+    def describe_days(self) -> str:
+        first, last = self.operating_days[0], self.operating_days[-1]
+        if first == last:
+            return f"operating day {first}"
+        return f"{len(self.operating_days)} operating days {first}..{last}"
 
 
 def recognize(path: Path) -> Recognized:
@@ -66,21 +79,32 @@ def recognize(path: Path) -> Recognized:
     duplicates = check_duplicates(frame, spec)
     if not duplicates.passed:  # refused here rather than failing the run's blocking check
         raise FormatError(path.name, duplicates.summary)
-    days = sorted(set(frame.get_column("operating_day").to_list()))
-    if len(days) != 1:
-        raise FormatError(path.name, f"covers {len(days)} operating days; expected exactly one")
-    return Recognized(path=path, spec=spec, operating_day=days[0], rows=frame.height)
+    days = tuple(sorted(set(frame.get_column("operating_day").to_list())))
+    return Recognized(path=path, spec=spec, operating_days=days, rows=frame.height)
 
 
 def land(recognized: Recognized, lake: Lake) -> Path:
-    """Copy the original file into the landing folder of its dataset and day (atomically)."""
+    """Place the original file in the landing folder of its dataset for every day it covers
+    (atomically; a file spanning days is copied once and hard-linked into the other days,
+    and each day's raw stage takes its own rows from it). Returns the first day's copy."""
     spec = recognized.spec
-    folder = lake.landing_day_dir(spec.iso, spec.dataset, recognized.operating_day.isoformat())
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / recognized.path.name
-    with atomic_path(target) as temp:
-        shutil.copyfile(recognized.path, temp)
-    return target
+    first: Path | None = None
+    for day in recognized.operating_days:
+        folder = lake.landing_day_dir(spec.iso, spec.dataset, day.isoformat())
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / recognized.path.name
+        with atomic_path(target) as temp:
+            _link_or_copy(first or recognized.path, temp)
+        first = first or target
+    assert first is not None
+    return first
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, target)
 
 
 def ingest_paths(paths: list[Path], data_root: str = "data") -> int:
@@ -99,10 +123,10 @@ def ingest_paths(paths: list[Path], data_root: str = "data") -> int:
             exit_code = 1
             continue
         target = land(recognized, lake)
-        landed.setdefault(recognized.spec, []).append(recognized.operating_day)
+        landed.setdefault(recognized.spec, []).extend(recognized.operating_days)
         print(
-            f"{path.name}: {recognized.spec.iso} {recognized.spec.dataset}, operating day "
-            f"{recognized.operating_day}, {recognized.rows:,} rows -> {target.parent}"
+            f"{path.name}: {recognized.spec.iso} {recognized.spec.dataset}, "
+            f"{recognized.describe_days}, {recognized.rows:,} rows -> {target.parent}"
         )
     if not landed:
         return exit_code

@@ -218,3 +218,30 @@ def test_monthly_stages_follow_their_inputs(tmp_path, ercot_server) -> None:
     assert after.get_requested_partitions(flattened) == {"2024-11-01"}
     # Combined waits: its own inputs (the flattened months) have not been updated yet.
     assert after.get_num_requested(combined) == 0
+
+
+def test_inbox_file_spanning_days_runs_its_range_once(tmp_path: Path) -> None:
+    """A monthly or yearly archive covers many days: it lands under each, one run covers the
+    range, and each day's raw partition holds its own rows (row_count still reconciles)."""
+    instance = dg.DagsterInstance.ephemeral()
+    defs = _defs(tmp_path)
+    sensor = defs.resolve_sensor_def("landing_inbox")
+    lake = Lake.at(tmp_path)
+    lake.inbox_dir.mkdir(parents=True)
+    first, second = generate_documents(ercot.DA_PRICES, DAYS, 3)
+    header, *rows = first.csv_bytes.decode().splitlines()
+    rows += second.csv_bytes.decode().splitlines()[1:]
+    (lake.inbox_dir / "dam_two_days.csv").write_text("\n".join([header, *rows]) + "\n")
+
+    tick = _tick(sensor, instance, None, {"lake": LakeResource(data_root=str(tmp_path))}, defs)
+    (request,) = tick.run_requests
+    assert request.partition_key is None
+    assert request.tags["dagster/asset_partition_range_start"] == "2024-11-02"
+    assert request.tags["dagster/asset_partition_range_end"] == "2024-11-03"
+    assert _execute(defs, request, instance).success
+    raw = "ercot/da_prices/raw_parquet"
+    per_day = {
+        path.stem: duckdb.sql(f"select count(*) from '{path}'").fetchone()[0]
+        for path in lake.all_partition_files(raw)
+    }
+    assert per_day == {"2024-11-02": first.data_rows, "2024-11-03": second.data_rows}

@@ -130,3 +130,36 @@ def test_drifted_header_names_file_and_column_and_blocks_downstream(
     )
     assert not monthly.success
     assert any(day in m for m in failure_messages(monthly))
+
+
+def test_yearly_workbook_is_ingested_under_every_day_it_covers(tmp_path: Path) -> None:
+    """ISO-NE's SMD hourly workbook spans many days: ingest lands it under each, and one
+    range run builds every day's partition from it (25 hours on the fall-back day)."""
+    from power_market_assets.ingest import land
+    from power_market_assets.samples.isone import smd_workbook_bytes
+
+    days = [date(2024, 11, 2), FALL_BACK, date(2024, 11, 4)]
+    workbook = tmp_path / "2024_smd_hourly.xlsx"
+    workbook.write_bytes(smd_workbook_bytes(days))
+    recognized = recognize(workbook)
+    assert recognized.spec is get_spec("ISONE", "da_prices")
+    assert recognized.operating_days == tuple(days)
+    root = tmp_path / "root"
+    lake = Lake.at(root)
+    land(recognized, lake)
+    defs = build_definitions(data_root=str(root))
+    first, last = days[0].isoformat(), days[-1].isoformat()
+    result = run_range(
+        defs,
+        "isone_da_prices_daily",
+        first,
+        last,
+        dg.DagsterInstance.ephemeral(),
+        run_config={"ops": {"isone__da_prices__csv": {"config": {"source": "landing"}}}},
+    )
+    assert result.success, failure_messages(result)
+    raw = "isone/da_prices/raw_parquet"
+    assert [p.stem for p in lake.all_partition_files(raw)] == [d.isoformat() for d in days]
+    fall_back = lake.partition_file(raw, FALL_BACK.isoformat())
+    hours = duckdb.sql(f"select count(*) // count(distinct location) from '{fall_back}'")
+    assert hours.fetchone()[0] == 25

@@ -214,7 +214,7 @@ def test_hostile_dataset_names_cannot_escape_the_data_root(tmp_path, dataset) ->
     dropped.write_text("x\n")
     hostile = dataclasses.replace(DA_PRICES, dataset=dataset)
     with pytest.raises(ValueError, match="unsafe path component"):
-        land(Recognized(dropped, hostile, FIRST, 1), lake)
+        land(Recognized(dropped, hostile, (FIRST,), 1), lake)
     try:  # a lake path is split on "/": each part must be safe, the whole stays inside
         inside = lake.csv_day_dir(f"ercot/{dataset}/csv", FIRST.isoformat())
     except ValueError as exc:

@@ -20,9 +20,10 @@ from power_market_assets.automation.publication import (
     calendar_days,
     latest_published_day,
 )
+from power_market_assets.automation.runs import contiguous_ranges, range_tags
 from power_market_assets.formats.archive import atomic_path, sha256_file
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.ingest import land, recognize
+from power_market_assets.ingest import Recognized, land, recognize
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import SourceError
@@ -100,21 +101,30 @@ def build_landing_inbox_sensor(
                 continue
             land(recognized, lake)
             path.unlink()
-            spec, day = recognized.spec, recognized.operating_day.isoformat()
             if run_key in seen:
                 context.log.info(f"{path.name}: same bytes as an earlier drop; no new run")
                 continue
-            seen[run_key] = day
-            yield dg.RunRequest(
-                run_key=run_key,
-                job_name=daily_job_name(spec),
-                partition_key=day,
-                run_config=landing_run_config(spec),
-                tags={"pma/inbox_file": path.name[:200], "pma/source": "landing_inbox"},
-            )
+            seen[run_key] = recognized.describe_days
+            yield from _inbox_run_requests(recognized, run_key)
         context.update_cursor(json.dumps(dict(list(seen.items())[-INBOX_KEEP_KEYS:])))
 
     return landing_inbox
+
+
+def _inbox_run_requests(recognized: Recognized, run_key: str) -> Iterator[dg.RunRequest]:
+    """One run per contiguous range of the days a dropped file covers (a single-run backfill
+    for a monthly or yearly archive)."""
+    spec = recognized.spec
+    tags = {"pma/inbox_file": recognized.path.name[:200], "pma/source": "landing_inbox"}
+    for first, last in contiguous_ranges(list(recognized.operating_days)):
+        keys = (first.isoformat(), last.isoformat())
+        yield dg.RunRequest(
+            run_key=run_key if len(recognized.operating_days) == 1 else f"{run_key}:{keys[0]}",
+            job_name=daily_job_name(spec),
+            partition_key=keys[0] if first == last else None,
+            run_config=landing_run_config(spec),
+            tags={**tags, **(range_tags(*keys) if first != last else {})},
+        )
 
 
 def _now() -> datetime:

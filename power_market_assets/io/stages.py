@@ -63,19 +63,30 @@ def land_days(lake: Lake, lake_path: str, sources: Mapping[date, Sequence[Any]])
     return manifest_frame(rows, lake.root)
 
 
-def read_day(spec: DatasetSpec, day: date, files: pl.DataFrame, root: Path) -> pl.DataFrame:
-    """Parse one operating day's CSV files; every row must belong to that day."""
+def read_day(
+    spec: DatasetSpec, day: date, files: pl.DataFrame, root: Path
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Parse one operating day's stage-1 files: (the day's rows, everything parsed).
+
+    A file holding no row of the day is misfiled: an error naming it. A file that spans days
+    (a monthly or yearly archive a user dropped, landed under every day it covers) gives the
+    day its own rows; the whole parse is returned too, so row_count reconciles every line.
+    """
     paths = [root / p for p in files.get_column("csv_path").to_list()]
-    frame = read_files_guarded(paths, spec, label=f"{spec.iso} {spec.dataset} {day}")
-    wrong = frame.filter(pl.col("operating_day") != day)
-    if wrong.height:
-        row = wrong.row(0, named=True)
+    parsed = read_files_guarded(paths, spec, label=f"{spec.iso} {spec.dataset} {day}")
+    in_day = pl.col("operating_day") == day
+    per_file = parsed.group_by("source_file").agg(
+        in_day.sum().alias("day_rows"), pl.len().alias("rows"), pl.col("operating_day").first()
+    )
+    misfiled = per_file.filter(pl.col("day_rows") == 0)
+    if misfiled.height:
+        row = misfiled.sort("source_file").row(0, named=True)
         raise FormatError(
             row["source_file"],
             f"holds rows for operating day {row['operating_day']} but was listed for {day} "
-            f"({wrong.height} row(s))",
+            f"({row['rows']} row(s))",
         )
-    return frame
+    return parsed.filter(in_day), parsed
 
 
 def read_files_guarded(paths: Sequence[Path], spec: DatasetSpec, label: str) -> pl.DataFrame:
@@ -115,10 +126,10 @@ def parse_days(
     def parse(day: date) -> ParsedDay:
         files = manifest.filter(pl.col("operating_day") == day)
         try:
-            frame = read_day(spec, day, files, root)
+            frame, parsed = read_day(spec, day, files, root)
         except FormatError as exc:
             return ParsedDay(day, None, {}, exc)
-        outcomes = run_raw_checks(spec, frame, files, root) if checks else {}
+        outcomes = run_raw_checks(spec, frame, files, root, parsed=parsed) if checks else {}
         return ParsedDay(day, frame, outcomes)
 
     with ThreadPoolExecutor(max_workers=PARSE_WORKERS) as pool:
@@ -126,9 +137,14 @@ def parse_days(
 
 
 def run_raw_checks(
-    spec: DatasetSpec, frame: pl.DataFrame, manifest: pl.DataFrame, root: Path
+    spec: DatasetSpec,
+    frame: pl.DataFrame,
+    manifest: pl.DataFrame,
+    root: Path,
+    parsed: pl.DataFrame | None = None,
 ) -> dict[str, quality.CheckOutcome]:
-    """The stage-2 checks of one operating day."""
+    """The stage-2 checks of one operating day (`parsed`: every row read from its files,
+    when they span other days too; row_count reconciles those with the files' lines)."""
     per_file = {
         name: expected_rows(root / csv_path, spec, lines)
         for name, csv_path, lines in manifest.select(
@@ -138,7 +154,9 @@ def run_raw_checks(
     return {
         "schema": quality.check_schema(frame, spec),
         "duplicates": quality.check_duplicates(frame, spec),
-        "row_count": quality.check_row_count(frame, sum(per_file.values()), per_file=per_file),
+        "row_count": quality.check_row_count(
+            frame if parsed is None else parsed, sum(per_file.values()), per_file=per_file
+        ),
         "gaps": quality.check_gaps(frame, spec),
         "price_range": quality.check_price_range(frame, spec),
     }
