@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,10 +32,11 @@ import numpy as np
 from power_market_assets.formats.ercot_history import HistoryReport, history_report
 from power_market_assets.registry.ercot import HUBS, LOAD_ZONES
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.samples.xlsx import Cell
+from power_market_assets.samples.xlsx import xlsx_bytes as workbook_bytes
 
 DateCells = Literal["text", "date"]
 FallbackStyle = Literal["repeat", "hour25"]
-Cell = str | float | int | date | None
 
 DUNS = "0000000000000000"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -58,107 +58,11 @@ RTM_COLUMNS = (
 )
 # RT type codes of the yearly file's hubs and zones (3P: zones appear as LZ and LZEW).
 _RT_HUB_TYPES = {"HB_BUSAVG": "SH", "HB_HUBAVG": "AH"}
-_EXCEL_EPOCH = date(1899, 12, 30)
-_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
-
-_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-
-
-# ---------------------------------------------------------------------------------------------
-# A minimal .xlsx writer
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _sheet_xml(header: Sequence[str], rows: Sequence[Sequence[Cell]], strings: dict) -> str:
-    letters = [_column_letter(i) for i in range(len(header))]
-    out = [_XML_HEAD, f'<worksheet xmlns="{_NS}"><sheetData>']
-    for r, row in enumerate([list(header), *rows], start=1):
-        cells = []
-        for letter, value in zip(letters, row, strict=True):
-            ref = f"{letter}{r}"
-            if value is None:  # an empty cell is simply not written
-                continue
-            if isinstance(value, str):
-                index = strings.setdefault(value, len(strings))
-                cells.append(f'<c r="{ref}" t="s"><v>{index}</v></c>')
-            elif isinstance(value, date):
-                cells.append(f'<c r="{ref}" s="1"><v>{(value - _EXCEL_EPOCH).days}</v></c>')
-            else:
-                cells.append(f'<c r="{ref}"><v>{value!r}</v></c>')
-        out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    out.append("</sheetData></worksheet>")
-    return "".join(out)
-
-
-def _package_parts(names: Sequence[str]) -> dict[str, str]:
-    n = len(names)
-    overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}.worksheet+xml"/>'
-        for i in range(1, n + 1)
-    )
-    sheets = "".join(
-        f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
-        for i, name in enumerate(names, start=1)
-    )
-    sheet_rels = "".join(
-        f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-        for i in range(1, n + 1)
-    )
-    return {
-        "[Content_Types].xml": _XML_HEAD
-        + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>'
-        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
-        f"{overrides}</Types>",
-        "_rels/.rels": _XML_HEAD + f'<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
-        f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": _XML_HEAD
-        + f'<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>{sheets}</sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": _XML_HEAD + f'<Relationships xmlns="{_PKG_REL}">'
-        f"{sheet_rels}"
-        f'<Relationship Id="rId{n + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
-        f'<Relationship Id="rId{n + 2}" Type="{_REL}/sharedStrings" '
-        'Target="sharedStrings.xml"/></Relationships>',
-        "xl/styles.xml": _XML_HEAD + f'<styleSheet xmlns="{_NS}"><fonts count="1"><font/></fonts>'
-        '<fills count="1"><fill/></fills><borders count="1"><border/></borders>'
-        '<cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="2"><xf/>'
-        '<xf numFmtId="14" applyNumberFormat="1"/></cellXfs></styleSheet>',
-    }
 
 
 def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Cell]]]]) -> bytes:
-    """A workbook of `(sheet name, header, rows)`: str cells as shared strings, numbers as
-    numbers, `date`s as Excel serials with a date format, None as no cell. Deterministic."""
-    strings: dict[str, int] = {}
-    bodies = [_sheet_xml(header, rows, strings) for _, header, rows in sheets]
-    parts = _package_parts([name for name, _, _ in sheets])
-    shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
-    parts["xl/sharedStrings.xml"] = (
-        _XML_HEAD + f'<sst xmlns="{_NS}" count="{len(strings)}" uniqueCount="{len(strings)}">'
-        f"{shared}</sst>"
-    )
-    for i, body in enumerate(bodies, start=1):
-        parts[f"xl/worksheets/sheet{i}.xml"] = body
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in parts.items():
-            archive.writestr(zipfile.ZipInfo(name, _ZIP_TIME), text.encode("utf-8"))
-    return buffer.getvalue()
+    """A workbook of `(sheet name, header, rows)` (see samples/xlsx.py for cell types)."""
+    return workbook_bytes({name: [list(header), *rows] for name, header, rows in sheets})
 
 
 def zip_one(member: str, data: bytes, when: datetime) -> bytes:

@@ -18,19 +18,17 @@ how the 5-minute files mark the repeated hour, the spring label.
 
 from __future__ import annotations
 
-import io
 import json
 import random
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.samples.xlsx import xlsx_bytes
 from power_market_assets.transforms.time import day_bounds_utc
 
 Channel = Literal["reports", "webservices"]
@@ -448,108 +446,6 @@ def _smd_sheet_names() -> Iterable[tuple[str, str]]:
     from power_market_assets.formats.isone import SMD_SHEETS
 
     return ((sheet, location) for sheet, (location, _) in SMD_SHEETS.items())
-
-
-_EXCEL_EPOCH = date(1899, 12, 30)
-
-
-def _col(n: int) -> str:
-    name = ""
-    n += 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
-def _cell(ref: str, value: object) -> str:
-    if isinstance(value, date):
-        return f'<c r="{ref}" s="1"><v>{(value - _EXCEL_EPOCH).days}</v></c>'
-    if isinstance(value, (int, float)):
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
-    return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
-
-
-def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
-    """A minimal valid workbook: inline strings, one date style (numFmt 14), no shared strings."""
-    names = list(sheets)
-    overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(len(names))
-    )
-    files = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-            'officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-'
-            f'officedocument.spreadsheetml.styles+xml"/>{overrides}</Types>'
-        ),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-        ),
-        "xl/workbook.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            "<sheets>"
-            + "".join(
-                f'<sheet name="{escape(n)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
-                for i, n in enumerate(names)
-            )
-            + "</sheets></workbook>"
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            + "".join(
-                f'<Relationship Id="rId{i + 1}" Type="http://schemas.openxmlformats.org/'
-                'officeDocument/2006/relationships/worksheet" '
-                f'Target="worksheets/sheet{i + 1}.xml"/>'
-                for i in range(len(names))
-            )
-            + f'<Relationship Id="rId{len(names) + 1}" Type="http://schemas.openxmlformats.org/'
-            'officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>'
-        ),
-        "xl/styles.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
-            '<borders count="1"><border/></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-            '</cellStyleXfs><cellXfs count="2">'
-            '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-            '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" '
-            'applyNumberFormat="1"/></cellXfs></styleSheet>'
-        ),
-    }
-    for i, name in enumerate(names):
-        rows = "".join(
-            f'<row r="{r + 1}">'
-            + "".join(_cell(f"{_col(c)}{r + 1}", v) for c, v in enumerate(row))
-            + "</row>"
-            for r, row in enumerate(sheets[name])
-        )
-        files[f"xl/worksheets/sheet{i + 1}.xml"] = (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            f"<sheetData>{rows}</sheetData></worksheet>"
-        )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for member, text in files.items():
-            info = zipfile.ZipInfo(member, (2024, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, text.encode("utf-8"))
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------
