@@ -250,3 +250,22 @@ def test_backfill_command_on_history(tmp_path, da_year, monkeypatch) -> None:
     assert json.dumps(sorted(c for c in flat.columns if c.startswith("HB_"))) == json.dumps(
         ["HB_HOUSTON", "HB_NORTH"]
     )
+
+
+def test_auto_channel_takes_old_days_from_history_and_recent_ones_from_the_mis(
+    tmp_path, da_year, monkeypatch
+) -> None:
+    """One backfill range can reach back years: days the MIS no longer lists come from the
+    yearly workbook, the last week from the MIS listing."""
+    from power_market_assets.io import ercot_resource
+    from power_market_assets.samples.ercot import generate_documents
+
+    recent = date(2024, 11, 3)
+    monkeypatch.setattr(ercot_resource, "_today", lambda tz: date(2024, 11, 5))
+    docs = generate_documents(ercot.DA_PRICES, [recent], n_nodes=2)
+    with ErcotStandInServer(docs, history=[da_year]) as server:
+        source = ErcotSource(channel="auto", mis_base_url=server.base_url, max_retries=0)
+        got = source.fetch(ercot.DA_PRICES, [FALL_BACK, recent], tmp_path)
+    assert sorted(got) == [FALL_BACK, recent]
+    assert got[FALL_BACK][0].doc_id == da_year.doc_id  # the 2019 workbook
+    assert got[recent][0].doc_id == docs[0].doc_id  # the MIS document

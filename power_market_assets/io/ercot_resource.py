@@ -9,8 +9,9 @@ they are never put in metadata or logs.
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from power_market_assets.formats.ercot_history import history_report
 from power_market_assets.io.resources import SourceResource, secret_from_env
@@ -22,7 +23,7 @@ from power_market_assets.sources.ercot import (
 )
 from power_market_assets.sources.ercot_history import ErcotHistoryClient, fetch_history_days
 
-CHANNELS = ("mis", "api", "history")
+CHANNELS = ("mis", "api", "history", "auto")
 ERCOT_MIS_URL = "https://www.ercot.com"
 ERCOT_API_URL = "https://api.ercot.com/api/public-reports"
 ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
@@ -40,17 +41,37 @@ class ErcotSource(SourceResource):
     api_subscription_key: str | None = None
     # ERCOT's public API allows 30 requests a minute.
     api_min_request_interval_seconds: float = 2.0
+    # "auto": days younger than this come from the MIS listing (it keeps 7 to 31 days), older
+    # ones from the yearly history workbooks (or the API archive with credentials).
+    mis_retention_days: int = 7
 
     def fetch(self, spec: DatasetSpec, days: list[date], download_dir: Path):
         """Download the CSV documents of these operating days (absent days: none published)."""
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown ERCOT channel {self.channel!r} (expected one of {CHANNELS})")
-        if self.channel == "history" and history_report(spec) is not None:
+        if self.channel != "auto":
+            return self._fetch_via(self.channel, spec, days, download_dir)
+        cutoff = _today(spec.timezone) - timedelta(days=self.mis_retention_days)
+        older = [d for d in days if d < cutoff]
+        recent = [d for d in days if d >= cutoff]
+        found = self._fetch_via(self._archive_channel(), spec, older, download_dir) if older else {}
+        if recent:
+            found |= self._fetch_via("mis", spec, recent, download_dir)
+        return found
+
+    def _archive_channel(self) -> str:
+        """Where days the MIS no longer lists come from: the API archive when credentials are
+        set, else the yearly workbooks (datasets without one fall back to the MIS)."""
+        credentials = (self.api_username, self.api_password, self.api_subscription_key)
+        return "api" if all(credentials) else "history"
+
+    def _fetch_via(self, channel: str, spec: DatasetSpec, days: list[date], download_dir: Path):
+        if channel == "history" and history_report(spec) is not None:
             history = ErcotHistoryClient(
                 base_url=self.mis_base_url, http=self.http(self.min_request_interval_seconds)
             )
             return fetch_history_days(spec, days, download_dir=download_dir, client=history)
-        if self.channel == "api":
+        if channel == "api":
             api = ErcotPublicApiClient(
                 base_url=self.api_base_url,
                 token_url=self.api_token_url,
@@ -79,8 +100,12 @@ class ErcotSource(SourceResource):
         }
 
 
+def _today(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
 def resource_from_env(base_url: str | None = None) -> ErcotSource:
-    """PMA_ERCOT_CHANNEL ("mis", "api" or "history"), PMA_ERCOT_MIS_URL (or `base_url`),
+    """PMA_ERCOT_CHANNEL ("mis", "api", "history" or "auto"), PMA_ERCOT_MIS_URL (or `base_url`),
     PMA_ERCOT_API_URL, PMA_ERCOT_TOKEN_URL and the API credentials ERCOT_API_USERNAME,
     ERCOT_API_PASSWORD, ERCOT_API_SUBSCRIPTION_KEY (through dg.EnvVar, never shown in the UI)."""
     return ErcotSource(
