@@ -191,15 +191,20 @@ class ErcotMisClient:
         self._clock = clock
 
     def __repr__(self) -> str:
-        return f"ErcotMisClient(base_url={self.base_url!r})"
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    def listing_url(self, spec: DatasetSpec) -> str:
+    def report_listing_url(self, report_type_id: str) -> str:
+        """The listing of one report type (the trailing `_<seconds>` defeats caches)."""
         return (
-            f"{self.base_url}/misapp/servlets/IceDocListJsonWS?reportTypeId={spec.report_id}"
+            f"{self.base_url}/misapp/servlets/IceDocListJsonWS?reportTypeId={report_type_id}"
             f"&_{int(self._clock())}"
         )
 
-    def download_url(self, doc: MisDocument) -> str:
+    def listing_url(self, spec: DatasetSpec) -> str:
+        return self.report_listing_url(spec.report_id)
+
+    def download_url(self, doc) -> str:
+        """`doc`: anything with a `doc_id` (a listed daily or yearly document)."""
         return f"{self.base_url}/misdownload/servlets/mirDownload?doclookupId={doc.doc_id}"
 
     def list_documents(self, spec: DatasetSpec) -> list[MisDocument]:

@@ -29,10 +29,9 @@ import logging
 import os
 import re
 import shutil
-import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -51,8 +50,8 @@ from power_market_assets.formats.ercot_history import (
     split_workbook,
 )
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.ercot import MIS_BASE_URL
-from power_market_assets.sources.http import HttpClient, SourceError, is_zip_file
+from power_market_assets.sources.ercot import ErcotMisClient
+from power_market_assets.sources.http import SourceError, is_zip_file
 from power_market_assets.sources.landing import LandedSource
 
 log = logging.getLogger(__name__)
@@ -162,31 +161,11 @@ def _posted(doc: YearDocument) -> tuple[datetime, int, str]:
 # Client
 
 
-class ErcotHistoryClient:
-    """Listing and download of the yearly documents through the public MIS servlets."""
+class ErcotHistoryClient(ErcotMisClient):
+    """Listing and download of the yearly documents through the same public MIS servlets."""
 
-    def __init__(
-        self,
-        base_url: str = MIS_BASE_URL,
-        http: HttpClient | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.http = http or HttpClient()
-        self._clock = clock
-
-    def __repr__(self) -> str:
-        return f"ErcotHistoryClient(base_url={self.base_url!r})"
-
-    def listing_url(self, report: HistoryReport) -> str:
-        return (
-            f"{self.base_url}/misapp/servlets/IceDocListJsonWS?"
-            f"reportTypeId={report.report_type_id}&_{int(self._clock())}"
-        )
-
-    def download_url(self, doc: YearDocument) -> str:
-        return f"{self.base_url}/misdownload/servlets/mirDownload?doclookupId={doc.doc_id}"
+    def listing_url(self, report: HistoryReport) -> str:  # type: ignore[override]
+        return self.report_listing_url(report.report_type_id)
 
     def list_years(self, report: HistoryReport) -> dict[int, YearDocument]:
         """Year -> its newest listed document."""
