@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -126,6 +126,18 @@ def test_unpublished_day_is_absent_not_an_error(client, server, tmp_path: Path) 
     assert "/public/csv/realtime/20241101realtime_zone_csv.zip" in _paths(server)
     # A month with nothing published at all: daily 404, zip 404, still no error.
     assert client.fetch_days(nyiso.RT_PRICES, [date(2030, 1, 2)], tmp_path) == {}
+
+
+def test_real_time_day_under_way_is_absent(server, http, tmp_path: Path) -> None:
+    """Today's realtime file also carries advisory intervals for the hours ahead: a real-time
+    day is only fetched once it is over (day-ahead days any time they are published)."""
+    day = NOV[-1]
+    noon = datetime(day.year, day.month, day.day, 17, tzinfo=UTC)  # 12:00 in New York
+    during = NyisoMisClient(server.base_url, http, clock=lambda: noon)
+    assert during.fetch_days(nyiso.RT_PRICES, [day], tmp_path) == {}
+    assert sorted(during.fetch_days(nyiso.DA_PRICES, [day], tmp_path)) == [day]
+    after = NyisoMisClient(server.base_url, http, clock=lambda: noon + timedelta(hours=12))
+    assert sorted(after.fetch_days(nyiso.RT_PRICES, [day], tmp_path)) == [day]
 
 
 def test_zip_lagging_the_daily_files(client, server, tmp_path: Path) -> None:

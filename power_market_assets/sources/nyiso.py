@@ -27,10 +27,10 @@ import calendar
 import contextlib
 import logging
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from power_market_assets.formats.archive import (
@@ -41,6 +41,7 @@ from power_market_assets.formats.archive import (
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import HttpClient, SourceError, is_zip_file
 from power_market_assets.sources.landing import LandedSource
+from power_market_assets.transforms.time import day_bounds_utc
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +107,13 @@ class NyisoMisClient:
         *,
         download_workers: int = 4,
         max_member_bytes: int = MAX_MEMBER_BYTES,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.base_url = base_url.rstrip("/")
         self.http = http or HttpClient()
         self.download_workers = max(1, download_workers)
         self.max_member_bytes = max_member_bytes
+        self._clock = clock
 
     def __repr__(self) -> str:
         return f"NyisoMisClient(base_url={self.http.safe_url(self.base_url)!r})"
@@ -226,8 +229,17 @@ class NyisoMisClient:
     def fetch_days(
         self, spec: DatasetSpec, days: Iterable[date], download_dir: Path
     ) -> dict[date, list[LandedSource]]:
-        """Every file of the dataset for these operating days; incomplete days are absent."""
-        wanted = sorted(set(days))
+        """Every file of the dataset for these operating days; incomplete days are absent.
+
+        A real-time day still under way is absent too: its file then also holds NYISO's
+        advisory intervals for the hours ahead, with nothing telling them from real prices.
+        """
+        now = self._clock()
+        wanted = sorted(
+            d
+            for d in set(days)
+            if spec.market != "RTM" or day_bounds_utc(d, spec.timezone)[1] <= now
+        )
         download_dir = Path(download_dir)
         download_dir.mkdir(parents=True, exist_ok=True)
         folder, stems = spec.param("folder"), [s for s in spec.param("file_names").split(",") if s]
