@@ -12,8 +12,10 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+
+import polars as pl
 
 from power_market_assets.automation.runs import contiguous_ranges, failure_messages, run_range
 from power_market_assets.formats import IDENTIFY_BYTES, identify_file
@@ -31,6 +33,8 @@ class Recognized:
     spec: DatasetSpec
     operating_days: tuple[date, ...]  # sorted; one for daily files, many for archives
     rows: int
+    # operating_day + the dataset's unique key of every row: which earlier drops it replaces.
+    keys: pl.DataFrame | None = None
 
     @property
     def operating_day(self) -> date:
@@ -45,7 +49,21 @@ class Recognized:
 
 
 def recognize(path: Path) -> Recognized:
-    """Identify the dataset of a dropped .zip or .csv and check that it parses."""
+    """Identify the dataset of a dropped file (.zip, .csv, .json, .xlsx) and check that it
+    parses and holds no duplicate rows."""
+    spec, frame = read_dropped(path)
+    if frame.height == 0:
+        raise FormatError(path.name, "holds a header but no data rows")
+    duplicates = check_duplicates(frame, spec)
+    if not duplicates.passed:  # refused here rather than failing the run's blocking check
+        raise FormatError(path.name, duplicates.summary)
+    days = tuple(sorted(set(frame.get_column("operating_day").to_list())))
+    keys = frame.select("operating_day", *spec.unique_key)
+    return Recognized(path=path, spec=spec, operating_days=days, rows=frame.height, keys=keys)
+
+
+def read_dropped(path: Path) -> tuple[DatasetSpec, pl.DataFrame]:
+    """The dataset of a file as a user would drop it (zips opened safely) and its rows."""
     if not path.is_file():
         raise FormatError(str(path), "not a file")
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,32 +73,27 @@ def recognize(path: Path) -> Recognized:
             raise FormatError(path.name, str(exc)) from exc
         if not members:
             raise FormatError(path.name, "holds no CSV file")
-        specs = set()
-        for member in members:
-            if member.size_bytes == 0:
-                raise FormatError(member.name, "is empty (0 bytes)")
-            if member.data_rows == 0 and member.name.lower().endswith(".csv"):
-                raise FormatError(member.name, "holds a header but no data rows")
-            with open(member.path, "rb") as handle:
-                head = handle.read(IDENTIFY_BYTES)
-            spec = identify_file(member.name, head)
-            if spec is None:
-                first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-                raise FormatError(
-                    member.name, f"matches no known dataset (first line: {first_line[:200]!r})"
-                )
-            specs.add(spec)
+        specs = {_identify_member(member) for member in members}
         if len(specs) > 1:
             raise FormatError(path.name, "mixes files of several datasets")
         spec = specs.pop()
-        frame = read_files_guarded([m.path for m in members], spec, label=path.name)
-    if frame.height == 0:
-        raise FormatError(path.name, "holds a header but no data rows")
-    duplicates = check_duplicates(frame, spec)
-    if not duplicates.passed:  # refused here rather than failing the run's blocking check
-        raise FormatError(path.name, duplicates.summary)
-    days = tuple(sorted(set(frame.get_column("operating_day").to_list())))
-    return Recognized(path=path, spec=spec, operating_days=days, rows=frame.height)
+        return spec, read_files_guarded([m.path for m in members], spec, label=path.name)
+
+
+def _identify_member(member) -> DatasetSpec:
+    if member.size_bytes == 0:
+        raise FormatError(member.name, "is empty (0 bytes)")
+    if member.data_rows == 0 and member.name.lower().endswith(".csv"):
+        raise FormatError(member.name, "holds a header but no data rows")
+    with open(member.path, "rb") as handle:
+        head = handle.read(IDENTIFY_BYTES)
+    spec = identify_file(member.name, head)
+    if spec is None:
+        first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        raise FormatError(
+            member.name, f"matches no known dataset (first line: {first_line[:200]!r})"
+        )
+    return spec
 
 
 def land(recognized: Recognized, lake: Lake) -> Path:
@@ -93,11 +106,55 @@ def land(recognized: Recognized, lake: Lake) -> Path:
         folder = lake.landing_day_dir(spec.iso, spec.dataset, day.isoformat())
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / recognized.path.name
+        retire_replaced(recognized, day, folder, lake)
         with atomic_path(target) as temp:
             _link_or_copy(first or recognized.path, temp)
         first = first or target
     assert first is not None
     return first
+
+
+def retire_replaced(recognized: Recognized, day: date, folder: Path, lake: Lake) -> list[Path]:
+    """Move out of the day's landing folder the earlier drops whose every row the new file
+    covers again (a corrected file under a new name), so the day is not read twice.
+
+    They go to landing/replaced/<iso>/<dataset>/<day>/ (nothing is deleted); files the new
+    one covers only partly stay, and the day's duplicates check then reports the overlap.
+    """
+    if recognized.keys is None:
+        return []
+    spec = recognized.spec
+    new_keys = recognized.keys.filter(pl.col("operating_day") == day)
+    retired = []
+    for old in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        if old.name == recognized.path.name:
+            continue
+        try:
+            old_spec, old_frame = read_dropped(old)
+        except FormatError:
+            continue
+        if old_spec is not spec:
+            continue
+        old_keys = old_frame.filter(pl.col("operating_day") == day).select(new_keys.columns)
+        if old_keys.height and not old_keys.join(new_keys, on=new_keys.columns, how="anti").height:
+            retired.append(_move_replaced(old, lake, spec, day, recognized.path.name))
+    return retired
+
+
+def _move_replaced(old: Path, lake: Lake, spec: DatasetSpec, day: date, by: str) -> Path:
+    target_dir = (
+        lake.landing_dir
+        / "replaced"
+        / lake.landing_day_dir(spec.iso, spec.dataset, day.isoformat()).relative_to(
+            lake.landing_dir
+        )
+    )
+    target_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = target_dir / f"{stamp}-{old.name}"
+    os.replace(old, target)
+    target.with_name(target.name + ".reason.txt").write_text(f"replaced by {by}\n")
+    return target
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -245,3 +245,36 @@ def test_inbox_file_spanning_days_runs_its_range_once(tmp_path: Path) -> None:
         for path in lake.all_partition_files(raw)
     }
     assert per_day == {"2024-11-02": first.data_rows, "2024-11-03": second.data_rows}
+
+
+def test_inbox_correction_under_a_new_name_replaces_the_earlier_drop(tmp_path: Path) -> None:
+    """A user drops a day, then the ISO's corrected file for it under another name: the
+    earlier file moves to landing/replaced/ (with a reason) and the day is rebuilt from the
+    correction alone, instead of failing on duplicate rows."""
+    instance = dg.DagsterInstance.ephemeral()
+    defs = _defs(tmp_path)
+    sensor = defs.resolve_sensor_def("landing_inbox")
+    lake = Lake.at(tmp_path)
+    lake.inbox_dir.mkdir(parents=True)
+    resources = {"lake": LakeResource(data_root=str(tmp_path))}
+    (doc,) = generate_documents(ercot.DA_PRICES, DAYS[:1], 3)
+    header, first_row, *rest = doc.csv_bytes.decode().splitlines()
+    cells = first_row.split(",")
+    corrected_row = ",".join([*cells[:3], " 777.77", *cells[4:]])
+    (lake.inbox_dir / "dam_original.csv").write_bytes(doc.csv_bytes)
+    cursor = None
+    for name, rows in (("dam_original.csv", None), ("dam_corrected.csv", corrected_row)):
+        if rows is not None:
+            (lake.inbox_dir / name).write_text("\n".join([header, rows, *rest]) + "\n")
+        tick = _tick(sensor, instance, cursor, resources, defs)
+        cursor = tick.cursor
+        (request,) = tick.run_requests
+        assert _execute(defs, request, instance).success
+    day = DAYS[0].isoformat()
+    landing = lake.landing_day_dir("ERCOT", "da_prices", day)
+    assert [p.name for p in landing.iterdir()] == ["dam_corrected.csv"]
+    (reason,) = (lake.landing_dir / "replaced").rglob("*.reason.txt")
+    assert "replaced by dam_corrected.csv" in reason.read_text()
+    partition = lake.partition_file("ercot/da_prices/raw_parquet", day)
+    raw = duckdb.sql(f"select count(*), max(lmp) from '{partition}'").fetchone()
+    assert raw == (doc.data_rows, 777.77)
