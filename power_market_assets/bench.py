@@ -33,12 +33,13 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.io.lake import Lake, write_parquet_files
+from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
 from power_market_assets.io.stages import land_days, parse_days
 from power_market_assets.registry import ercot
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import operating_day_for
 from power_market_assets.sources.landing import LandedSource
+from power_market_assets.transforms.time import days_between, next_month
 
 PHASES = ("floor", "pipeline")
 DATASETS = {spec.dataset: spec for spec in ercot.ERCOT_DATASETS}
@@ -47,8 +48,7 @@ SCED_START = date(2024, 11, 2)  # rt_lmp windows start here: the fall-back day c
 
 def month_days(month: str) -> list[date]:
     first = date.fromisoformat(f"{month}-01")
-    following = (first + timedelta(days=32)).replace(day=1)
-    return [first + timedelta(days=i) for i in range((following - first).days)]
+    return days_between(first, next_month(first) - timedelta(days=1))
 
 
 def _peak_mib() -> float:
@@ -82,14 +82,14 @@ def phase_pipeline(zips: list[Path], data_root: Path, with_checks: bool, spec: D
         day: [LandedSource(path=p, original_name=p.name) for p in paths]
         for day, paths in _zips_by_day(zips, spec).items()
     }
-    manifest = land_days(lake, f"ercot/{spec.dataset}/csv", sources)
+    manifest = land_days(lake, stage_lake_path(spec, "csv"), sources)
     rows = 0
     for parsed in parse_days(spec, sorted(sources), manifest, lake.root, with_checks):
         if parsed.error is not None:
             raise parsed.error
         assert all(o.passed for o in parsed.outcomes.values()), parsed.outcomes
         key = parsed.day.isoformat()
-        target = lake.partition_file(f"ercot/{spec.dataset}/raw_parquet", key)
+        target = lake.partition_file(stage_lake_path(spec, "raw_parquet"), key)
         write_parquet_files({target: parsed.frame})
         rows += parsed.frame.height
     return rows
@@ -104,7 +104,7 @@ def phase_dagster(zips: list[Path], data_root: Path, spec: DatasetSpec) -> tuple
     """
     import dagster as dg
 
-    from power_market_assets.automation.runs import run_range
+    from power_market_assets.automation.runs import daily_job_name, landing_run_config, run_range
     from power_market_assets.definitions import build_definitions
 
     lake = Lake.at(data_root)
@@ -119,16 +119,16 @@ def phase_dagster(zips: list[Path], data_root: Path, spec: DatasetSpec) -> tuple
     started = time.perf_counter()
     result = run_range(
         defs,
-        f"ercot_{spec.dataset}_daily",
+        daily_job_name(spec),
         days[0].isoformat(),
         days[-1].isoformat(),
         dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {f"ercot__{spec.dataset}__csv": {"config": {"source": "landing"}}}},
+        run_config=landing_run_config(spec),
     )
     seconds = time.perf_counter() - started
     if not result.success:
         raise RuntimeError("the Dagster backfill failed")
-    files = lake.all_partition_files(f"ercot/{spec.dataset}/raw_parquet")
+    files = lake.all_partition_files(stage_lake_path(spec, "raw_parquet"))
     return sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files), seconds
 
 

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 import dagster as dg
 
 from power_market_assets.assets import all_assets
+from power_market_assets.automation.runs import daily_job_name
 from power_market_assets.automation.schedules import iso_schedules
 from power_market_assets.automation.sensors import (
     build_landing_inbox_sensor,
     build_publication_sensor,
-    daily_job_name,
 )
 from power_market_assets.io.io_manager import LakeIOManager
 from power_market_assets.io.resources import LakeResource, source_resources
@@ -28,6 +28,12 @@ from power_market_assets.registry.spec import DatasetSpec
 
 DEFAULT_DATA_ROOT = "data"
 DAILY_STAGES = ("csv", "raw_parquet")
+
+
+def lake_resources(data_root: str | os.PathLike) -> dict:
+    """The lake resource and IO manager every asset needs, over one data root."""
+    root = str(data_root)
+    return {"lake": LakeResource(data_root=root), "lake_io": LakeIOManager(data_root=root)}
 
 
 def build_resources(
@@ -40,11 +46,7 @@ def build_resources(
     urls = dict(source_urls or {})
     if ercot_mis_url:
         urls["ERCOT"] = ercot_mis_url
-    return {
-        "lake": LakeResource(data_root=root),
-        "lake_io": LakeIOManager(data_root=root),
-        **source_resources(DATASETS_BY_ISO, urls),
-    }
+    return {**lake_resources(root), **source_resources(DATASETS_BY_ISO, urls)}
 
 
 def _keys(specs: tuple[DatasetSpec, ...], stages: tuple[str, ...]) -> list[dg.AssetKey]:

@@ -8,18 +8,22 @@ Dagster instance under <data root>/dagster_home so `dagster dev` shows them afte
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 
 import dagster as dg
 
-from power_market_assets.automation.runs import failure_messages, months_between, run_range
+from power_market_assets.automation.runs import (
+    failure_messages,
+    months_between,
+    persistent_instance,
+    run_range,
+)
 from power_market_assets.io.catalog import connect_read_only
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import DATASETS_BY_ISO
 from power_market_assets.samples.servers import environment, standin_environment, standin_server
+from power_market_assets.transforms.time import days_between
 
 EXAMPLE_QUERIES = {
     "The fall-back day has 25 hourly DA intervals per location, in every ISO": """
@@ -33,20 +37,6 @@ GROUP BY iso ORDER BY iso""",
     "Every ISO in one view": "SELECT iso, count(*) AS rows FROM all_isos.da_prices "
     "GROUP BY iso ORDER BY iso",
 }
-
-
-def persistent_instance(root: Path) -> dg.DagsterInstance:
-    home = root / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def _print_summary(lake: Lake) -> None:
@@ -102,7 +92,7 @@ def run_demo(
     data_root: str = "data", start: str = "2024-11-01", end: str = "2024-11-04", nodes: int = 20
 ) -> int:
     lake = Lake.at(data_root)
-    days = _days(date.fromisoformat(start), date.fromisoformat(end))
+    days = days_between(date.fromisoformat(start), date.fromisoformat(end))
     instance = persistent_instance(lake.root)
     print(f"Materializing {', '.join(DATASETS_BY_ISO)} for {start}..{end} ({nodes} locations)")
     results = [r for iso in DATASETS_BY_ISO for r in _run_iso(iso, days, lake, instance, nodes)]
@@ -113,7 +103,7 @@ def run_demo(
         return 1
     _print_summary(lake)
     print(
-        f"\nOpen the UI with the runs above:  DAGSTER_HOME={lake.root / 'dagster_home'} "
+        f"\nOpen the UI with the runs above:  DAGSTER_HOME={lake.dagster_home} "
         ".venv/bin/dagster dev -w workspace.yaml"
     )
     print(f"Query with DuckDB:               duckdb {lake.warehouse_path}")

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.automation.runs import contiguous_ranges, failure_messages, run_range
+from power_market_assets.automation.runs import (
+    contiguous_ranges,
+    daily_job_name,
+    failure_messages,
+    landing_run_config,
+    persistent_instance,
+    run_range,
+)
 from power_market_assets.formats import IDENTIFY_BYTES, identify_file
 from power_market_assets.formats.archive import ArchiveError, atomic_path, extract_csv_members
 from power_market_assets.formats.errors import FormatError
@@ -137,23 +144,20 @@ def retire_replaced(recognized: Recognized, day: date, folder: Path, lake: Lake)
             continue
         old_keys = old_frame.filter(pl.col("operating_day") == day).select(new_keys.columns)
         if old_keys.height and not old_keys.join(new_keys, on=new_keys.columns, how="anti").height:
-            retired.append(_move_replaced(old, lake, spec, day, recognized.path.name))
+            target_dir = lake.replaced_dir / folder.relative_to(lake.landing_dir)
+            retired.append(set_aside(old, target_dir, f"replaced by {recognized.path.name}"))
     return retired
 
 
-def _move_replaced(old: Path, lake: Lake, spec: DatasetSpec, day: date, by: str) -> Path:
-    target_dir = (
-        lake.landing_dir
-        / "replaced"
-        / lake.landing_day_dir(spec.iso, spec.dataset, day.isoformat()).relative_to(
-            lake.landing_dir
-        )
-    )
-    target_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = target_dir / f"{stamp}-{old.name}"
-    os.replace(old, target)
-    target.with_name(target.name + ".reason.txt").write_text(f"replaced by {by}\n")
+def set_aside(path: Path, folder: Path, reason: str) -> Path:
+    """Move a file into `folder` as `<utc stamp>-<name>`, with `<that>.reason.txt` beside it
+    (quarantined drops, replaced landed files: nothing is deleted)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{stamp}-{path.name}"
+    shutil.move(str(path), target)
+    with atomic_path(target.with_name(target.name + ".reason.txt")) as temp:
+        temp.write_text(f"{reason}\n")
     return target
 
 
@@ -167,7 +171,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
 def ingest_paths(paths: list[Path], data_root: str = "data") -> int:
     """Ingest files; returns a process exit code (1 when any file was refused or a run failed)."""
     from power_market_assets.definitions import build_definitions
-    from power_market_assets.demo import persistent_instance
 
     lake = Lake.at(data_root)
     exit_code = 0
@@ -190,10 +193,7 @@ def ingest_paths(paths: list[Path], data_root: str = "data") -> int:
     defs = build_definitions(data_root=str(lake.root))
     instance = persistent_instance(lake.root)
     for spec, days in landed.items():
-        job = f"{spec.iso.lower()}_{spec.dataset}_daily"
-        run_config = {
-            "ops": {f"{spec.iso.lower()}__{spec.dataset}__csv": {"config": {"source": "landing"}}}
-        }
+        job, run_config = daily_job_name(spec), landing_run_config(spec)
         for first, last in contiguous_ranges(days):
             result = run_range(
                 defs, job, first.isoformat(), last.isoformat(), instance, run_config=run_config

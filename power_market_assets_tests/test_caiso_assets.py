@@ -10,10 +10,9 @@ import polars as pl
 import pytest
 
 from power_market_assets.assets.factory import build_dataset_assets
+from power_market_assets.definitions import lake_resources
 from power_market_assets.io.caiso_resource import CaisoSource
-from power_market_assets.io.io_manager import LakeIOManager
 from power_market_assets.io.lake import Lake
-from power_market_assets.io.resources import LakeResource
 from power_market_assets.registry import caiso
 from power_market_assets.samples.caiso import standin_server
 
@@ -28,8 +27,7 @@ def server():
 
 def _resources(root: Path, server) -> dict:
     return {
-        "lake": LakeResource(data_root=str(root)),
-        "lake_io": LakeIOManager(data_root=str(root)),
+        **lake_resources(root),
         "caiso_source": CaisoSource(
             base_url=server.base_url, min_request_interval_seconds=0.0, backoff_seconds=0.01
         ),

@@ -15,7 +15,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from power_market_assets.automation.runs import failure_messages, run_range
+from power_market_assets.automation.runs import (
+    daily_job_name,
+    failure_messages,
+    landing_run_config,
+    run_range,
+)
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats import identify_file, read_dataset_files
 from power_market_assets.formats.errors import FormatError
@@ -108,15 +113,9 @@ def test_drifted_header_names_file_and_column_and_blocks_downstream(
         shutil.copy(drifted if path == original else path, landing / path.name)
     defs = build_definitions(data_root=str(root))
     instance = dg.DagsterInstance.ephemeral()
-    op = f"{iso.lower()}__da_prices__csv"
     day = FALL_BACK.isoformat()
     daily = run_range(
-        defs,
-        f"{iso.lower()}_da_prices_daily",
-        day,
-        day,
-        instance,
-        run_config={"ops": {op: {"config": {"source": "landing"}}}},
+        defs, daily_job_name(spec), day, day, instance, run_config=landing_run_config(spec)
     )
     assert not daily.success
     assert any(drifted.name in m for m in failure_messages(daily))
@@ -151,11 +150,11 @@ def test_yearly_workbook_is_ingested_under_every_day_it_covers(tmp_path: Path) -
     first, last = days[0].isoformat(), days[-1].isoformat()
     result = run_range(
         defs,
-        "isone_da_prices_daily",
+        daily_job_name(recognized.spec),
         first,
         last,
         dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {"isone__da_prices__csv": {"config": {"source": "landing"}}}},
+        run_config=landing_run_config(recognized.spec),
     )
     assert result.success, failure_messages(result)
     raw = "isone/da_prices/raw_parquet"

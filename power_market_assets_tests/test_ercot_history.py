@@ -12,7 +12,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from power_market_assets.automation.runs import run_range
+from power_market_assets.automation.runs import daily_job_name, run_range
 from power_market_assets.commands.backfill import run_backfill
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats import ercot as ercot_format
@@ -215,8 +215,7 @@ def test_fall_back_day_through_dagster(tmp_path, da_year, monkeypatch) -> None:
         defs = build_definitions(data_root=str(tmp_path))
         instance = dg.DagsterInstance.ephemeral()
         for spec, intervals in ((ercot.DA_PRICES, 25), (ercot.RT_PRICES, 100)):
-            job = f"ercot_{spec.dataset}_daily"
-            result = run_range(defs, job, "2019-11-03", "2019-11-03", instance)
+            result = run_range(defs, daily_job_name(spec), "2019-11-03", "2019-11-03", instance)
             assert result.success
             assert all(e.passed for e in result.get_asset_check_evaluations())
             lake = Lake.at(tmp_path)

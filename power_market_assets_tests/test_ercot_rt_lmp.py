@@ -11,13 +11,12 @@ import polars as pl
 import pytest
 
 from power_market_assets.assets.factory import build_dataset_assets
+from power_market_assets.definitions import lake_resources
 from power_market_assets.formats.csvjoin import split_csv
 from power_market_assets.formats.ercot import identify, read_files, read_texts
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.ercot_resource import ErcotSource
-from power_market_assets.io.io_manager import LakeIOManager
 from power_market_assets.io.lake import Lake
-from power_market_assets.io.resources import LakeResource
 from power_market_assets.quality.checks import check_duplicates, check_gaps, check_price_range
 from power_market_assets.registry.ercot import ERCOT_DATASETS, RT_LMP
 from power_market_assets.samples.ercot import SCED_HEADER, generate_documents, write_documents
@@ -163,8 +162,7 @@ def test_dagster_one_fall_back_day(tmp_path: Path, fall_back_docs) -> None:
     assets = build_dataset_assets(RT_LMP)
     with ErcotStandInServer(fall_back_docs) as server:
         resources = {
-            "lake": LakeResource(data_root=str(tmp_path)),
-            "lake_io": LakeIOManager(data_root=str(tmp_path)),
+            **lake_resources(tmp_path),
             "ercot_source": ErcotSource(mis_base_url=server.base_url, backoff_seconds=0.01),
         }
         daily = dg.materialize(

@@ -12,10 +12,9 @@ import pytest
 
 from power_market_assets.assets.combined import COMBINED_KINDS, build_combined_assets
 from power_market_assets.assets.factory import build_dataset_assets
-from power_market_assets.io.io_manager import LakeIOManager
+from power_market_assets.definitions import lake_resources
 from power_market_assets.io.isone_resource import IsoneSource, resource_from_env
 from power_market_assets.io.lake import Lake
-from power_market_assets.io.resources import LakeResource
 from power_market_assets.registry import isone as registry
 from power_market_assets.samples.isone import standin_server
 
@@ -49,11 +48,7 @@ def _materialize(assets, stages, partition, root: Path, source, instance, **kwar
         selection=dg.AssetSelection.assets(*keys),
         partition_key=partition,
         instance=instance,
-        resources={
-            "lake": LakeResource(data_root=str(root)),
-            "lake_io": LakeIOManager(data_root=str(root)),
-            "isone_source": source,
-        },
+        resources={**lake_resources(root), "isone_source": source},
         **kwargs,
     )
 

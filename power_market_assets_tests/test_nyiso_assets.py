@@ -11,10 +11,9 @@ import polars as pl
 import pytest
 
 from power_market_assets.assets.factory import build_dataset_assets
-from power_market_assets.io.io_manager import LakeIOManager
+from power_market_assets.definitions import lake_resources
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.nyiso_resource import NyisoSource
-from power_market_assets.io.resources import LakeResource
 from power_market_assets.registry import nyiso
 from power_market_assets.samples.nyiso import standin_server
 
@@ -29,8 +28,7 @@ def server():
 
 def _resources(root: Path, server) -> dict:
     return {
-        "lake": LakeResource(data_root=str(root)),
-        "lake_io": LakeIOManager(data_root=str(root)),
+        **lake_resources(root),
         "nyiso_source": NyisoSource(base_url=server.base_url, max_retries=1, backoff_seconds=0.01),
     }
 

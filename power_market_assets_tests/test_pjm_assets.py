@@ -11,10 +11,9 @@ import polars as pl
 import pytest
 
 from power_market_assets.assets.factory import build_dataset_assets
-from power_market_assets.io.io_manager import LakeIOManager
+from power_market_assets.definitions import lake_resources
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.pjm_resource import PjmSource
-from power_market_assets.io.resources import LakeResource
 from power_market_assets.registry import pjm
 from power_market_assets.samples.pjm import standin_server
 
@@ -33,8 +32,7 @@ def server():
 
 def _resources(root: Path, server) -> dict:
     return {
-        "lake": LakeResource(data_root=str(root)),
-        "lake_io": LakeIOManager(data_root=str(root)),
+        **lake_resources(root),
         "pjm_source": PjmSource(
             base_url=server.base_url, api_key=KEY, min_request_interval_seconds=0.0
         ),

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.time import days_between
 
 CALENDAR_LOOKBACK_DAYS = 7
 CURSOR_KEEP_DAYS = 45
@@ -39,7 +40,7 @@ def calendar_days(spec: DatasetSpec, now: datetime) -> dict[date, str]:
     """For ISOs without a listing: the recent days their calendar says are published."""
     last = latest_published_day(spec, now)
     first = max(spec.first_available, last - timedelta(days=CALENDAR_LOOKBACK_DAYS - 1))
-    return {first + timedelta(days=i): "calendar" for i in range((last - first).days + 1)}
+    return dict.fromkeys(days_between(first, last), "calendar")
 
 
 @dataclass

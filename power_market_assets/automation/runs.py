@@ -1,14 +1,48 @@
-"""Launching partition ranges as single runs (what a UI backfill with single_run does)."""
+"""Launching partition ranges as single runs (what a UI backfill with single_run does),
+the names and run config of the jobs launched, and the persistent instance recording them."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
+
+from power_market_assets.io.lake import Lake
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.time import month_starts
+
+
+def daily_job_name(spec: DatasetSpec) -> str:
+    """The job of stages 1-2 (csv, raw_parquet) of one dataset (definitions.iso_jobs)."""
+    return f"{spec.iso.lower()}_{spec.dataset}_daily"
+
+
+def landing_run_config(spec: DatasetSpec) -> dict:
+    """Stage 1 takes the day's files from the landing folder instead of the ISO."""
+    op = dg.AssetKey([*spec.key_prefix, "csv"]).to_python_identifier()
+    return {"ops": {op: {"config": {"source": "landing"}}}}
+
+
+def log_config(log_level: str = "WARNING") -> dict:
+    """Run config setting the console log level (runs launched from the CLI stay quiet)."""
+    return {"loggers": {"console": {"config": {"log_level": log_level}}}}
+
+
+def persistent_instance(root: Path) -> dg.DagsterInstance:
+    """The Dagster instance under <data root>/dagster_home, so `dagster dev` shows the runs."""
+    home = Lake(root).dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
 
 
 def range_tags(first_key: str, last_key: str) -> dict[str, str]:
@@ -26,7 +60,7 @@ def run_range(
 ) -> dg.ExecuteInProcessResult:
     """Execute one job over a partition key range as a single run, recorded in `instance`."""
     job = defs.resolve_job_def(job_name)
-    config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
+    config = {**log_config(log_level), **(run_config or {})}
     return job.execute_in_process(
         instance=instance,
         tags=range_tags(first_key, last_key),
@@ -37,11 +71,7 @@ def run_range(
 
 def months_between(start: date, end: date) -> list[str]:
     """Monthly partition keys (YYYY-MM-01) covering start..end."""
-    keys, current = [], start.replace(day=1)
-    while current <= end:
-        keys.append(current.isoformat())
-        current = (current + timedelta(days=32)).replace(day=1)
-    return keys
+    return [month.isoformat() for month in month_starts(start, end)]
 
 
 def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from power_market_assets.automation.publication import latest_published_day
-from power_market_assets.automation.sensors import daily_job_name
+from power_market_assets.automation.runs import daily_job_name
 from power_market_assets.registry.spec import DatasetSpec
 
 

@@ -7,7 +7,6 @@ cursor the daemon persists, so a restart neither loses nor repeats work.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -20,10 +19,15 @@ from power_market_assets.automation.publication import (
     calendar_days,
     latest_published_day,
 )
-from power_market_assets.automation.runs import contiguous_ranges, range_tags
-from power_market_assets.formats.archive import atomic_path, sha256_file
+from power_market_assets.automation.runs import (
+    contiguous_ranges,
+    daily_job_name,
+    landing_run_config,
+    range_tags,
+)
+from power_market_assets.formats.archive import sha256_file
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.ingest import Recognized, land, recognize
+from power_market_assets.ingest import Recognized, land, recognize, set_aside
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import SourceError
@@ -33,26 +37,9 @@ INBOX_KEEP_KEYS = 5000
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
 
 
-def daily_job_name(spec: DatasetSpec) -> str:
-    return f"{spec.iso.lower()}_{spec.dataset}_daily"
-
-
-def landing_run_config(spec: DatasetSpec) -> dict:
-    """Stage 1 takes the day's files from the landing folder instead of the ISO."""
-    op = f"{spec.iso.lower()}__{spec.dataset}__csv"
-    return {"ops": {op: {"config": {"source": "landing"}}}}
-
-
 def quarantine(path: Path, lake: Lake, reason: str) -> Path:
     """Move an unusable file out of the inbox, with `<name>.reason.txt` beside it."""
-    folder = lake.quarantine_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = folder / f"{stamp}-{path.name}"
-    shutil.move(str(path), target)
-    with atomic_path(target.with_name(target.name + ".reason.txt")) as temp:
-        temp.write_text(f"{path.name}: {reason}\n")
-    return target
+    return set_aside(path, lake.quarantine_dir, f"{path.name}: {reason}")
 
 
 def _inbox_files(inbox: Path, settle_seconds: float) -> list[Path]:

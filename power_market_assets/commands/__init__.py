@@ -7,7 +7,7 @@ parses the arguments.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -23,18 +23,6 @@ def parse_day(text: str, what: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(f"{what}: {text!r} is not an ISO date (YYYY-MM-DD)") from exc
-
-
-def days_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def month_starts(first: date, last: date) -> list[date]:
-    months, current = [], first.replace(day=1)
-    while current <= last:
-        months.append(current)
-        current = (current + timedelta(days=32)).replace(day=1)
-    return months
 
 
 def compact_ranges(keys: list[str]) -> str:

@@ -20,21 +20,13 @@ from typing import TextIO
 
 import polars as pl
 
-from power_market_assets.commands import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    days_between,
-    month_starts,
-    parse_day,
-)
-from power_market_assets.io.lake import Lake
+from power_market_assets.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parse_day
+from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.registry import DatasetSpec, get_spec
+from power_market_assets.transforms.time import days_between, month_starts, next_month
 
 DEFAULT_CHUNK_DAYS = 31
 BAR_WIDTH = 30
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass(frozen=True)
@@ -46,11 +38,13 @@ class BackfillPlan:
 
     @property
     def raw_lake_path(self) -> str:
-        return f"{self.spec.iso.lower()}/{self.spec.dataset}/raw_parquet"
+        return stage_lake_path(self.spec, "raw_parquet")
 
     @property
     def daily_job(self) -> str:
-        return f"{self.spec.iso.lower()}_{self.spec.dataset}_daily"
+        from power_market_assets.automation.runs import daily_job_name
+
+        return daily_job_name(self.spec)
 
 
 def is_materialized(lake: Lake, lake_path: str, day: date) -> bool:
@@ -91,7 +85,7 @@ def make_plan(
     if chunk_days < 1:
         raise UsageError("--chunk-days must be at least 1")
     days = days_between(first, last)
-    lake_path = f"{spec.iso.lower()}/{spec.dataset}/raw_parquet"
+    lake_path = stage_lake_path(spec, "raw_parquet")
     todo = days if force else [d for d in days if not is_materialized(lake, lake_path, d)]
     return BackfillPlan(spec, days, todo, chunk_ranges(todo, chunk_days))
 
@@ -160,10 +154,9 @@ class Runner:
     def __post_init__(self) -> None:
         from power_market_assets.automation import runs
         from power_market_assets.definitions import build_definitions
-        from power_market_assets.demo import persistent_instance
 
         self.defs = build_definitions(data_root=str(self.lake.root))
-        self.instance = persistent_instance(self.lake.root)
+        self.instance = runs.persistent_instance(self.lake.root)
         self.run_range = self.run_range or runs.run_range
         self.failure_messages = runs.failure_messages
 
@@ -177,7 +170,7 @@ class Runner:
         """One single run of an asset selection over a partition range."""
         import dagster as dg
 
-        from power_market_assets.automation.runs import range_tags
+        from power_market_assets.automation.runs import log_config, range_tags
 
         assets = [a for a in self.defs.assets if isinstance(a, dg.AssetsDefinition)]
         return dg.materialize(
@@ -186,7 +179,7 @@ class Runner:
             instance=self.instance,
             resources=self.defs.resources,
             tags=range_tags(first, last),
-            run_config=QUIET,
+            run_config=log_config(),
             raise_on_error=False,
         )
 
@@ -218,8 +211,7 @@ def month_ranges(days: list[date]) -> list[tuple[str, str]]:
     """Contiguous runs of month keys (YYYY-MM-01) covering the days (or month starts)."""
     ranges: list[tuple[date, date]] = []
     for month in sorted({d.replace(day=1) for d in days}):
-        following = (ranges[-1][1] + timedelta(days=32)).replace(day=1) if ranges else None
-        if month == following:
+        if ranges and month == next_month(ranges[-1][1]):
             ranges[-1] = (ranges[-1][0], month)
         else:
             ranges.append((month, month))
@@ -252,10 +244,10 @@ def stale_months(lake: Lake, plan: BackfillPlan) -> list[date]:
     This is what lets a re-run finish the monthly stage of a run that stopped after its
     daily chunks (a failure or Ctrl-C there), although every day is already in the lake.
     """
-    flat_path = f"{plan.spec.iso.lower()}/{plan.spec.dataset}/flattened"
+    flat_path = stage_lake_path(plan.spec, "flattened")
     stale = []
     for month in month_starts(plan.days[0], plan.days[-1]):
-        month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        month_end = next_month(month) - timedelta(days=1)
         keys = [d.isoformat() for d in days_between(month, month_end)]
         days = lake.existing_partition_files(plan.raw_lake_path, keys)
         if not days:

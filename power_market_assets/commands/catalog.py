@@ -16,15 +16,11 @@ from typing import Any, TextIO
 
 import duckdb
 
-from power_market_assets.commands import (
-    EXIT_OK,
-    compact_ranges,
-    days_between,
-    month_starts,
-)
+from power_market_assets.commands import EXIT_OK, compact_ranges
 from power_market_assets.io.catalog import refresh_catalog
-from power_market_assets.io.lake import Lake
+from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.registry import ALL_DATASETS
+from power_market_assets.transforms.time import days_between, month_starts
 
 # Stage -> partition granularity, as the asset factory defines them.
 STAGE_GRANULARITY = {"csv": "daily", "raw_parquet": "daily", "flattened": "monthly"}
@@ -63,7 +59,7 @@ def registry_entries() -> list[CatalogEntry]:
             granularity=granularity,
             interval_minutes=spec.interval_minutes,
             view=f"{spec.iso.lower()}.{spec.dataset}_{stage}",
-            lake_path=f"{spec.iso.lower()}/{spec.dataset}/{stage}",
+            lake_path=stage_lake_path(spec, stage),
         )
         for spec in ALL_DATASETS
         for stage, granularity in STAGE_GRANULARITY.items()
@@ -171,7 +167,7 @@ def record_state(record: Any) -> dict[str, Any]:
 
 def fill_check_states(entries: list[CatalogEntry], lake: Lake) -> bool:
     """Latest check evaluation per asset from the Dagster instance; False when there is none."""
-    home = lake.root / "dagster_home"
+    home = lake.dagster_home
     if not home.is_dir():
         return False
     import dagster as dg
@@ -261,7 +257,7 @@ def run_catalog(
         payload = {
             "data_root": str(lake.root),
             "warehouse": str(lake.warehouse_path),
-            "dagster_instance": str(lake.root / "dagster_home") if has_instance else None,
+            "dagster_instance": str(lake.dagster_home) if has_instance else None,
             "datasets": [asdict(e) for e in entries],
         }
         json.dump(payload, out, indent=2)

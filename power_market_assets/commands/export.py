@@ -22,14 +22,13 @@ from power_market_assets.commands import (
     EXIT_USAGE,
     UsageError,
     compact_ranges,
-    days_between,
-    month_starts,
     parse_day,
 )
 from power_market_assets.commands.catalog import STAGE_GRANULARITY
-from power_market_assets.io.lake import Lake, sink_parquet_file
+from power_market_assets.io.lake import Lake, sink_parquet_file, stage_lake_path
 from power_market_assets.registry import DatasetSpec, get_spec
 from power_market_assets.transforms.flatten import TIME_COLUMNS
+from power_market_assets.transforms.time import days_between, month_starts
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class ExportRequest:
 
     @property
     def lake_path(self) -> str:
-        return f"{self.spec.iso.lower()}/{self.spec.dataset}/{self.stage}"
+        return stage_lake_path(self.spec, self.stage)
 
     @property
     def file_name(self) -> str:

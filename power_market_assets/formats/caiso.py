@@ -24,6 +24,7 @@ from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry.caiso import CAISO_DATASETS
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.time import wall_clock_to_utc
 
 GMT_START = "INTERVALSTARTTIME_GMT"
 GMT_END = "INTERVALENDTIME_GMT"
@@ -155,9 +156,7 @@ def _start_from_labels(spec: DatasetSpec) -> pl.Expr:
     repeated = hour == 25
     clock_hour = pl.when(repeated).then(1).otherwise(hour - 1)
     naive = day.cast(pl.Datetime("us")) + pl.duration(hours=clock_hour, minutes=minutes)
-    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
-    return local.dt.convert_time_zone("UTC")
+    return wall_clock_to_utc(naive, spec.timezone, repeated)
 
 
 def _interval_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:

@@ -3,11 +3,15 @@
 ISOs publish 96 to 288 small files a day; a CSV parser call has about 1 ms of fixed cost, so
 the files of a day are grouped by header, their bodies joined into one buffer and parsed once
 (see ../shared/reference/PERFORMANCE.md). `source_file` is rebuilt from per-file row counts.
+
+The readers that find columns by canonical field name (ERCOT, NYISO, ISO-NE) share the header
+check (`check_fields`), the typed parse that names a bad cell (`parse_fields`) and the empty
+price check (`check_filled`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +33,7 @@ class CsvText:
     rows: int
 
 
-def _decode_to_utf8(data: bytes, name: str) -> bytes:
+def decode_to_utf8(data: bytes) -> bytes:
     """UTF-8 stays as is; anything else is read as Latin-1 (the other encoding ISOs use)."""
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
@@ -44,7 +48,7 @@ def _decode_to_utf8(data: bytes, name: str) -> bytes:
 
 def split_csv(data: bytes, name: str) -> CsvText:
     """Split a CSV file into header and body; empty files are an error naming the file."""
-    data = _decode_to_utf8(data, name)
+    data = decode_to_utf8(data)
     newline = data.find(b"\n")
     header_line = data if newline < 0 else data[:newline]
     body = b"" if newline < 0 else data[newline + 1 :]
@@ -104,3 +108,101 @@ def parse_group(
     names = pl.Series("source_file", [t.name for t in texts], dtype=pl.Categorical)
     index = np.repeat(np.arange(len(texts), dtype=np.uint32), [t.rows for t in texts])
     return frame.with_columns(names.gather(index).alias("source_file"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers that find their columns by canonical field name (ERCOT, NYISO, ISO-NE)
+
+
+def check_fields(
+    text: CsvText,
+    fields: Sequence[str | None],
+    required: Collection[str],
+    column_name: Callable[[str], str],
+) -> None:
+    """FormatError naming the file and the column when a required field is missing from a
+    header, or a field appears twice. `fields` is each header cell's canonical field (None:
+    not used); `column_name` gives the published name of a field for the message."""
+    missing = [f for f in required if f not in fields]
+    if missing:
+        wanted = ", ".join(f"{column_name(f)!r} ({f})" for f in missing)
+        raise FormatError(
+            text.name, f"header is missing column(s) {wanted}; header was {','.join(text.header)}"
+        )
+    repeated = sorted({f for f in fields if f is not None and fields.count(f) > 1})
+    if repeated:
+        raise FormatError(text.name, f"header repeats column(s) {repeated}")
+
+
+def parse_fields(
+    texts: Sequence[CsvText],
+    fields: Sequence[str | None],
+    numeric: Collection[str],
+    *,
+    file_lines: bool = True,
+) -> pl.DataFrame:
+    """Files sharing one header (`parse_group`) -> their canonical fields and `source_file`.
+
+    `fields` is each header cell's canonical field (None: the column is dropped); fields in
+    `numeric` are parsed as Float64, the rest kept as text. A cell that is not a number raises
+    FormatError naming the file, the column, the line and the value (`file_lines=False`: the
+    data row, when the rows are not the lines after a one-line header, as in ISO-NE reports).
+    """
+    header = texts[0].header
+    dtypes = {
+        cell: (pl.Float64 if field in numeric else pl.Utf8)
+        for cell, field in zip(header, fields, strict=True)
+    }
+    try:
+        frame = parse_group(texts, dtypes)
+    except FormatError:
+        raise
+    except Exception as exc:  # polars ComputeError and friends
+        for text in texts:
+            _raise_on_bad_number(text, fields, numeric, file_lines)
+        raise FormatError(texts[0].name, f"could not be parsed: {exc}") from exc
+    renames = {cell: field for cell, field in zip(header, fields, strict=True) if field}
+    return frame.rename(renames).select(*renames.values(), "source_file")
+
+
+def _raise_on_bad_number(
+    text: CsvText,
+    fields: Sequence[str | None],
+    numeric: Collection[str],
+    file_lines: bool,
+) -> None:
+    """FormatError for the first numeric cell of this file that is not a number, if any."""
+    try:
+        frame = parse_group([text], {cell: pl.Utf8 for cell in text.header})
+    except Exception as exc:
+        raise FormatError(text.name, f"malformed CSV: {exc}") from None
+    where, offset = ("line", 2) if file_lines else ("data row", 1)
+    for cell, field in zip(text.header, fields, strict=True):
+        if field not in numeric:
+            continue
+        # An empty or blank cell parses as null: only cells with text can be the culprit.
+        values = frame.get_column(cell).str.strip_chars()
+        bad = frame.with_row_index("_row", offset=offset).filter(
+            (values != "") & values.cast(pl.Float64, strict=False).is_null()
+        )
+        if bad.height:
+            row = bad.row(0, named=True)
+            raise FormatError(
+                text.name,
+                f"column {cell!r} {where} {row['_row']}: price {row[cell]!r} is not a number "
+                f"({bad.height} bad value(s) in the file)",
+            )
+
+
+def check_filled(frame: pl.DataFrame, columns: Mapping[str, str]) -> None:
+    """FormatError naming the file of the first empty cell of a frame column (a key of
+    `columns`) and its published column name (the value); absent columns are skipped."""
+    for column, name in columns.items():
+        if column not in frame.columns:
+            continue
+        empty = frame.filter(pl.col(column).is_null())
+        if empty.height:
+            raise FormatError(
+                empty.row(0, named=True)["source_file"],
+                f"column {name!r}: {empty.height} empty price cell(s)",
+            )

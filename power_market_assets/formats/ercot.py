@@ -28,7 +28,14 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group, split_csv
+from power_market_assets.formats.csvjoin import (
+    CsvText,
+    check_fields,
+    check_filled,
+    group_by_header,
+    parse_fields,
+    split_csv,
+)
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import ALL_DATASETS
@@ -41,6 +48,7 @@ from power_market_assets.registry.schema import (
     ZONE_EW,
 )
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.time import wall_clock_to_utc
 
 # Canonical field -> header spellings seen across eras and channels (compared case-insensitively
 # after removing spaces and underscores, so "Delivery Date", "DELIVERY_DATE", "deliveryDate" and
@@ -125,65 +133,6 @@ def canonical_fields(header: Sequence[str]) -> list[str | None]:
     return [_ALIAS_LOOKUP.get(_normalize(cell)) for cell in header]
 
 
-def _check_header(text: CsvText, layout: Layout) -> list[str | None]:
-    fields = canonical_fields(text.header)
-    missing = [f for f in layout.required if f not in fields]
-    if missing:
-        wanted = ", ".join(f"{layout.column_name(f)} ({f})" for f in missing)
-        raise FormatError(
-            text.name,
-            f"header is missing column(s) {wanted}; header was {','.join(text.header)}",
-        )
-    duplicated = {f for f in fields if f is not None and fields.count(f) > 1}
-    if duplicated:
-        raise FormatError(text.name, f"header repeats column(s) {sorted(duplicated)}")
-    return fields
-
-
-def _parse_with_diagnosis(texts: list[CsvText], fields: list[str | None]) -> pl.DataFrame:
-    """Parse a header group; on failure find the file, row and cell that broke it."""
-    dtypes = {
-        cell: (pl.Float64 if field == "price" else pl.Utf8)
-        for cell, field in zip(texts[0].header, fields, strict=True)
-    }
-    try:
-        return parse_group(texts, dtypes)
-    except FormatError:
-        raise
-    except Exception as exc:  # polars raises ComputeError / NoDataError subclasses
-        for text in texts:
-            _diagnose_file(text, fields, exc)
-        raise FormatError(texts[0].name, f"could not be parsed: {exc}") from exc
-
-
-def _diagnose_file(text: CsvText, fields: list[str | None], original: Exception) -> None:
-    """Raise a FormatError naming the bad row of one file, if this file is the culprit."""
-    as_text = {cell: pl.Utf8 for cell in text.header}
-    try:
-        frame = parse_group([text], as_text)
-    except Exception as exc:
-        raise FormatError(text.name, f"malformed CSV: {exc}") from original
-    for cell, field in zip(text.header, fields, strict=True):
-        if field != "price":
-            continue
-        values = frame.get_column(cell)
-        parsed = values.str.strip_chars().cast(pl.Float64, strict=False)
-        bad = frame.with_row_index("line", offset=2).filter(parsed.is_null())
-        if bad.height:
-            line, value = bad.row(0, named=True)["line"], bad.row(0, named=True)[cell]
-            raise FormatError(
-                text.name,
-                f"column {cell} line {line}: price {value!r} is not a number "
-                f"({bad.height} bad value(s) in the file)",
-            )
-
-
-def _standard_columns(frame: pl.DataFrame, fields: list[str | None], header) -> pl.DataFrame:
-    renames = {cell: field for cell, field in zip(header, fields, strict=True) if field}
-    keep = [*renames.values(), "source_file"]
-    return frame.rename(renames).select(keep)
-
-
 def _with_repeated_hour_key(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """Files from before DSTFlag existed: the second occurrence of a label is the repeated hour."""
     if "dst_flag" in frame.columns:
@@ -217,13 +166,6 @@ def _is_repeated(flag: pl.Expr) -> pl.Expr:
     return flag.str.strip_chars().str.to_uppercase().is_in(["Y", "TRUE"])
 
 
-def _localize(naive: pl.Expr, repeated: pl.Expr, spec: DatasetSpec) -> pl.Expr:
-    """Wall clock + repeated-hour flag -> UTC; times skipped by spring-forward become null."""
-    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    local = naive.dt.replace_time_zone(spec.timezone, ambiguous=ambiguous, non_existent="null")
-    return local.dt.convert_time_zone("UTC")
-
-
 def _interval_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Local clock labels + repeated-hour flag -> DST-correct UTC interval starts.
 
@@ -242,7 +184,9 @@ def _interval_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     return labels.with_columns(
         day.alias("operating_day"),
         naive.alias("_naive"),
-        _localize(naive, _is_repeated(pl.col("dst_flag")), spec).alias("interval_start_utc"),
+        wall_clock_to_utc(naive, spec.timezone, _is_repeated(pl.col("dst_flag"))).alias(
+            "interval_start_utc"
+        ),
     )
 
 
@@ -259,7 +203,9 @@ def _sced_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     return labels.with_columns(
         naive.dt.date().alias("operating_day"),
         naive.alias("_naive"),
-        _localize(naive, _is_repeated(pl.col("dst_flag")), spec).alias("interval_start_utc"),
+        wall_clock_to_utc(naive, spec.timezone, _is_repeated(pl.col("dst_flag"))).alias(
+            "interval_start_utc"
+        ),
     )
 
 
@@ -294,17 +240,9 @@ def _raise_on_bad_time(label: dict, source_file: str, count: int) -> None:
 
 
 def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    """Add the standard columns and cast to the registry schema, in schema order."""
-    interval = pl.duration(minutes=spec.interval_minutes)
-    base = frame.with_columns(
-        (pl.col("interval_start_utc") + interval).alias("interval_end_utc"),
-        pl.col("interval_start_utc")
-        .dt.convert_time_zone(spec.timezone)
-        .alias("interval_start_local"),
-        pl.lit(spec.iso).alias("iso"),
-        pl.lit(spec.market).alias("market"),
-        pl.lit(spec.interval_minutes).alias("interval_minutes"),
-    )
+    """Locations (or products) from the ERCOT columns; to_standard adds the rest (operating_day
+    stays the labelled delivery date)."""
+    base = frame
     if spec.table_kind == "price":
         if "settlement_point_type" in base.columns:
             code = pl.col("settlement_point_type").str.strip_chars()
@@ -326,20 +264,16 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
 def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     """CSV texts of one ERCOT dataset (any mix of header eras) -> standard long table."""
     layout = LAYOUTS[spec.file_layout]
-    frames = []
+    frames, header_of = [], {}
     for header, group in group_by_header(texts).items():
-        fields = _check_header(group[0], layout)
-        parsed = _parse_with_diagnosis(group, fields)
-        frames.append(_standard_columns(parsed, fields, header))
+        fields = canonical_fields(header)
+        check_fields(group[0], fields, layout.required, layout.column_name)
+        header_of.update({f: cell for cell, f in zip(header, fields, strict=True) if f})
+        frames.append(parse_fields(group, fields, {"price"}))
     if not frames:
         return pl.DataFrame(schema=spec.schema)
     frame = pl.concat(frames, how="diagonal_relaxed")
-    missing_price = frame.filter(pl.col("price").is_null())
-    if missing_price.height:
-        raise FormatError(
-            missing_price.row(0, named=True)["source_file"],
-            f"{missing_price.height} row(s) have an empty price cell",
-        )
+    check_filled(frame, {"price": header_of["price"]})
     time_key = [*TIME_LABELS, "sced_timestamp"]
     name_key = [
         c for c in ("settlement_point", "settlement_point_type", "ancillary_type") if c in frame

@@ -27,12 +27,20 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group
+from power_market_assets.formats.csvjoin import (
+    CsvText,
+    check_fields,
+    check_filled,
+    decode_to_utf8,
+    group_by_header,
+    parse_fields,
+)
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.time import wall_clock_to_utc
 
 # Canonical field -> header spellings (normalized: lower case, letters and digits only).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -133,22 +141,13 @@ def _first_cell(line: str) -> str:
     return line.split(",", 1)[0].strip().strip('"').strip()
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def split_report(data: bytes, name: str) -> Report:
     """Split a C/H/D/T file; the D lines lose their row-type cell and become a CSV body."""
     comments: list[str] = []
     headers: list[tuple[str, ...]] = []
     body: list[str] = []
     trailer: int | None = None
-    for raw in _decode(data).split("\n"):
+    for raw in decode_to_utf8(data).decode("utf-8").split("\n"):
         line = raw.rstrip("\r")
         if not line.strip():
             continue
@@ -184,68 +183,12 @@ def count_data_lines(data: bytes) -> int:
     return count
 
 
-def _check_header(text: CsvText, layout: Layout) -> list[str | None]:
-    fields = canonical_fields(text.header)
-    missing = [f for f in layout.required if f not in fields]
-    if missing:
-        wanted = ", ".join(f"{FIELD_ALIASES[f][0]!r} ({f})" for f in missing)
-        raise FormatError(
-            text.name, f"header is missing column(s) {wanted}; header was {','.join(text.header)}"
-        )
-    repeated = sorted({f for f in fields if f is not None and fields.count(f) > 1})
-    if repeated:
-        raise FormatError(text.name, f"header repeats column(s) {repeated}")
-    return fields
-
-
-def _parse(texts: list[CsvText], fields: list[str | None]) -> pl.DataFrame:
-    """Parse a header group; on failure name the file, column, line and value."""
-    header = texts[0].header
-    dtypes = {
-        cell: (pl.Float64 if field in NUMERIC_FIELDS else pl.Utf8)
-        for cell, field in zip(header, fields, strict=True)
-    }
-    try:
-        return parse_group(texts, dtypes)
-    except FormatError:
-        raise
-    except Exception as exc:  # polars ComputeError and friends
-        for text in texts:
-            _diagnose(text, fields)
-        raise FormatError(texts[0].name, f"could not be parsed: {exc}") from exc
-
-
-def _diagnose(text: CsvText, fields: list[str | None]) -> None:
-    try:
-        frame = parse_group([text], {cell: pl.Utf8 for cell in text.header})
-    except Exception as exc:
-        raise FormatError(text.name, f"malformed CSV: {exc}") from None
-    for cell, field in zip(text.header, fields, strict=True):
-        if field not in NUMERIC_FIELDS:
-            continue
-        values = frame.get_column(cell)
-        bad = frame.with_row_index("row", offset=1).filter(
-            values.is_not_null() & values.str.strip_chars().cast(pl.Float64, strict=False).is_null()
-        )
-        if bad.height:
-            first = bad.row(0, named=True)
-            raise FormatError(
-                text.name,
-                f"column {cell!r}, data row {first['row']}: value {first[cell]!r} is not a "
-                f"number ({bad.height} bad value(s))",
-            )
-
-
-def _renamed(frame: pl.DataFrame, fields: list[str | None], header: Sequence[str]) -> pl.DataFrame:
-    renames = {cell: field for cell, field in zip(header, fields, strict=True) if field}
-    return frame.rename(renames).select([*renames.values(), "source_file"])
-
-
 def _report_frames(reports: Sequence[Report], layout: Layout) -> pl.DataFrame | None:
     frames = []
     for header, group in group_by_header([r.text for r in reports]).items():
-        fields = _check_header(group[0], layout)
-        frames.append(_renamed(_parse(group, fields), fields, header))
+        fields = canonical_fields(header)
+        check_fields(group[0], fields, layout.required, lambda f: FIELD_ALIASES[f][0])
+        frames.append(parse_fields(group, fields, NUMERIC_FIELDS, file_lines=False))
     if not frames:
         return None
     return pl.concat(frames, how="diagonal_relaxed").with_columns(
@@ -320,9 +263,9 @@ def _five_minute_starts(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
     occurrence = pl.int_range(pl.len()).over("_day", "_clock", "location_id")
     frame = frame.with_columns((pl.col("_marked") | (occurrence > 0)).alias("_repeat"))
     naive = pl.col("_day").dt.combine(pl.col("_clock"))
-    ambiguous = pl.when(pl.col("_repeat")).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    local = naive.dt.replace_time_zone(timezone, ambiguous=ambiguous, non_existent="null")
-    frame = frame.with_columns(local.dt.convert_time_zone("UTC").alias("interval_start_utc"))
+    frame = frame.with_columns(
+        wall_clock_to_utc(naive, timezone, pl.col("_repeat")).alias("interval_start_utc")
+    )
     bad = frame.filter(pl.col("interval_start_utc").is_null())
     if bad.height:
         row = bad.row(0, named=True)
@@ -382,15 +325,7 @@ def _resolve_locations(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _check_prices_present(frame: pl.DataFrame, fields: Sequence[str]) -> None:
-    for field in fields:
-        if field not in frame.columns:
-            continue
-        missing = frame.filter(pl.col(field).is_null())
-        if missing.height:
-            raise FormatError(
-                missing.row(0, named=True)["source_file"],
-                f"column {FIELD_ALIASES[field][0]!r}: {missing.height} empty price cell(s)",
-            )
+    check_filled(frame, {field: FIELD_ALIASES[field][0] for field in fields})
 
 
 def _reserve_long(frame: pl.DataFrame) -> pl.DataFrame:

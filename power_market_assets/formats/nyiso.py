@@ -26,7 +26,14 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group, split_csv
+from power_market_assets.formats.csvjoin import (
+    CsvText,
+    check_fields,
+    check_filled,
+    group_by_header,
+    parse_fields,
+    split_csv,
+)
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import nyiso
@@ -75,75 +82,6 @@ def required_fields(spec: DatasetSpec) -> tuple[str, ...]:
 def canonical_fields(header: Sequence[str]) -> list[str | None]:
     """Each header cell's canonical field (None for columns not used)."""
     return [_ALIAS_LOOKUP.get(_normalize(cell)) for cell in header]
-
-
-def _check_header(text: CsvText, spec: DatasetSpec) -> list[str | None]:
-    fields = canonical_fields(text.header)
-    missing = [f for f in required_fields(spec) if f not in fields]
-    if missing:
-        wanted = ", ".join(repr(FIELD_ALIASES[f][0]) for f in missing)
-        raise FormatError(
-            text.name,
-            f"header is missing column(s) {wanted}; header was {','.join(text.header)}",
-        )
-    repeated = sorted({f for f in fields if f is not None and fields.count(f) > 1})
-    if repeated:
-        raise FormatError(text.name, f"header repeats column(s) {repeated}")
-    return fields
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def _parse(texts: list[CsvText], fields: list[str | None], numeric: set[str]) -> pl.DataFrame:
-    """Parse one header group; on failure name the file, column, line and value."""
-    header = texts[0].header
-    dtypes = {
-        cell: (pl.Float64 if field in numeric else pl.Utf8)
-        for cell, field in zip(header, fields, strict=True)
-    }
-    try:
-        frame = parse_group(texts, dtypes)
-    except FormatError:
-        raise
-    except Exception as exc:  # polars ComputeError and friends
-        for text in texts:
-            _diagnose(text, fields, numeric, exc)
-        raise FormatError(texts[0].name, f"could not be parsed: {exc}") from exc
-    renames = {cell: field for cell, field in zip(header, fields, strict=True) if field}
-    return frame.rename(renames).select(*renames.values(), "source_file")
-
-
-def _diagnose(text: CsvText, fields: list[str | None], numeric: set[str], exc: Exception) -> None:
-    """Raise a FormatError for the first non-numeric price cell of this file, if any."""
-    try:
-        frame = parse_group([text], {cell: pl.Utf8 for cell in text.header})
-    except Exception as inner:
-        raise FormatError(text.name, f"malformed CSV: {inner}") from exc
-    for cell, field in zip(text.header, fields, strict=True):
-        if field not in numeric:
-            continue
-        values = frame.get_column(cell).str.strip_chars()
-        bad = frame.with_row_index("line", offset=2).filter(
-            values.is_not_null() & (values != "") & values.cast(pl.Float64, strict=False).is_null()
-        )
-        if bad.height:
-            row = bad.row(0, named=True)
-            raise FormatError(
-                text.name,
-                f"column {cell!r} line {row['line']}: price {row[cell]!r} is not a number "
-                f"({bad.height} bad value(s) in the file)",
-            )
-
-
-def _raise_on_empty_prices(frame: pl.DataFrame, columns: Sequence[str], header_of: dict) -> None:
-    for column in columns:
-        empty = frame.filter(pl.col(column).is_null())
-        if empty.height:
-            raise FormatError(
-                empty.row(0, named=True)["source_file"],
-                f"column {header_of.get(column, column)!r}: {empty.height} empty price cell(s)",
-            )
 
 
 # --------------------------------------------------------------------------- time
@@ -246,20 +184,6 @@ def _interval_starts(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
 # --------------------------------------------------------------------------- standard rows
 
 
-def _time_columns(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    start_local = pl.col("interval_start_utc").dt.convert_time_zone(spec.timezone)
-    return frame.with_columns(
-        (pl.col("interval_start_utc") + pl.duration(minutes=spec.interval_minutes)).alias(
-            "interval_end_utc"
-        ),
-        start_local.alias("interval_start_local"),
-        start_local.dt.date().alias("operating_day"),
-        pl.lit(spec.iso).alias("iso"),
-        pl.lit(spec.market).alias("market"),
-        pl.lit(spec.interval_minutes).alias("interval_minutes"),
-    )
-
-
 def _file_kind(source_file: pl.Expr, name: pl.Expr) -> pl.Expr:
     """ZONE or GEN: from the file name (`..._zone.csv`), else from the location name."""
     kind = source_file.cast(pl.Utf8).str.extract(_FILE_KIND.pattern, 1).str.to_uppercase()
@@ -300,19 +224,19 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     numeric = set(price_fields(spec))
     frames, header_of = [], {}
     for header, group in group_by_header(texts).items():
-        fields = _check_header(group[0], spec)
+        fields = canonical_fields(header)
+        check_fields(group[0], fields, required_fields(spec), lambda f: FIELD_ALIASES[f][0])
         header_of.update({f: cell for cell, f in zip(header, fields, strict=True) if f})
-        frames.append(_parse(group, fields, numeric))
+        frames.append(parse_fields(group, fields, numeric))
     if not frames:
         return pl.DataFrame(schema=spec.schema)
     frame = pl.concat(frames, how="diagonal_relaxed")
-    _raise_on_empty_prices(frame, price_fields(spec), header_of)
+    check_filled(frame, {f: header_of.get(f, f) for f in price_fields(spec)})
     frame = _interval_starts(frame, spec)
     if spec.table_kind == "price":
         frame = _price_rows(frame)
     else:
         frame = _ancillary_rows(frame, price_fields(spec))
-    frame = _time_columns(frame, spec)
     return to_standard(frame, spec)
 
 

@@ -17,6 +17,9 @@ from power_market_assets.formats.ercot_history import history_report
 from power_market_assets.io.resources import SourceResource, secret_from_env
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import (
+    API_BASE_URL,
+    API_TOKEN_URL,
+    MIS_BASE_URL,
     ErcotMisClient,
     ErcotPublicApiClient,
     fetch_day_archives,
@@ -24,18 +27,15 @@ from power_market_assets.sources.ercot import (
 from power_market_assets.sources.ercot_history import ErcotHistoryClient, fetch_history_days
 
 CHANNELS = ("mis", "api", "history", "auto")
-ERCOT_MIS_URL = "https://www.ercot.com"
-ERCOT_API_URL = "https://api.ercot.com/api/public-reports"
-ERCOT_TOKEN_URL = "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
 
 
 class ErcotSource(SourceResource):
     """ERCOT's MIS document listing (no account) or its public API archive (account)."""
 
     channel: str = "mis"  # "mis", "api" or "history"
-    mis_base_url: str = ERCOT_MIS_URL
-    api_base_url: str = ERCOT_API_URL
-    api_token_url: str = ERCOT_TOKEN_URL
+    mis_base_url: str = MIS_BASE_URL
+    api_base_url: str = API_BASE_URL
+    api_token_url: str = API_TOKEN_URL
     api_username: str | None = None
     api_password: str | None = None
     api_subscription_key: str | None = None
@@ -110,9 +110,9 @@ def resource_from_env(base_url: str | None = None) -> ErcotSource:
     ERCOT_API_PASSWORD, ERCOT_API_SUBSCRIPTION_KEY (through dg.EnvVar, never shown in the UI)."""
     return ErcotSource(
         channel=os.environ.get("PMA_ERCOT_CHANNEL", "mis"),
-        mis_base_url=base_url or os.environ.get("PMA_ERCOT_MIS_URL", ERCOT_MIS_URL),
-        api_base_url=os.environ.get("PMA_ERCOT_API_URL", ERCOT_API_URL),
-        api_token_url=os.environ.get("PMA_ERCOT_TOKEN_URL", ERCOT_TOKEN_URL),
+        mis_base_url=base_url or os.environ.get("PMA_ERCOT_MIS_URL", MIS_BASE_URL),
+        api_base_url=os.environ.get("PMA_ERCOT_API_URL", API_BASE_URL),
+        api_token_url=os.environ.get("PMA_ERCOT_TOKEN_URL", API_TOKEN_URL),
         api_username=secret_from_env("ERCOT_API_USERNAME"),
         api_password=secret_from_env("ERCOT_API_PASSWORD"),
         api_subscription_key=secret_from_env("ERCOT_API_SUBSCRIPTION_KEY"),

@@ -17,11 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from power_market_assets.formats.archive import atomic_path, atomic_write_bytes, temp_sibling
+
+if TYPE_CHECKING:
+    from power_market_assets.registry.spec import DatasetSpec
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$")
 # A temp file older than this cannot belong to a live writer (a partition is written in
@@ -34,6 +37,11 @@ def safe_part(part: str) -> str:
     if not _SAFE_PART.match(part) or ".." in part:
         raise ValueError(f"unsafe path component {part!r}")
     return part
+
+
+def stage_lake_path(spec: DatasetSpec, stage: str) -> str:
+    """`<iso>/<dataset>/<stage>`: the lake path of a dataset's stage (its asset key path)."""
+    return "/".join([*spec.key_prefix, stage])
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,18 @@ class Lake:
         return self.landing_dir / "quarantine"
 
     @property
+    def replaced_dir(self) -> Path:
+        """Landed files a corrected drop fully covers, each with a .reason.txt."""
+        return self.landing_dir / "replaced"
+
+    @property
     def downloads_dir(self) -> Path:
         return self.root / "downloads"
+
+    @property
+    def dagster_home(self) -> Path:
+        """The persistent Dagster instance of the CLI commands and `dagster dev`."""
+        return self.root / "dagster_home"
 
     def stage_dir(self, lake_path: str) -> Path:
         """Folder of one asset, from its lake path `<iso>/<dataset>/<stage>`."""

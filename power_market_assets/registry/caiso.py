@@ -8,6 +8,7 @@ version, the price column of its CSV, the node selector and the request window r
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
@@ -43,16 +44,16 @@ AS_BOUNDS = (PriceBound(start=MARKET_START, floor=0.0, cap=1000.0),)
 _WINDOW_PARAMS = (("max_window_days", "30"),)
 
 
-DA_PRICES = DatasetSpec(
-    iso=ISO,
+# Fields every spec of this ISO shares (one time zone, one partitions start).
+_spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET_START)
+
+DA_PRICES = _spec(
     dataset="da_prices",
     title="DAM Locational Marginal Prices",
     table_kind="price",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="PRC_LMP",
     file_layout="oasis_lmp",
     publish_hour_local=13.0,
@@ -72,16 +73,13 @@ DA_PRICES = DatasetSpec(
     "13:00 Pacific the day before.",
 )
 
-RT_PRICES = DatasetSpec(
-    iso=ISO,
+RT_PRICES = _spec(
     dataset="rt_prices",
     title="Real-Time Dispatch (RTD) Interval LMPs",
     table_kind="price",
     market="RTM",
     interval_minutes=5,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="PRC_INTVL_LMP",
     file_layout="oasis_lmp",
     publish_hour_local=0.1,
@@ -100,16 +98,13 @@ RT_PRICES = DatasetSpec(
     "market_run_id RTM), published minutes after each interval.",
 )
 
-RT_PRICES_15MIN = DatasetSpec(
-    iso=ISO,
+RT_PRICES_15MIN = _spec(
     dataset="rt_prices_15min",
     title="Fifteen-Minute Market (FMM) LMPs",
     table_kind="price",
     market="RTM",
     interval_minutes=15,
-    timezone=TIMEZONE,
     first_available=FMM_START,
-    partitions_start=MARKET_START,
     report_code="PRC_RTPD_LMP",
     file_layout="oasis_lmp",
     publish_hour_local=0.25,
@@ -128,16 +123,13 @@ RT_PRICES_15MIN = DatasetSpec(
     "PRC_RTPD_LMP, market_run_id RTPD).",
 )
 
-AS_PRICES = DatasetSpec(
-    iso=ISO,
+AS_PRICES = _spec(
     dataset="as_prices",
     title="DAM Ancillary Service Clearing Prices",
     table_kind="ancillary",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="PRC_AS",
     file_layout="oasis_as",
     publish_hour_local=13.0,

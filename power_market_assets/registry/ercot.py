@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
@@ -37,16 +38,16 @@ AS_BOUNDS = (
     PriceBound(start=date(2022, 6, 1), floor=0.0, cap=5000.0),
 )
 
-DA_PRICES = DatasetSpec(
-    iso=ISO,
+# Fields every spec of this ISO shares (one time zone, one partitions start).
+_spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET_START)
+
+DA_PRICES = _spec(
     dataset="da_prices",
     title="DAM Settlement Point Prices",
     table_kind="price",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=date(2014, 5, 1),
-    partitions_start=MARKET_START,
     report_id="12331",
     report_code="NP4-190-CD",
     friendly_name_stem="DAMSPNP4190",
@@ -60,16 +61,13 @@ DA_PRICES = DatasetSpec(
     "load zone (NP4-190-CD), published around 13:30 Central the day before delivery.",
 )
 
-RT_PRICES = DatasetSpec(
-    iso=ISO,
+RT_PRICES = _spec(
     dataset="rt_prices",
     title="Settlement Point Prices at Resource Nodes, Hubs and Load Zones",
     table_kind="price",
     market="RTM",
     interval_minutes=15,
-    timezone=TIMEZONE,
     first_available=date(2017, 6, 30),
-    partitions_start=MARKET_START,
     report_id="12301",
     report_code="NP6-905-CD",
     friendly_name_stem="SPPHLZNP6905",
@@ -83,16 +81,13 @@ RT_PRICES = DatasetSpec(
     "interval, published about two minutes after the interval ends.",
 )
 
-AS_PRICES = DatasetSpec(
-    iso=ISO,
+AS_PRICES = _spec(
     dataset="as_prices",
     title="DAM Clearing Prices for Capacity",
     table_kind="ancillary",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=date(2017, 7, 2),
-    partitions_start=MARKET_START,
     report_id="12329",
     report_code="NP4-188-CD",
     friendly_name_stem="DAMCPCNP4188",
@@ -111,17 +106,14 @@ AS_PRICES = DatasetSpec(
 # interval used for interval_end_utc and for the gap buckets of the checks. On the fall-back day
 # the repeated (CST) 01:xx hour carries RepeatedHourFlag=Y. The friendly name carries the SCED
 # timestamp (local), which gives the operating day ("name_sced_timestamp").
-RT_LMP = DatasetSpec(
-    iso=ISO,
+RT_LMP = _spec(
     dataset="rt_lmp",
     title="LMPs by Resource Nodes, Load Zones and Trading Hubs",
     table_kind="price",
     market="RTM",
     interval_minutes=5,
-    timezone=TIMEZONE,
     # Earliest document in the public API archive (3P); the MIS keeps about 5 days.
     first_available=date(2024, 2, 21),
-    partitions_start=MARKET_START,
     report_id="12300",
     report_code="NP6-788-CD",
     friendly_name_stem="LMPSROSNODENP6788",

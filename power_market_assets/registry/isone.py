@@ -15,6 +15,7 @@ Reserve prices are published per reserve zone, so the product carries the zone:
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
@@ -70,16 +71,16 @@ def _params(**values: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(values.items()))
 
 
-DA_PRICES = DatasetSpec(
-    iso=ISO,
+# Fields every spec of this ISO shares (one time zone, one partitions start).
+_spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET_START)
+
+DA_PRICES = _spec(
     dataset="da_prices",
     title="Day-Ahead Energy Market Hourly LMP Report",
     table_kind="price",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="da-lmp",
     file_layout="hourly_lmp",
     publish_hour_local=13.5,
@@ -97,16 +98,13 @@ DA_PRICES = DatasetSpec(
     "before the operating day.",
 )
 
-RT_PRICES = DatasetSpec(
-    iso=ISO,
+RT_PRICES = _spec(
     dataset="rt_prices",
     title="Five-Minute Locational Marginal Prices",
     table_kind="price",
     market="RTM",
     interval_minutes=5,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="5min-rt",
     file_layout="five_minute_lmp",
     publish_hour_local=24.0,
@@ -124,16 +122,13 @@ RT_PRICES = DatasetSpec(
     "day (00-04 ... 20-24); the stamp is the interval start.",
 )
 
-RT_PRICES_HOURLY = DatasetSpec(
-    iso=ISO,
+RT_PRICES_HOURLY = _spec(
     dataset="rt_prices_hourly",
     title="Real-Time Energy Market Hourly LMP Report",
     table_kind="price",
     market="RTM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="rt-lmp",
     file_layout="hourly_lmp",
     publish_hour_local=24.0,
@@ -150,16 +145,13 @@ RT_PRICES_HOURLY = DatasetSpec(
     description="Real-time hourly LMPs with components for every pricing location.",
 )
 
-RT_AS_PRICES = DatasetSpec(
-    iso=ISO,
+RT_AS_PRICES = _spec(
     dataset="rt_as_prices",
     title="Final Hourly Reserve Zone Prices & Designations",
     table_kind="ancillary",
     market="RTM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=date(2006, 10, 1),  # locational forward reserve / RT reserve pricing
-    partitions_start=MARKET_START,
     report_code="hourly-reserve",
     file_layout="hourly_reserve",
     publish_hour_local=24.0,

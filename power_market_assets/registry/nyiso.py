@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from functools import partial
 
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
@@ -88,16 +89,16 @@ def _params(folder: str, names: tuple[str, ...], time_stamp: str) -> tuple[tuple
     return (("folder", folder), ("file_names", ",".join(names)), ("time_stamp", time_stamp))
 
 
-DA_PRICES = DatasetSpec(
-    iso=ISO,
+# Fields every spec of this ISO shares (one time zone, one partitions start).
+_spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET_START)
+
+DA_PRICES = _spec(
     dataset="da_prices",
     title="DAM LBMP, zonal and generator",
     table_kind="price",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="damlbmp",
     file_layout="lbmp",
     source_params=_params("damlbmp", ("damlbmp_zone", "damlbmp_gen"), "interval_beginning"),
@@ -109,16 +110,13 @@ DA_PRICES = DatasetSpec(
     "per operating day, one dataset. Congestion is flipped to lmp = energy + congestion + loss.",
 )
 
-RT_PRICES = DatasetSpec(
-    iso=ISO,
+RT_PRICES = _spec(
     dataset="rt_prices",
     title="Real-time (RTD) LBMP, zonal and generator",
     table_kind="price",
     market="RTM",
     interval_minutes=5,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="realtime",
     file_layout="lbmp",
     source_params=_params("realtime", ("realtime_zone", "realtime_gen"), "interval_ending"),
@@ -131,16 +129,13 @@ RT_PRICES = DatasetSpec(
     "kept as published, so intervals are irregular around a 5-minute nominal grid.",
 )
 
-RT_PRICES_HOURLY = DatasetSpec(
-    iso=ISO,
+RT_PRICES_HOURLY = _spec(
     dataset="rt_prices_hourly",
     title="Real-time LBMP, hourly integrated, zonal and generator",
     table_kind="price",
     market="RTM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="rtlbmp",
     file_layout="lbmp",
     source_params=_params("rtlbmp", ("rtlbmp_zone", "rtlbmp_gen"), "interval_beginning"),
@@ -150,16 +145,13 @@ RT_PRICES_HOURLY = DatasetSpec(
     description="Hourly time-weighted real-time LBMPs (rtlbmp) for zones and generators.",
 )
 
-AS_PRICES = DatasetSpec(
-    iso=ISO,
+AS_PRICES = _spec(
     dataset="as_prices",
     title="DAM ancillary service prices",
     table_kind="ancillary",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=MARKET_START,
-    partitions_start=MARKET_START,
     report_code="damasp",
     file_layout="asp",
     source_params=_params("damasp", ("damasp",), "interval_beginning"),

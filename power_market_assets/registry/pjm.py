@@ -8,6 +8,7 @@ server all agree on them. Facts marked UNCONFIRMED in ISO_FORMATS are parameters
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
@@ -104,16 +105,16 @@ def _lmp_params(feed: str, suffix: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-DA_PRICES = DatasetSpec(
-    iso=ISO,
+# Fields every spec of this ISO shares (one time zone, one partitions start).
+_spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET_START)
+
+DA_PRICES = _spec(
     dataset="da_prices",
     title="Day-Ahead Hourly LMPs",
     table_kind="price",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=date(2000, 6, 1),  # UNCONFIRMED: start of da_hrl_lmps history
-    partitions_start=MARKET_START,
     report_code="da_hrl_lmps",
     file_layout="lmp",
     publish_hour_local=13.5,
@@ -124,17 +125,14 @@ DA_PRICES = DatasetSpec(
     "pnode (Data Miner 2 feed da_hrl_lmps), posted around 13:30 EPT the day before delivery.",
 )
 
-RT_PRICES = DatasetSpec(
-    iso=ISO,
+RT_PRICES = _spec(
     dataset="rt_prices",
     title="Real-Time Five Minute LMPs",
     table_kind="price",
     market="RTM",
     interval_minutes=5,
-    timezone=TIMEZONE,
     # UNCONFIRMED: 5-minute history older than ~186 days is archived (still served).
     first_available=date(2018, 1, 1),
-    partitions_start=MARKET_START,
     report_code="rt_fivemin_hrl_lmps",
     file_layout="lmp",
     publish_hour_local=1.0,
@@ -145,16 +143,13 @@ RT_PRICES = DatasetSpec(
     "fetched once it is over in Eastern time.",
 )
 
-RT_PRICES_HOURLY = DatasetSpec(
-    iso=ISO,
+RT_PRICES_HOURLY = _spec(
     dataset="rt_prices_hourly",
     title="Real-Time Hourly LMPs",
     table_kind="price",
     market="RTM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=date(1998, 4, 1),
-    partitions_start=MARKET_START,
     report_code="rt_hrl_lmps",
     file_layout="lmp",
     publish_hour_local=12.0,
@@ -165,16 +160,13 @@ RT_PRICES_HOURLY = DatasetSpec(
     "integrated hourly roll-up of the five-minute prices.",
 )
 
-AS_PRICES = DatasetSpec(
-    iso=ISO,
+AS_PRICES = _spec(
     dataset="as_prices",
     title="Day-Ahead Ancillary Service Prices",
     table_kind="ancillary",
     market="DAM",
     interval_minutes=60,
-    timezone=TIMEZONE,
     first_available=date(2022, 10, 1),  # [3P]: the DA reserve market began with RPF
-    partitions_start=MARKET_START,
     report_code="da_ancillary_services",
     file_layout="ancillary",
     publish_hour_local=13.5,

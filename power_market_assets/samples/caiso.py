@@ -10,9 +10,7 @@ window by filtering these lines and zipping them in shuffled order, as OASIS doe
 from __future__ import annotations
 
 import hashlib
-import io
 import random
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +21,8 @@ import polars as pl
 
 from power_market_assets.registry import caiso
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.transforms.time import expected_interval_starts
+from power_market_assets.samples.common import deflated_zip
+from power_market_assets.transforms.time import day_bounds_utc, expected_interval_starts
 
 HEADERS = {
     "PRC_LMP": "INTERVALSTARTTIME_GMT,INTERVALENDTIME_GMT,OPR_DT,OPR_HR,OPR_INTERVAL,"
@@ -241,22 +240,14 @@ def member_name(
 
 
 def zip_members(members: Sequence[tuple[str, bytes]], when: datetime) -> bytes:
-    """A deflated zip of (name, bytes) members with a fixed timestamp (deterministic)."""
-    buffer = io.BytesIO()
+    """A deflated zip of (name, bytes) members stamped `when` in UTC (deterministic)."""
     stamp = when.astimezone(UTC).timetuple()[:6]
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
-    return buffer.getvalue()
+    return deflated_zip((name, data, stamp) for name, data in members)
 
 
 def day_csv(rows: OasisRows, day: date, seed: int = 0) -> tuple[str, bytes]:
     """One operating day of a query as a single OASIS CSV (name, bytes), for reader tests."""
-    tz = ZoneInfo(rows.spec.timezone)
-    start = datetime.combine(day, datetime.min.time(), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
+    start, end = day_bounds_utc(day, rows.spec.timezone)
     part = rows.rows.filter(
         (pl.col("interval_start_utc") >= start) & (pl.col("interval_start_utc") < end)
     )

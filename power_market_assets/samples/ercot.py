@@ -36,7 +36,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -49,10 +49,12 @@ from power_market_assets.registry.ercot import (
     AS_PRODUCTS,
     DC_TIES,
     ECRS_START,
+    ERCOT_DATASETS,
     HUBS,
     LOAD_ZONES,
 )
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.samples.common import local_interval_starts
 
 XhrStyle = Literal["prefix", "suffix", "none"]
 
@@ -199,11 +201,7 @@ class _Grid:
 
 
 def _day_grid(day: date, minutes: int, tz: ZoneInfo) -> _Grid:
-    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
-    nxt = day + timedelta(days=1)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(UTC)
-    n = int((end - start).total_seconds() // (minutes * 60))
-    starts = [(start + timedelta(minutes=minutes * k)).astimezone(tz) for k in range(n)]
+    starts = local_interval_starts(day, tz.key, minutes)
     return _Grid(
         starts_local=starts,
         hour=np.array([s.hour for s in starts], dtype=np.int64),
@@ -382,31 +380,35 @@ def _doc_id(publish: datetime, salt: int, xml: bool) -> str:
     return str(1_000_000_000 + seconds * 8 + salt * 2 + (0 if xml else 1))
 
 
-def _listing_entry(
-    spec: DatasetSpec,
+def listing_entry(
     *,
+    report_type_id: str,
+    report_name: str,
+    prefix: str,
+    keep_days: int,
     friendly: str,
     constructed: str,
     doc_id: str,
     publish: datetime,
     size: int,
 ) -> dict[str, str]:
-    tz = ZoneInfo(spec.timezone)
-    expires_on = publish.date() + timedelta(days=EXPIRY_DAYS[spec.file_layout])
-    expired = datetime(expires_on.year, expires_on.month, expires_on.day, 23, 59, 59, tzinfo=tz)
+    """One `IceDocListJsonWS` document entry; it expires at the end of the day `keep_days`
+    after `publish` (tz-aware, local)."""
+    expires_on = publish.date() + timedelta(days=keep_days)
+    expired = datetime.combine(expires_on, time(23, 59, 59), tzinfo=publish.tzinfo)
     return {
         "ExpiredDate": expired.isoformat(timespec="seconds"),
         "ILMStatus": "EXT",
         "SecurityStatus": "P",
         "ContentSize": str(size),
         "Extension": "zip",
-        "ReportTypeID": spec.report_id,
-        "Prefix": "cdr",
+        "ReportTypeID": report_type_id,
+        "Prefix": prefix,
         "FriendlyName": friendly,
         "ConstructedName": constructed,
         "DocID": doc_id,
         "PublishDate": publish.isoformat(timespec="seconds"),
-        "ReportName": spec.title,
+        "ReportName": report_name,
         "DUNS": DUNS,
         "DocCount": "0",
     }
@@ -444,20 +446,25 @@ def _package(
     xml_zip = make_zip(member[:-4] + ".xml", xml_text, publish, compresslevel=compresslevel)
     doc_id = _doc_id(publish, salt, xml=False)
     xml_id = _doc_id(publish, salt, xml=True)
-    entry = _listing_entry(
-        spec,
+    report = {
+        "report_type_id": spec.report_id,
+        "report_name": spec.title,
+        "prefix": "cdr",
+        "keep_days": EXPIRY_DAYS[spec.file_layout],
+        "publish": publish,
+    }
+    entry = listing_entry(
+        **report,
         friendly=f"{stem}_csv",
         constructed=constructed,
         doc_id=doc_id,
-        publish=publish,
         size=len(zip_bytes),
     )
-    xml_entry = _listing_entry(
-        spec,
+    xml_entry = listing_entry(
+        **report,
         friendly=f"{stem}_xml",
         constructed=xml_constructed,
         doc_id=xml_id,
-        publish=publish,
         size=len(xml_zip),
     )
     return SampleDocument(
@@ -497,9 +504,45 @@ def _date_text(day: date) -> str:
     return f"{day:%m/%d/%Y}"
 
 
-def _csv_text(header: str, lines: pl.Series) -> bytes:
-    body = lines.str.join("\n").item()
+def _csv_text(header: str, body: str) -> bytes:
     return (header + "\n" + body + "\n").encode("ascii")
+
+
+def _price_lines(
+    cents: np.ndarray,
+    lead: pl.Series,
+    names: pl.Series,
+    tail: pl.Series | None = None,
+    price_lead: str = "",
+) -> list[str]:
+    """The CSV lines of a (rows, points) price matrix, joined per matrix row: for row r and
+    point p `lead[r],names[p],<price_lead><price>[,tail[r]]`, points in order."""
+    n_rows, n_pts = cents.shape
+    cells = [
+        pl.lit(lead).gather(pl.col("r")),
+        pl.lit(names).gather(pl.col("p")),
+        pl.lit(price_lead) + format_cents(pl.col("cents")),
+    ]
+    if tail is not None:
+        cells.append(pl.lit(tail).gather(pl.col("r")))
+    frame = pl.DataFrame(
+        {
+            "r": np.repeat(np.arange(n_rows), n_pts),
+            "p": np.tile(np.arange(n_pts), n_rows),
+            "cents": cents.reshape(-1),
+        }
+    )
+    return (
+        frame.select(pl.col("r"), pl.concat_str(cells, separator=",").alias("line"))
+        .group_by("r", maintain_order=True)
+        .agg(pl.col("line").str.join("\n"))
+        .get_column("line")
+        .to_list()
+    )
+
+
+def _flags(grid: _Grid) -> pl.Series:
+    return pl.Series(np.where(grid.repeated, "Y", "N").tolist())
 
 
 def _hourly_document(
@@ -517,33 +560,14 @@ def _hourly_document(
     """One hourly day-ahead file (DAM SPP or AS MCPC): rows by hour ending, then name.
 
     `price_lead` is the DAM file's leading space before every price ("" for MCPC)."""
-    n_int, n_pts = cents.shape
-    flags = pl.Series(np.where(grid.repeated, "Y", "N").tolist())
-    frame = pl.DataFrame(
-        {
-            "i": np.repeat(np.arange(n_int), n_pts),
-            "p": np.tile(np.arange(n_pts), n_int),
-            "cents": cents.reshape(-1),
-        }
-    )
-    lines = frame.select(
-        pl.concat_str(
-            [
-                pl.lit(_date_text(day)),
-                pl.lit(pl.Series(_hour_ending_labels(grid))).gather(pl.col("i")),
-                pl.lit(pl.Series(list(names))).gather(pl.col("p")),
-                pl.lit(price_lead) + format_cents(pl.col("cents")),
-                pl.lit(flags).gather(pl.col("i")),
-            ],
-            separator=",",
-        )
-    ).to_series()
+    lead = pl.Series([f"{_date_text(day)},{label}" for label in _hour_ending_labels(grid)])
+    lines = _price_lines(cents, lead, pl.Series(list(names)), _flags(grid), price_lead)
     rng = np.random.default_rng([seed, salt, day.toordinal(), 1])
     return _package(
         spec,
         stem=spec.friendly_name_stem,
         publish=_dam_publish(spec, day, rng),
-        csv_bytes=_csv_text(header, lines),
+        csv_bytes=_csv_text(header, "\n".join(lines)),
         day=day,
         rng=rng,
         compresslevel=compresslevel,
@@ -596,9 +620,9 @@ def _generate_dam_mcpc(
     return docs
 
 
-def rt_friendly_stem(stem: str, end_wall: datetime, repeated: bool, xhr_style: XhrStyle) -> str:
-    """`SPPHLZNP6905_20260611_1330`; for the repeated fall-back hour `xhr` is added."""
-    stamp = f"{end_wall:%Y%m%d_%H%M}"
+def friendly_stem(stem: str, stamp: str, repeated: bool, xhr_style: XhrStyle) -> str:
+    """`<stem>_<stamp>` (RT: `SPPHLZNP6905_20260611_1330`, SCED:
+    `LMPSROSNODENP6788_20241103_010513`); for the repeated fall-back hour `xhr` is added."""
     if repeated and xhr_style == "prefix":
         return f"{stem}_xhr_{stamp}"
     if repeated and xhr_style == "suffix":
@@ -625,41 +649,15 @@ def _generate_rtm_spp(
     for day in days:
         grid = _day_grid(day, minutes, tz)
         cents = _price_matrix(points, grid, day, seed, salt, rt=True)
-        n_int, n_pts = cents.shape
         prefix = pl.Series(
             [
                 f"{_date_text(day)},{h + 1},{m // minutes + 1}"
                 for h, m in zip(grid.hour.tolist(), grid.minute.tolist(), strict=True)
             ]
         )
-        flag = pl.Series(np.where(grid.repeated, "Y", "N").tolist())
-        frame = pl.DataFrame(
-            {
-                "i": np.repeat(np.arange(n_int), n_pts),
-                "p": np.tile(np.arange(n_pts), n_int),
-                "cents": cents.reshape(-1),
-            }
-        )
-        per_interval = (
-            frame.select(
-                pl.col("i"),
-                pl.concat_str(
-                    [
-                        pl.lit(prefix).gather(pl.col("i")),
-                        pl.lit(name_type).gather(pl.col("p")),
-                        format_cents(pl.col("cents")),
-                        pl.lit(flag).gather(pl.col("i")),
-                    ],
-                    separator=",",
-                ).alias("line"),
-            )
-            .group_by("i", maintain_order=True)
-            .agg(pl.col("line").str.join("\n"))
-            .get_column("line")
-            .to_list()
-        )
+        per_interval = _price_lines(cents, prefix, name_type, _flags(grid))
         rng = np.random.default_rng([seed, salt, day.toordinal(), 1])
-        delays = rng.integers(118, 125, n_int)
+        delays = rng.integers(118, 125, len(per_interval))
         for k, body in enumerate(per_interval):
             start = grid.starts_local[k]
             end_wall = start.replace(tzinfo=None, fold=0) + timedelta(minutes=minutes)
@@ -669,9 +667,11 @@ def _generate_rtm_spp(
             docs.append(
                 _package(
                     spec,
-                    stem=rt_friendly_stem(spec.friendly_name_stem, end_wall, repeated, xhr_style),
+                    stem=friendly_stem(
+                        spec.friendly_name_stem, f"{end_wall:%Y%m%d_%H%M}", repeated, xhr_style
+                    ),
                     publish=publish,
-                    csv_bytes=(RTM_HEADER + "\n" + body + "\n").encode("ascii"),
+                    csv_bytes=_csv_text(RTM_HEADER, body),
                     day=day,
                     rng=rng,
                     compresslevel=compresslevel,
@@ -680,16 +680,6 @@ def _generate_rtm_spp(
                 )
             )
     return docs
-
-
-def sced_friendly_stem(stem: str, run_wall: datetime, repeated: bool, xhr_style: XhrStyle) -> str:
-    """`LMPSROSNODENP6788_20241103_010513`; `xhr` added in the repeated hour as for RT."""
-    stamp = f"{run_wall:%Y%m%d_%H%M%S}"
-    if repeated and xhr_style == "prefix":
-        return f"{stem}_xhr_{stamp}"
-    if repeated and xhr_style == "suffix":
-        return f"{stem}_{stamp}_xhr"
-    return f"{stem}_{stamp}"
 
 
 @dataclass(frozen=True)
@@ -762,42 +752,17 @@ def _generate_sced_lmp(
                 for wall, run in zip(walls, runs, strict=True)
             ]
         )
-        n_runs, n_pts = run_cents.shape
-        bodies = (
-            pl.DataFrame(
-                {
-                    "r": np.repeat(np.arange(n_runs), n_pts),
-                    "p": np.tile(np.arange(n_pts), n_runs),
-                    "cents": run_cents.reshape(-1),
-                }
-            )
-            .select(
-                pl.col("r"),
-                pl.concat_str(
-                    [
-                        pl.lit(prefixes).gather(pl.col("r")),
-                        pl.lit(names).gather(pl.col("p")),
-                        format_cents(pl.col("cents")),
-                    ],
-                    separator=",",
-                ).alias("line"),
-            )
-            .group_by("r", maintain_order=True)
-            .agg(pl.col("line").str.join("\n"))
-            .get_column("line")
-            .to_list()
-        )
+        bodies = _price_lines(run_cents, prefixes, names)
         for run, wall, body in zip(runs, walls, bodies, strict=True):
             publish = (run.at_utc + timedelta(seconds=int(rng.integers(2, 5)))).astimezone(tz)
             run_wall = wall.replace(tzinfo=None)
+            stamp = f"{run_wall:%Y%m%d_%H%M%S}"
             docs.append(
                 _package(
                     spec,
-                    stem=sced_friendly_stem(
-                        spec.friendly_name_stem, run_wall, run.repeated, xhr_style
-                    ),
+                    stem=friendly_stem(spec.friendly_name_stem, stamp, run.repeated, xhr_style),
                     publish=publish,
-                    csv_bytes=(SCED_HEADER + "\n" + body + "\n").encode("ascii"),
+                    csv_bytes=_csv_text(SCED_HEADER, body),
                     day=day,
                     rng=rng,
                     compresslevel=compresslevel,
@@ -849,6 +814,19 @@ def generate_documents(
             extra_run_rate,
         )
     raise ValueError(f"no ERCOT sample generator for file layout {spec.file_layout!r}")
+
+
+def standin_server(days: list[date], n_locations: int = 40, seed: int = 0):
+    """A (not yet started) stand-in MIS server holding every ERCOT dataset for `days`."""
+    from power_market_assets.samples.server import ErcotStandInServer
+
+    return ErcotStandInServer(
+        [
+            doc
+            for spec in ERCOT_DATASETS
+            for doc in generate_documents(spec, days, n_nodes=n_locations, seed=seed)
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,18 +12,15 @@ lists the facts and which are UNCONFIRMED). Every UNCONFIRMED choice is a parame
   ConstructedName `rpt.<RTID8>.<DUNS>.<STEM>_<YYYY>.zip` (GS finds the document by
   "<year>.zip" in it); the listing's `Prefix` and timestamps are UNCONFIRMED.
 
-The workbook is written by a small standard-library SpreadsheetML writer (shared strings, one
-date style), so the samples and the stand-in need no Excel library; polars/fastexcel (calamine)
-read it like any Excel file.
+The workbook is written by samples/xlsx.py (XlsxWriter, fixed creation time); polars/fastexcel
+(calamine) read it like any Excel file.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -32,13 +29,15 @@ import numpy as np
 from power_market_assets.formats.ercot_history import HistoryReport, history_report
 from power_market_assets.registry.ercot import HUBS, LOAD_ZONES
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.samples.common import deflated_zip, local_interval_starts
+from power_market_assets.samples.ercot import DUNS, listing_entry
 from power_market_assets.samples.xlsx import Cell
 from power_market_assets.samples.xlsx import xlsx_bytes as workbook_bytes
+from power_market_assets.transforms.time import next_month
 
 DateCells = Literal["text", "date"]
 FallbackStyle = Literal["repeat", "hour25"]
 
-DUNS = "0000000000000000"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAM_COLUMNS = (
     "Delivery Date",
@@ -65,16 +64,6 @@ def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Cell
     return workbook_bytes({name: [list(header), *rows] for name, header, rows in sheets})
 
 
-def zip_one(member: str, data: bytes, when: datetime) -> bytes:
-    """The yearly document: a zip with the workbook as its single deflated member."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(member, when.timetuple()[:6])
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, data)
-    return buffer.getvalue()
-
-
 # ---------------------------------------------------------------------------------------------
 # Rows
 
@@ -88,14 +77,11 @@ class _Slot:
     repeated: bool
 
 
-def _day_slots(day: date, minutes: int, tz: ZoneInfo, fallback_style: FallbackStyle) -> list:
-    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
-    nxt = day + timedelta(days=1)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(UTC)
-    count = int((end - start).total_seconds() // (minutes * 60))
+def _day_slots(day: date, minutes: int, timezone: str, fallback_style: FallbackStyle) -> list:
+    starts = local_interval_starts(day, timezone, minutes)
+    count = len(starts)
     slots = []
-    for k in range(count):
-        local = (start + timedelta(minutes=minutes * k)).astimezone(tz)
+    for k, local in enumerate(starts):
         if fallback_style == "hour25" and count * minutes > 24 * 60:
             hour = k * minutes // 60 + 1  # hours simply counted 1..25
             slots.append(_Slot(hour, local.minute // minutes + 1, False))
@@ -134,14 +120,14 @@ def _day_rows(
     day: date,
     locations: Sequence[str],
     *,
-    tz: ZoneInfo,
+    timezone: str,
     seed: int,
     date_cells: DateCells,
     fallback_style: FallbackStyle,
     flag_column: bool,
 ) -> list[list[Cell]]:
     minutes = 60 if layout == "dam_spp" else 15
-    slots = _day_slots(day, minutes, tz, fallback_style)
+    slots = _day_slots(day, minutes, timezone, fallback_style)
     points = [(n, "") for n in sorted(locations)] if layout == "dam_spp" else _rt_points(locations)
     prices = _prices(day, slots, len(points), seed)
     when = _date_cell(day, date_cells)
@@ -202,27 +188,6 @@ def _month_days(year: int, month: int, through: date | None) -> list[date]:
     return [first + timedelta(days=k) for k in range((last - first).days + 1)]
 
 
-def _listing_entry(book: dict, report: HistoryReport) -> dict[str, str]:
-    publish: datetime = book["publish"]
-    expires = publish + timedelta(days=400)
-    return {
-        "ExpiredDate": expires.replace(hour=23, minute=59, second=59).isoformat(),
-        "ILMStatus": "EXT",
-        "SecurityStatus": "P",
-        "ContentSize": str(len(book["zip"])),
-        "Extension": "zip",
-        "ReportTypeID": report.report_type_id,
-        "Prefix": "rpt",
-        "FriendlyName": book["friendly"],
-        "ConstructedName": book["constructed"],
-        "DocID": book["doc_id"],
-        "PublishDate": publish.isoformat(timespec="seconds"),
-        "ReportName": report.title,
-        "DUNS": DUNS,
-        "DocCount": "0",
-    }
-
-
 def generate_history_workbook(
     spec: DatasetSpec,
     year: int,
@@ -261,7 +226,7 @@ def generate_history_workbook(
                 spec.file_layout,
                 day,
                 locations,
-                tz=tz,
+                timezone=spec.timezone,
                 seed=seed,
                 date_cells=date_cells,
                 fallback_style=fallback_style,
@@ -272,30 +237,35 @@ def generate_history_workbook(
         days += month_days
     last = days[-1] if days else date(year, 12, 31)
     publish = publish_time or datetime.combine(
-        (last.replace(day=1) + timedelta(days=32)).replace(day=3), datetime.min.time(), tz
+        next_month(last).replace(day=3), datetime.min.time(), tz
     ).replace(hour=7, minute=30)
     rtid8 = f"{int(report.report_type_id):08d}"
     base = f"rpt.{rtid8}.{DUNS}.{report.stem}_{year}"
     workbook = xlsx_bytes(sheets)
     doc_id = doc_id or str(900_000_000 + year * 100 + int(report.report_type_id) % 100)
-    book = {
-        "publish": publish,
-        "friendly": f"{report.stem}_{year}{friendly_suffix}",
-        "constructed": f"{base}.zip",
-        "doc_id": doc_id,
-        "zip": zip_one(f"{base}.xlsx", workbook, publish),
-    }
+    friendly = f"{report.stem}_{year}{friendly_suffix}"
+    zipped = deflated_zip([(f"{base}.xlsx", workbook, publish.timetuple()[:6])])
     return HistoryWorkbook(
         report=report,
         year=year,
         doc_id=doc_id,
-        friendly_name=book["friendly"],
-        constructed_name=book["constructed"],
+        friendly_name=friendly,
+        constructed_name=f"{base}.zip",
         member_name=f"{base}.xlsx",
         publish_time=publish,
         days=tuple(days),
         rows=sum(len(rows) for _, _, rows in sheets),
         xlsx_bytes=workbook,
-        zip_bytes=book["zip"],
-        listing_entry=_listing_entry(book, report),
+        zip_bytes=zipped,
+        listing_entry=listing_entry(
+            report_type_id=report.report_type_id,
+            report_name=report.title,
+            prefix="rpt",
+            keep_days=400,
+            friendly=friendly,
+            constructed=f"{base}.zip",
+            doc_id=doc_id,
+            publish=publish,
+            size=len(zipped),
+        ),
     )

@@ -10,7 +10,7 @@ the same numbers:
   Five-minute reports: six 4-hour files a day, `Local Time` = interval start.
 - web-service JSON replies (`HourlyLmps`, `FiveMinLmps`, reserve replies), `BeginDate` local
   with milliseconds and offset.
-- a small yearly SMD hourly workbook (.xlsx, written by hand: no writer package needed).
+- a small yearly SMD hourly workbook (.xlsx, written by samples/xlsx.py).
 
 UNCONFIRMED facts are parameters (`ReportStyle`): trailer text, line ending, RT column order,
 how the 5-minute files mark the repeated hour, the spring label.

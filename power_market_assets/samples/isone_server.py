@@ -21,6 +21,7 @@ import base64
 import json
 import uuid
 from collections.abc import Iterable
+from datetime import date
 
 from power_market_assets.registry import isone as registry
 from power_market_assets.samples.isone import SampleFile, empty_report
@@ -172,7 +173,7 @@ class IsoneStandInServer(StandInServer):
         if fault.fault == "csv_as_html_200":
             return Response(200, HTML_ERROR_PAGE, "text/html")
         if fault.fault == "empty_csv_200":
-            return Response(200, empty_report(registry.DA_PRICES, _today()), "text/csv")
+            return Response(200, empty_report(registry.DA_PRICES, date.today()), "text/csv")
         return super().custom_fault(fault, response)
 
 
@@ -182,9 +183,3 @@ def _root_for(path: str) -> str | None:
         if path.startswith(stem.split("/", 1)[0]):
             return spec.param("ws_root")
     return None
-
-
-def _today():
-    from datetime import date
-
-    return date.today()

@@ -20,8 +20,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +30,7 @@ import numpy as np
 
 from power_market_assets.registry import nyiso
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.samples.common import deflated_zip
 from power_market_assets.transforms.time import expected_interval_starts
 
 Quoting = Literal["none", "text", "all"]
@@ -293,14 +292,10 @@ def monthly_zip_name(stem: str, month: date) -> str:
 
 def monthly_zip(files: Iterable[SampleFile]) -> bytes:
     """The month's archive: one `<YYYYMMDD><stem>.csv` member per day, in day order."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        for sample in sorted(files, key=lambda f: f.operating_day):
-            stamp = (*sample.operating_day.timetuple()[:3], 23, 59, 58)
-            info = zipfile.ZipInfo(sample.name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, sample.data)
-    return buf.getvalue()
+    return deflated_zip(
+        (sample.name, sample.data, (*sample.operating_day.timetuple()[:3], 23, 59, 58))
+        for sample in sorted(files, key=lambda f: f.operating_day)
+    )
 
 
 def generate_all(days: Iterable[date], options: SampleOptions | None = None) -> list[SampleFile]:

@@ -77,10 +77,6 @@ def _label(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _naive(value: datetime, tz) -> datetime:
-    return value.astimezone(tz).replace(tzinfo=None)
-
-
 def _interval_labels(spec: DatasetSpec, day: date) -> list[tuple[str, str]]:
     tz = ZoneInfo(spec.timezone)
     starts = expected_interval_starts([day], spec.timezone, spec.interval_minutes).to_list()

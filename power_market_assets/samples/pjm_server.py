@@ -24,23 +24,19 @@ from typing import ClassVar
 from power_market_assets.samples.pjm import json_reply
 from power_market_assets.samples.standin import (
     FAULTS,
+    MISSING_KEY_MESSAGE,
     Fault,
     Request,
     Response,
     StandInServer,
     json_response,
+    subscription_key_refusal,
 )
+
+__all__ = ["MISSING_KEY_MESSAGE", "PjmStandInServer", "parse_range", "pjm_error"]
 
 API_PREFIX = "/api/v1/"
 MAX_ROW_COUNT = 50_000
-MISSING_KEY_MESSAGE = (
-    "Access denied due to missing subscription key. Make sure to include subscription key "
-    "when making requests to an API."
-)
-INVALID_KEY_MESSAGE = (
-    "Access denied due to invalid subscription key. Make sure to provide a valid key for an "
-    "active subscription."
-)
 _RANGE_FORMATS = ("%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M", "%m/%d/%Y", "%Y-%m-%d")
 _DATE_FILTERS = ("datetime_beginning_ept", "datetime_beginning_utc")
 
@@ -126,11 +122,11 @@ class PjmStandInServer(StandInServer):
     def route(self, request: Request) -> Response:
         if request.method != "GET" or not request.path.startswith(API_PREFIX):
             return json_response(404, {"statusCode": 404, "message": "Resource not found"})
-        key = request.headers.get("ocp-apim-subscription-key")
-        if not key:
-            return json_response(401, {"statusCode": 401, "message": MISSING_KEY_MESSAGE})
-        if key != self.subscription_key:
-            return json_response(401, {"statusCode": 401, "message": INVALID_KEY_MESSAGE})
+        refusal = subscription_key_refusal(
+            request.headers.get("ocp-apim-subscription-key"), self.subscription_key
+        )
+        if refusal is not None:
+            return refusal
         segments = [s for s in request.path[len(API_PREFIX) :].split("/") if s]
         with self._lock:
             items = self._feeds.get(segments[0]) if segments else None

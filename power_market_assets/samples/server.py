@@ -36,22 +36,20 @@ from urllib.parse import parse_qsl
 from power_market_assets.samples.ercot import SampleDocument, build_listing, listing_bytes
 from power_market_assets.samples.standin import (
     FAULTS,
+    MISSING_KEY_MESSAGE,
     Request,
     Response,
     StandInServer,
     corrupt_zip_bytes,
     json_response,
     not_found,
+    subscription_key_refusal,
 )
 
 __all__ = ["FAULTS", "MISSING_KEY_MESSAGE", "ErcotStandInServer", "corrupt_zip_bytes"]
 
 DEFAULT_TOKEN_PATH = "/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0/token"
 API_PREFIX = "/api/public-reports"
-MISSING_KEY_MESSAGE = (
-    "Access denied due to missing subscription key. Make sure to include subscription key "
-    "when making requests to an API."
-)
 
 
 @dataclass(frozen=True)
@@ -251,17 +249,9 @@ class ErcotStandInServer(StandInServer):
     def _api(self, request: Request, path: str) -> Response:
         method, query, body = request.method, request.query, request.body
         key = request.headers.get("ocp-apim-subscription-key") or query.get("subscription-key")
-        if not key:
-            return json_response(401, {"statusCode": 401, "message": MISSING_KEY_MESSAGE})
-        if key != self.subscription_key:
-            return json_response(
-                401,
-                {
-                    "statusCode": 401,
-                    "message": "Access denied due to invalid subscription key. Make sure "
-                    "to provide a valid key for an active subscription.",
-                },
-            )
+        refusal = subscription_key_refusal(key, self.subscription_key)
+        if refusal is not None:
+            return refusal
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or not self._token_ok(auth[7:].strip()):
             return json_response(401, {"statusCode": 401, "message": "Invalid or expired token"})

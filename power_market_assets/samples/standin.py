@@ -37,6 +37,16 @@ FAULTS = (
     "empty_200",
     "not_found",
 )
+# The API gateway's answers to a missing or wrong `Ocp-Apim-Subscription-Key` (ERCOT's public
+# API and PJM's Data Miner sit behind the same kind of gateway).
+MISSING_KEY_MESSAGE = (
+    "Access denied due to missing subscription key. Make sure to include subscription key "
+    "when making requests to an API."
+)
+INVALID_KEY_MESSAGE = (
+    "Access denied due to invalid subscription key. Make sure to provide a valid key for an "
+    "active subscription."
+)
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Error</title></head>"
     b"<body><h1>We're sorry</h1><p>The system is temporarily unavailable.</p></body></html>\n"
@@ -72,6 +82,15 @@ class Response:
 
 def json_response(status: int, payload: Any) -> Response:
     return Response(status, json.dumps(payload).encode(), "application/json")
+
+
+def subscription_key_refusal(key: str | None, expected: str) -> Response | None:
+    """The gateway's 401 for a missing or wrong subscription key; None when `key` is right."""
+    if not key:
+        return json_response(401, {"statusCode": 401, "message": MISSING_KEY_MESSAGE})
+    if key != expected:
+        return json_response(401, {"statusCode": 401, "message": INVALID_KEY_MESSAGE})
+    return None
 
 
 def not_found(message: bytes = b"Not Found") -> Response:

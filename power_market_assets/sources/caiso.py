@@ -316,28 +316,20 @@ def day_member_name(name: str, day: date, window: Window) -> str:
     return f"{stem}.csv"
 
 
-def _landed(path: Path, result: DownloadResult) -> LandedSource:
-    return LandedSource(
-        path=path,
-        original_name=path.name,
-        url=result.url,
-        downloaded_at_utc=result.downloaded_at_utc,
-    )
-
-
 def files_by_day(
     spec: DatasetSpec, window: Window, result: DownloadResult, dest_dir: Path
 ) -> dict[date, list[LandedSource]]:
     """The window's CSVs as per-day files (see the module docstring); partial days left out."""
     if window.kind == "day":
-        return {window.days[0]: [_landed(result.path, result)]}
+        return {window.days[0]: [LandedSource.from_download(result)]}
     out: dict[date, list[LandedSource]] = {}
     partial: set[date] = set()
     for name, data in _csv_members(result.path):
         if window.kind == "hour":
             day = window.days[0]
             target = Path(dest_dir) / day.isoformat() / day_member_name(name, day, window)
-            out.setdefault(day, []).append(_landed(atomic_write_bytes(target, data), result))
+            written = atomic_write_bytes(target, data)
+            out.setdefault(day, []).append(LandedSource.from_download(result, path=written))
             continue
         for day, (payload, starts) in split_csv_by_day(name, data, spec).items():
             if day not in window.days:
@@ -345,7 +337,8 @@ def files_by_day(
             if starts < expected_interval_count(day, spec.timezone, spec.interval_minutes):
                 partial.add(day)
             target = Path(dest_dir) / day.isoformat() / day_member_name(name, day, window)
-            out.setdefault(day, []).append(_landed(atomic_write_bytes(target, payload), result))
+            written = atomic_write_bytes(target, payload)
+            out.setdefault(day, []).append(LandedSource.from_download(result, path=written))
     for day in partial:
         log.info("%s %s: %s is incomplete in OASIS; left out", spec.iso, spec.dataset, day)
         out.pop(day, None)

@@ -16,6 +16,7 @@ Operating day of a listed document (`spec.listing_day_rule`):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -32,7 +33,6 @@ from power_market_assets.formats.archive import (
     ArchiveError,
     atomic_write_bytes,
     safe_member_basename,
-    sha256_file,
 )
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import (
@@ -80,8 +80,9 @@ class MisDocument:
             raise SourceError(f"unsafe download path in the ERCOT listing: {exc.problem}") from None
 
 
-def _posted(doc: MisDocument) -> tuple[datetime, int, str]:
-    """Publication order of listed documents (document ids grow with time)."""
+def publication_order(doc: Any) -> tuple[datetime, int, str]:
+    """Publication order of listed documents (anything with `publish_time` and `doc_id`;
+    document ids grow with time and are compared as numbers)."""
     return (doc.publish_time.astimezone(UTC), len(doc.doc_id), doc.doc_id)
 
 
@@ -138,12 +139,11 @@ def operating_day_for(spec: DatasetSpec, friendly_name: str, publish_time: datet
     raise ValueError(f"unknown listing_day_rule {spec.listing_day_rule!r}")
 
 
-def _parse_publish(text: str, timezone: str, *, repeated: bool = False) -> datetime:
+def parse_publish_date(text: str, timezone: str) -> datetime:
+    """A listing's PublishDate: it carries its offset; a bare local time is read in the ISO's
+    zone (the first reading of a repeated hour)."""
     value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        # API postDatetime: local time without offset; the repeated hour is CST (fold=1).
-        value = value.replace(tzinfo=ZoneInfo(timezone), fold=1 if repeated else 0)
-    return value
+    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(timezone))
 
 
 def _resolve_post_datetime(text: str, friendly_name: str, timezone: str) -> datetime:
@@ -228,10 +228,10 @@ class ErcotMisClient:
             if doc.operating_day not in wanted:
                 continue
             key = (doc.operating_day, doc.friendly_name)
-            if key not in newest or _posted(doc) > _posted(newest[key]):
+            if key not in newest or publication_order(doc) > publication_order(newest[key]):
                 newest[key] = doc
         out: dict[date, list[MisDocument]] = {}
-        for doc in sorted(newest.values(), key=_posted):
+        for doc in sorted(newest.values(), key=publication_order):
             out.setdefault(doc.operating_day, []).append(doc)
         return out
 
@@ -246,19 +246,22 @@ class ErcotMisClient:
         return _downloaded(doc, result)
 
 
-def parse_listing(spec: DatasetSpec, payload: Any, *, source: str = "listing") -> list[MisDocument]:
-    """Parse `{"ListDocsByRptTypeRes":{"DocumentList":[{"Document":{...}}]}}` (CSV docs only)."""
+def listed_entries(payload: Any, *, source: str = "listing") -> list[dict[str, Any]]:
+    """The entries of `{"ListDocsByRptTypeRes":{"DocumentList":[{"Document":{...}}]}}`."""
     try:
         items = payload["ListDocsByRptTypeRes"]["DocumentList"]
     except (KeyError, TypeError):
         raise SourceError(f"{source}: not an ERCOT document listing") from None
     if isinstance(items, dict):  # a single document is sometimes not wrapped in a list
         items = [items]
+    entries = [item.get("Document", item) for item in items or [] if isinstance(item, dict)]
+    return [raw for raw in entries if isinstance(raw, dict)]
+
+
+def parse_listing(spec: DatasetSpec, payload: Any, *, source: str = "listing") -> list[MisDocument]:
+    """The CSV documents of a listing (see `listed_entries`) for the spec's report type."""
     docs: list[MisDocument] = []
-    for item in items or []:
-        raw = item.get("Document", item) if isinstance(item, dict) else None
-        if not isinstance(raw, dict):
-            continue
+    for raw in listed_entries(payload, source=source):
         friendly = str(raw.get("FriendlyName", ""))
         constructed = str(raw.get("ConstructedName", ""))
         if not _is_csv_document(friendly, constructed):
@@ -267,7 +270,7 @@ def parse_listing(spec: DatasetSpec, payload: Any, *, source: str = "listing") -
         if rtid != spec.report_id:
             continue
         try:
-            publish = _parse_publish(str(raw["PublishDate"]), spec.timezone)
+            publish = parse_publish_date(str(raw["PublishDate"]), spec.timezone)
             doc_id = str(raw["DocID"]).strip()
             size = int(str(raw.get("ContentSize", "0")).strip() or 0)
         except (KeyError, ValueError) as exc:
@@ -509,7 +512,7 @@ def split_bulk_zip(
                         path=target,
                         url=doc.download_href or url,
                         size_bytes=len(data),
-                        sha256=sha256_file(target),
+                        sha256=hashlib.sha256(data).hexdigest(),
                         downloaded_at_utc=now,
                     )
                 )

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from power_market_assets.formats.archive import (
     atomic_write_bytes,
@@ -50,7 +49,12 @@ from power_market_assets.formats.ercot_history import (
     split_workbook,
 )
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.ercot import ErcotMisClient
+from power_market_assets.sources.ercot import (
+    ErcotMisClient,
+    listed_entries,
+    parse_publish_date,
+    publication_order,
+)
 from power_market_assets.sources.http import SourceError, is_zip_file
 from power_market_assets.sources.landing import LandedSource
 
@@ -98,21 +102,8 @@ def parse_history_listing(
 ) -> list[YearDocument]:
     """Yearly documents of a listing (`ListDocsByRptTypeRes.DocumentList`), any extension
     suffix on the friendly name; entries of another report type or without a year skipped."""
-    try:
-        items = payload["ListDocsByRptTypeRes"]["DocumentList"]
-    except (KeyError, TypeError):
-        raise SourceError(f"{source}: not an ERCOT document listing") from None
-    if isinstance(items, dict):
-        items = [items]
-    docs = []
-    for item in items or []:
-        raw = item.get("Document", item) if isinstance(item, dict) else None
-        if not isinstance(raw, dict):
-            continue
-        doc = _year_document(report, raw, source)
-        if doc is not None:
-            docs.append(doc)
-    return docs
+    docs = (_year_document(report, raw, source) for raw in listed_entries(payload, source=source))
+    return [doc for doc in docs if doc is not None]
 
 
 def _year_document(report: HistoryReport, raw: dict, source: str) -> YearDocument | None:
@@ -127,7 +118,7 @@ def _year_document(report: HistoryReport, raw: dict, source: str) -> YearDocumen
         log.warning("%s: no year in document name %r", source, friendly or constructed)
         return None
     try:
-        publish = _publish_time(str(raw["PublishDate"]), report.spec.timezone)
+        publish = parse_publish_date(str(raw["PublishDate"]), report.spec.timezone)
         doc_id = str(raw["DocID"]).strip()
         size = int(str(raw.get("ContentSize", "0")).strip() or 0)
     except (KeyError, ValueError) as exc:
@@ -136,25 +127,14 @@ def _year_document(report: HistoryReport, raw: dict, source: str) -> YearDocumen
     return YearDocument(report, year, doc_id, friendly, constructed, publish, size)
 
 
-def _publish_time(text: str, timezone: str) -> datetime:
-    """PublishDate carries its offset; a bare local time is read in the ISO's zone."""
-    value = datetime.fromisoformat(text.strip())
-    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(timezone))
-
-
 def latest_per_year(docs: Iterable[YearDocument]) -> dict[int, YearDocument]:
     """The newest document of each year (an older weekly refresh may still be listed)."""
     best: dict[int, YearDocument] = {}
     for doc in docs:
         current = best.get(doc.year)
-        if current is None or _posted(doc) > _posted(current):
+        if current is None or publication_order(doc) > publication_order(current):
             best[doc.year] = doc
     return dict(sorted(best.items()))
-
-
-def _posted(doc: YearDocument) -> tuple[datetime, int, str]:
-    """Publication order (document ids grow with time; compared as numbers)."""
-    return (doc.publish_time.astimezone(UTC), len(doc.doc_id), doc.doc_id)
 
 
 # ---------------------------------------------------------------------------------------------

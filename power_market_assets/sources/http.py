@@ -74,6 +74,13 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def full_url(url: str, params: dict[str, Any] | None) -> str:
+    """The URL with `params` encoded into its query, as requests sends it."""
+    if not params:
+        return url
+    return requests.Request("GET", url, params=params).prepare().url or url
+
+
 def _redact_text_urls(text: str) -> str:
     def repl(match: re.Match[str]) -> str:
         sep, name, value = match.groups()
@@ -189,12 +196,6 @@ class HttpClient:
     def _describe(self, method: str, url: str) -> str:
         return f"{method} {self.safe_url(url)}"
 
-    def _full_url(self, url: str, params: dict[str, Any] | None) -> str:
-        if not params:
-            return url
-        req = requests.Request("GET", url, params=params).prepare()
-        return req.url or url
-
     def _with_retries(
         self,
         method: str,
@@ -297,7 +298,7 @@ class HttpClient:
         `validate` may raise ValueError for a body that is wrong in a way worth retrying
         (an HTML error page with status 200, an empty body).
         """
-        full = self._full_url(url, params)
+        full = full_url(url, params)
 
         def attempt() -> bytes:
             response = self._send(
@@ -393,7 +394,7 @@ class HttpClient:
         `validate(temp_path)` may raise ValueError to reject (and retry) a wrong body.
         """
         dest = Path(dest)
-        full = self._full_url(url, params)
+        full = full_url(url, params)
         if ".." in dest.parts or not dest.name:
             # The file name usually comes from the ISO's listing: never trust it to stay
             # inside the downloads folder.

@@ -37,8 +37,10 @@ Channel = Literal["reports", "webservices"]
 CHANNELS = ("reports", "webservices")
 
 
-def _is_report(body: bytes) -> None:
-    """`validate` for report bodies: a C/H/D/T file starts with a "C" (or "H") row."""
+def _is_report(path: Path) -> None:
+    """`validate` for report downloads: a C/H/D/T file starts with a "C" (or "H") row."""
+    with open(path, "rb") as handle:
+        body = handle.read(64)
     head = body[:16].lstrip(b"\xef\xbb\xbf").lstrip()
     if not head:
         raise ValueError("empty body where a report CSV was expected")
@@ -98,16 +100,10 @@ class IsoneReportsClient:
         if count_data_lines(dest.read_bytes()) == 0:
             dest.unlink(missing_ok=True)
             return None
-        return LandedSource(
-            path=dest,
-            original_name=remote.name,
-            url=result.url,
-            downloaded_at_utc=result.downloaded_at_utc,
-        )
+        return LandedSource.from_download(result)
 
     def _get(self, remote: RemoteFile, dest: Path, page: str):
-        validate = _validator(_is_report)
-        return self.http.download(remote.url, dest, headers={"Referer": page}, validate=validate)
+        return self.http.download(remote.url, dest, headers={"Referer": page}, validate=_is_report)
 
     def fetch_day(self, spec: DatasetSpec, day: date, dest_dir: Path) -> list[LandedSource]:
         """Every report file of a day, or [] when any of them is not published."""
@@ -121,14 +117,6 @@ class IsoneReportsClient:
                 return []
             landed.append(item)
         return landed
-
-
-def _validator(check):
-    def validate(path: Path) -> None:
-        with open(path, "rb") as handle:
-            check(handle.read(64))
-
-    return validate
 
 
 class IsoneWebServicesClient:
@@ -178,13 +166,7 @@ class IsoneWebServicesClient:
                 ) from None
             raise
         records = _record_count(json.loads(dest.read_bytes()), root)
-        landed = LandedSource(
-            path=dest,
-            original_name=remote.name,
-            url=result.url,
-            downloaded_at_utc=result.downloaded_at_utc,
-        )
-        return landed, records
+        return LandedSource.from_download(result), records
 
     def fetch_day(self, spec: DatasetSpec, day: date, dest_dir: Path) -> list[LandedSource]:
         """Every reply of a day, or [] when the day's last reply holds no records yet."""

@@ -57,6 +57,20 @@ class LandedSource:
         mtime = datetime.fromtimestamp(p.stat().st_mtime, tz=UTC)
         return cls(path=p, original_name=p.name, downloaded_at_utc=mtime)
 
+    @classmethod
+    def from_download(
+        cls, result: Any, *, path: Path | None = None, url: str | None = None
+    ) -> LandedSource:
+        """A file an ISO client downloaded (`sources.http.DownloadResult`), or one it cut from
+        that download at `path`; named after the file, with the download's URL and time."""
+        p = Path(path) if path is not None else Path(result.path)
+        return cls(
+            path=p,
+            original_name=p.name,
+            url=url or result.url,
+            downloaded_at_utc=result.downloaded_at_utc,
+        )
+
 
 def _as_landed(item: Any) -> LandedSource:
     if isinstance(item, LandedSource):

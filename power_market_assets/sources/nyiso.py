@@ -39,7 +39,7 @@ from power_market_assets.formats.archive import (
     safe_member_basename,
 )
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.http import HttpClient, SourceError, is_zip_file
+from power_market_assets.sources.http import DownloadResult, HttpClient, SourceError, is_zip_file
 from power_market_assets.sources.landing import LandedSource
 from power_market_assets.transforms.time import day_bounds_utc
 
@@ -140,12 +140,7 @@ class NyisoMisClient:
             if exc.status == 404:
                 return None
             raise
-        return LandedSource(
-            path=result.path,
-            original_name=dest.name,
-            url=result.url,
-            downloaded_at_utc=result.downloaded_at_utc,
-        )
+        return LandedSource.from_download(result)
 
     def download_month(
         self, folder: str, stem: str, month: date, days: Iterable[date], dest_dir: Path
@@ -168,7 +163,7 @@ class NyisoMisClient:
                 staging.rmdir()
 
     def _members(
-        self, zip_path: Path, stem: str, days: set[date], dest_dir: Path, result
+        self, zip_path: Path, stem: str, days: set[date], dest_dir: Path, result: DownloadResult
     ) -> dict[date, LandedSource]:
         found: dict[date, LandedSource] = {}
         label = zip_path.name
@@ -187,11 +182,8 @@ class NyisoMisClient:
                 if len(data) > self.max_member_bytes:
                     raise ArchiveError(label, f"member {base!r} expands beyond its limit")
                 target = atomic_write_bytes(dest_dir / base, data)
-                found[day] = LandedSource(
-                    path=target,
-                    original_name=base,
-                    url=f"{result.url}#{base}",
-                    downloaded_at_utc=result.downloaded_at_utc,
+                found[day] = LandedSource.from_download(
+                    result, path=target, url=f"{result.url}#{base}"
                 )
         return found
 

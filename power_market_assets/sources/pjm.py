@@ -22,11 +22,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import requests
-
 from power_market_assets.formats.archive import atomic_write_bytes
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.sources.http import HttpClient, SourceError
+from power_market_assets.sources.http import HttpClient, SourceError, full_url
 from power_market_assets.sources.landing import LandedSource
 from power_market_assets.transforms.time import day_bounds_utc
 
@@ -142,7 +140,7 @@ class PjmDataMinerClient:
                     break
                 name = page_file_name(spec, day, len(pages) + 1)
                 path = atomic_write_bytes(download_dir / name, body)
-                full = _full_url(self.feed_url(spec), params)
+                full = full_url(self.feed_url(spec), params)
                 pages.append(
                     LandedSource(
                         path=path,
@@ -174,10 +172,6 @@ class PjmDataMinerClient:
             _remove(pages)
             return []
         return pages
-
-
-def _full_url(url: str, params: dict[str, str]) -> str:
-    return requests.Request("GET", url, params=params).prepare().url or url
 
 
 def _total_rows(payload: dict, previous: int | None) -> int | None:

@@ -16,6 +16,25 @@ import polars as pl
 UTC_DTYPE = pl.Datetime("us", "UTC")
 
 
+def days_between(first: date, last: date) -> list[date]:
+    """Every calendar day from `first` to `last`, both included."""
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after the one holding `day`."""
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def month_starts(first: date, last: date) -> list[date]:
+    """The first day of every month from the month of `first` to the month of `last`."""
+    months, current = [], first.replace(day=1)
+    while current <= last:
+        months.append(current)
+        current = next_month(current)
+    return months
+
+
 def day_bounds_utc(operating_day: date, timezone: str) -> tuple[datetime, datetime]:
     """UTC instants of local midnight starting `operating_day` and of the next local midnight.
 
@@ -25,6 +44,15 @@ def day_bounds_utc(operating_day: date, timezone: str) -> tuple[datetime, dateti
     start = datetime.combine(operating_day, time(0), tzinfo=tz)
     end = datetime.combine(operating_day + timedelta(days=1), time(0), tzinfo=tz)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def wall_clock_to_utc(naive: pl.Expr, timezone: str, repeated: pl.Expr) -> pl.Expr:
+    """Expression: naive local wall-clock time -> UTC. `repeated` picks the second (standard
+    time) reading of a fall-back time; a time skipped by spring-forward becomes null, so the
+    caller can name the bad label."""
+    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
+    local = naive.dt.replace_time_zone(timezone, ambiguous=ambiguous, non_existent="null")
+    return local.dt.convert_time_zone("UTC")
 
 
 def local_midnight_utc(day: pl.Expr, timezone: str) -> pl.Expr:
