@@ -1,4 +1,4 @@
-"""Shared fixtures: the real ISO files in ../shared/fixtures/real/ (skipped when absent)."""
+"""Shared fixtures: the real ISO files carried in power_market_assets_tests/fixtures/real/."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = Path(
-    os.environ.get("PMA_REAL_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures" / "real")
+    os.environ.get("PMA_REAL_FIXTURES", Path(__file__).resolve().parent / "fixtures" / "real")
 )
 
 
 @pytest.fixture(scope="session")
 def real_ercot_dir() -> Path:
-    """Folder of unmodified ERCOT MIS downloads; tests using it skip when it is missing."""
+    """Folder of unmodified ERCOT MIS downloads, carried in the repo (provenance in its README):
+    a missing file is a broken checkout, so it fails rather than skips."""
     folder = REAL_FIXTURES / "ercot"
     if not (folder / "dam-spp.zip").exists():
-        pytest.skip(f"real ERCOT fixtures not found at {folder} (set PMA_REAL_FIXTURES)")
+        pytest.fail(f"real ERCOT fixtures missing at {folder} (they are part of the repo)")
     return folder

@@ -1,7 +1,7 @@
 """The pinned versions work together: write then read back through each IO manager.
 
 polars 2.x breaks dagster-polars and duckdb 2.x breaks dagster-duckdb-polars, and both only
-fail when an input is *loaded* (../shared/reference/DAGSTER_NOTES.md), so every IO manager
+fail when an input is *loaded* (docs/reference/DAGSTER_NOTES.md), so every IO manager
 the platform could use is exercised with a write followed by a read.
 """
 

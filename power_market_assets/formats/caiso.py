@@ -1,6 +1,6 @@
 """CAISO OASIS CSV layouts (PRC_LMP, PRC_INTVL_LMP, PRC_RTPD_LMP, PRC_AS) -> standard long tables.
 
-Conventions (../shared/reference/ISO_FORMATS.md section 2): no quoting, LF line ends, rows in
+Conventions (docs/reference/ISO_FORMATS.md section 2): no quoting, LF line ends, rows in
 any order. LMP queries publish one row per (node, interval, LMP_TYPE): LMP, MCE, MCC, MCL and
 MGHG, in one CSV or in one CSV per component; they are pivoted to lmp, energy, congestion and
 loss and ghg (the greenhouse-gas component). `lmp` is the published total, checked against

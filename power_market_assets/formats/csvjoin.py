@@ -2,7 +2,7 @@
 
 ISOs publish 96 to 288 small files a day; a CSV parser call has about 1 ms of fixed cost, so
 the files of a day are grouped by header, their bodies joined into one buffer and parsed once
-(see ../shared/reference/PERFORMANCE.md). `source_file` is rebuilt from per-file row counts.
+(see docs/reference/PERFORMANCE.md). `source_file` is rebuilt from per-file row counts.
 
 The readers that find columns by canonical field name (ERCOT, NYISO, ISO-NE) share the header
 check (`check_fields`), the typed parse that names a bad cell (`parse_fields`) and the empty

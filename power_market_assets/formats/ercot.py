@@ -1,6 +1,6 @@
 """ERCOT layouts (NP4-190-CD, NP6-905-CD, NP4-188-CD, NP6-788-CD) into the standard long tables.
 
-Conventions (../shared/reference/ISO_FORMATS.md section 1): Central prevailing time; hourly
+Conventions (docs/reference/ISO_FORMATS.md section 1): Central prevailing time; hourly
 files label hour ending 01:00..24:00; on the fall-back day the repeated (CST) hour carries
 DSTFlag=Y; on the spring-forward day HE 03:00 is omitted. Files from before DSTFlag existed
 have no flag: the repeated hour is then told apart by order of appearance.

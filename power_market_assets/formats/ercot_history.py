@@ -1,7 +1,7 @@
 """ERCOT's yearly history workbooks (NP4-180-ER DAM, NP6-785-ER RTM) into the standard tables.
 
 ERCOT keeps only ~31 days of daily DAM files (and 7 of RT) on the MIS. Older years come as one
-document per year per report (../shared/reference/ISO_FORMATS.md section 1.2, 1.4, 1.6):
+document per year per report (docs/reference/ISO_FORMATS.md section 1.2, 1.4, 1.6):
 
 - NP4-180-ER "Historical DAM Load Zone and Hub Prices" (RTID 13060, `DAMLZHBSPP_YYYY`) and
   NP6-785-ER "Historical RTM Load Zone and Hub Prices" (RTID 13061, `RTMLZHBSPP_YYYY`): a zip

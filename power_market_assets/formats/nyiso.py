@@ -1,7 +1,7 @@
 """NYISO MIS CSV layouts (LBMP zonal/generator, DAM and RT ancillary prices) into the
 standard long tables.
 
-Conventions (../shared/reference/ISO_FORMATS.md section 3):
+Conventions (docs/reference/ISO_FORMATS.md section 3):
 
 - "Time Stamp" is Eastern wall-clock time, `MM/DD/YYYY HH:MM` or `MM/DD/YYYY HH:MM:SS`;
   quoting and line ends vary by file and era (all variants are read alike).

@@ -1,7 +1,7 @@
 """The lake's IO manager: one Parquet file per partition, even for a single-run range.
 
 The stock UPath/Parquet IO managers refuse outputs that span several partitions (see
-../shared/reference/DAGSTER_NOTES.md); this one splits a range's frame by its partition column
+docs/reference/DAGSTER_NOTES.md); this one splits a range's frame by its partition column
 (`operating_day`, daily or monthly) and writes one file per partition key, then refreshes the
 DuckDB catalog. Inputs come back as a LazyFrame over the upstream partitions' files.
 """

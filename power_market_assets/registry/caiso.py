@@ -1,4 +1,4 @@
-"""CAISO OASIS dataset specs (queries and layouts: ../shared/reference/ISO_FORMATS.md section 2).
+"""CAISO OASIS dataset specs (queries and layouts: docs/reference/ISO_FORMATS.md section 2).
 
 Every dataset is one OASIS `SingleZip` query; its parameters (queryname, market_run_id,
 version, the price column of its CSV, the node selector and the request window rules) live in

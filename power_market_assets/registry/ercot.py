@@ -1,4 +1,4 @@
-"""ERCOT dataset specs (report ids and layouts: ../shared/reference/ISO_FORMATS.md section 1)."""
+"""ERCOT dataset specs (report ids and layouts: docs/reference/ISO_FORMATS.md section 1)."""
 
 from __future__ import annotations
 

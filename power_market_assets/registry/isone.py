@@ -1,4 +1,4 @@
-"""ISO New England dataset specs (facts: ../shared/reference/ISO_FORMATS.md section 4).
+"""ISO New England dataset specs (facts: docs/reference/ISO_FORMATS.md section 4).
 
 Two delivery channels carry the same prices: the public ISO Express CSV reports ("C"/"H"/"D"/"T"
 rows, a cookie and a Referer required) and the authenticated web services (JSON). Yearly SMD

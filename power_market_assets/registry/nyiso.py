@@ -1,4 +1,4 @@
-"""NYISO dataset specs (mis.nyiso.com CSVs: ../shared/reference/ISO_FORMATS.md section 3).
+"""NYISO dataset specs (mis.nyiso.com CSVs: docs/reference/ISO_FORMATS.md section 3).
 
 Every NYISO price file is a daily CSV `<YYYYMMDD><name>.csv` under `/public/csv/<folder>/`,
 also packed per month in `<YYYYMM>01<name>_csv.zip`. `source_params` carry:

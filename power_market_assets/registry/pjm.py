@@ -1,4 +1,4 @@
-"""PJM dataset specs (Data Miner 2 feeds: ../shared/reference/ISO_FORMATS.md section 5).
+"""PJM dataset specs (Data Miner 2 feeds: docs/reference/ISO_FORMATS.md section 5).
 
 Every feed is read through `https://api.pjm.com/api/v1/<feed>`; the feed name and its field
 names live in `source_params` so the source, the reader, the sample generator and the stand-in

@@ -1,6 +1,6 @@
 """Deterministic ERCOT sample documents in the byte formats of the real MIS files.
 
-Covers the three ERCOT specs (see ../shared/reference/ISO_FORMATS.md section 1):
+Covers the three ERCOT specs (see docs/reference/ISO_FORMATS.md section 1):
 
 - DA_PRICES, NP4-190-CD `DAMSPNP4190`: one file per operating day, hourly, published the day
   before delivery; prices carry a leading space (`, 35.06`).

@@ -1,7 +1,7 @@
 """Deterministic ERCOT yearly history documents (NP4-180-ER DAM, NP6-785-ER RTM) for tests.
 
 A document is a zip holding one .xlsx workbook with one sheet per month (`Jan` .. `Dec`) of
-hub and load-zone prices (../shared/reference/ISO_FORMATS.md section 1; formats/ercot_history.py
+hub and load-zone prices (docs/reference/ISO_FORMATS.md section 1; formats/ercot_history.py
 lists the facts and which are UNCONFIRMED). Every UNCONFIRMED choice is a parameter:
 
 - `date_cells`: "text" (`01/31/2019`) or "date" (Excel date cells).

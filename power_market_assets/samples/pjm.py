@@ -1,6 +1,6 @@
 """Deterministic PJM Data Miner 2 samples: feed items, JSON replies and CSV exports.
 
-Shapes from ../shared/reference/ISO_FORMATS.md section 5: items carry the feed's fields in
+Shapes from docs/reference/ISO_FORMATS.md section 5: items carry the feed's fields in
 PJM's order, datetimes ISO without offset (`2024-11-03T05:00:00`), prices with up to six
 decimals, the reply envelope `{"links","items","searchSpecification","totalRows"}` written
 compactly. UNCONFIRMED facts are parameters: hubs' voltage/equipment/zone as null or "";

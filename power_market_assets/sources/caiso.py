@@ -1,6 +1,6 @@
 """CAISO OASIS source: `SingleZip` downloads per DatasetSpec, split into operating days.
 
-See ../shared/reference/ISO_FORMATS.md section 2. No account is needed. Every answer is a zip
+See docs/reference/ISO_FORMATS.md section 2. No account is needed. Every answer is a zip
 under HTTP 200: CSV members with data, or one XML member with an ERR_CODE:
 
 - 1000 no data: the window's days are not published (yet); they are left out, not an error;

@@ -1,6 +1,6 @@
 """ERCOT sources: the MIS document listing/download and the Public API archive, per DatasetSpec.
 
-See ../shared/reference/ISO_FORMATS.md section 1. Both channels deliver the same per-document
+See docs/reference/ISO_FORMATS.md section 1. Both channels deliver the same per-document
 zips (one CSV each); the public API bulk download wraps them in an outer zip.
 
 Operating day of a listed document (`spec.listing_day_rule`):

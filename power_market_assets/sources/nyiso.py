@@ -1,6 +1,6 @@
 """NYISO source: daily CSVs and monthly zip archives from mis.nyiso.com (no authentication).
 
-See ../shared/reference/ISO_FORMATS.md section 3.1. Per dataset (`spec.param("folder")`,
+See docs/reference/ISO_FORMATS.md section 3.1. Per dataset (`spec.param("folder")`,
 `spec.param("file_names")`), every operating day needs one file per stem:
 
     daily:   /public/csv/<folder>/<YYYYMMDD><stem>.csv

@@ -1,6 +1,6 @@
 """PJM Data Miner 2 source: one day of a feed, paged, saved as the JSON pages received.
 
-See ../shared/reference/ISO_FORMATS.md section 5:
+See docs/reference/ISO_FORMATS.md section 5:
 `GET https://api.pjm.com/api/v1/<feed>?startRow=1&rowCount=50000&datetime_beginning_ept=
 <day 00:00>to<day 23:59>&fields=...` with the header `Ocp-Apim-Subscription-Key`. A day is
 read page by page (rowCount at most 50,000) until `totalRows` rows have come; each page is
