@@ -12,7 +12,9 @@ import polars as pl
 from power_market_assets.assets.factory import (
     MONTHLY_AUTOMATION,
     PLOTTED_LOCATIONS,
+    add_partition_metadata,
     lake_metadata,
+    run_metadata,
     wide_metadata,
 )
 from power_market_assets.assets.partitions import monthly_for
@@ -96,15 +98,19 @@ def build_combined_assets(
                 )
                 for month in context.partition_keys
             }
+            plotted = [f"da_{loc}" for loc in locations[:PLOTTED_LOCATIONS]]
+            title = f"{da_spec.iso} {kind}: day-ahead prices"
+            add_partition_metadata(
+                context,
+                {
+                    month: wide_metadata({month: frame}, plotted, title, da_spec.timezone)
+                    for month, frame in per_month.items()
+                },
+                asset_key=outs[kind].key,
+            )
+            rows = sum(frame.height for frame in per_month.values())
             yield dg.Output(
-                per_month,
-                output_name=kind,
-                metadata=wide_metadata(
-                    per_month,
-                    [f"da_{loc}" for loc in locations[:PLOTTED_LOCATIONS]],
-                    f"{da_spec.iso} {kind}: day-ahead prices",
-                    da_spec.timezone,
-                ),
+                per_month, output_name=kind, metadata=run_metadata(list(per_month), rows=rows)
             )
 
     return combined

@@ -146,15 +146,8 @@ def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
                 metadata={"missing_days": ", ".join(missing)},
             )
         manifest = land_days(lake, lake_path, {day: sources[day] for day in days})
-        yield dg.Output(
-            manifest,
-            metadata={
-                "operating_days": f"{days[0]}..{days[-1]}",
-                "files": manifest.height,
-                "csv_bytes": int(manifest.get_column("csv_bytes").sum() or 0),
-                "data_rows": int(manifest.get_column("data_rows").sum() or 0),
-            },
-        )
+        add_partition_metadata(context, csv_day_metadata(manifest))
+        yield dg.Output(manifest, metadata=run_metadata(days, files=manifest.height))
 
     return csv_stage
 
@@ -176,20 +169,82 @@ def not_available(context: dg.AssetExecutionContext, spec: DatasetSpec, days: li
 
 
 def merge_outcomes(by_partition: dict[str, quality.CheckOutcome]) -> quality.CheckOutcome:
-    """One outcome for a range run: failed when any partition failed, showing the first one."""
+    """One outcome for the partitions of a run (the pinned Dagster records one check result per
+    run, not per partition): a single partition's own outcome, or for a range the totals of
+    its counts, the state of every partition in a table, and the first failure's rows."""
+    if len(by_partition) == 1:
+        ((key, outcome),) = by_partition.items()
+        return replace(outcome, metadata={**outcome.metadata, "partition": key})
     failed = [key for key, outcome in by_partition.items() if not outcome.passed]
-    shown = by_partition[failed[0]] if failed else next(reversed(by_partition.values()))
-    metadata = dict(shown.metadata)
-    metadata["partitions_checked"] = len(by_partition)
-    metadata["partitions_failed"] = len(failed)
+    keys = sorted(by_partition)
+    span = f"{len(keys)} partitions {keys[0]}..{keys[-1]}"
+    if failed:
+        first = by_partition[failed[0]].summary
+        summary = f"{span}: {len(failed)} failed ({', '.join(failed)}); {failed[0]}: {first}"
+    else:
+        summary = f"{span}: all passed."
+    metadata = {
+        **quality.total_counts([o.metadata for o in by_partition.values()]),
+        "partitions_checked": len(by_partition),
+        "partitions_failed": len(failed),
+        "per_partition": dg.MetadataValue.md(partition_table(by_partition)),
+    }
     if failed:
         metadata["failed_partitions"] = ", ".join(failed)
-    summary = (
-        shown.summary
-        if len(by_partition) == 1
-        else f"{failed[0] if failed else 'all'}: {shown.summary}"
+    sample = by_partition[failed[0]].sample_markdown if failed else None
+    return quality.CheckOutcome(
+        name=next(iter(by_partition.values())).name,
+        passed=not failed,
+        summary=summary,
+        metadata=metadata,
+        sample_markdown=sample,
     )
-    return replace(shown, metadata=metadata, summary=summary)
+
+
+def partition_table(by_partition: dict[str, quality.CheckOutcome]) -> str:
+    """Markdown: one row per partition with its state and its own summary."""
+    lines = ["| partition | passed | summary |", "|---|---|---|"]
+    for key in sorted(by_partition):
+        outcome = by_partition[key]
+        summary = outcome.summary.replace("|", "\\|")
+        lines.append(f"| {key} | {'yes' if outcome.passed else 'NO'} | {summary} |")
+    return "\n".join(lines)
+
+
+def add_partition_metadata(
+    context: dg.AssetExecutionContext,
+    per_partition: dict[str, dict],
+    asset_key: dg.AssetKey | None = None,
+) -> None:
+    """A range run records one materialization per partition: each carries what is true of
+    its own partition (the output's metadata, shared by all of them, describes the run)."""
+    for key, metadata in per_partition.items():
+        context.add_asset_metadata(metadata, asset_key=asset_key, partition_key=key)
+
+
+def run_metadata(keys: list, **totals: int) -> dict:
+    """What the whole run covered, under names that say so (shown on every partition)."""
+    first, last = min(keys), max(keys)
+    span = str(first) if first == last else f"{first}..{last}"
+    return {"run_partitions": span, **{f"run_{name}": value for name, value in totals.items()}}
+
+
+def csv_day_metadata(manifest: pl.DataFrame) -> dict[str, dict]:
+    """Per operating day: how many files landed, their bytes and data lines."""
+    per_day = manifest.group_by("operating_day").agg(
+        pl.len().alias("files"),
+        pl.col("csv_bytes").sum().alias("csv_bytes"),
+        pl.col("data_rows").sum().alias("data_rows"),
+    )
+    return {
+        row["operating_day"].isoformat(): {
+            "operating_day": row["operating_day"].isoformat(),
+            "files": row["files"],
+            "csv_bytes": int(row["csv_bytes"] or 0),
+            "data_rows": int(row["data_rows"] or 0),
+        }
+        for row in per_day.iter_rows(named=True)
+    }
 
 
 def evaluate_checks(
@@ -252,7 +307,7 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
         staged: dict[str, tuple[Path, Path]] = {}
         outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
         changes: dict[str, PartitionChanges] = {}
-        summary = RawSummary(spec)
+        summaries: dict[str, RawSummary] = {}
         try:
             # Each day is written (under a temp name) as soon as it is parsed, so memory
             # holds about one day whatever the length of the range.
@@ -267,14 +322,16 @@ def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinit
                     changes[key] = diff
                 staged[key] = (stage_parquet(parsed.frame, final), final)
                 outcomes[key] = parsed.outcomes
-                summary.add(parsed.frame)
+                summaries[key] = RawSummary(spec, parsed.frame)
             yield from evaluate_checks(context, asset_key, lake_path, RAW_CHECKS, outcomes)
         except BaseException:
             discard_staged(staged)
             raise
+        add_partition_metadata(context, {k: s.metadata() for k, s in summaries.items()})
+        rows = sum(s.rows for s in summaries.values())
         yield dg.Output(
-            StagedPartitions(staged, summary.rows, changes),
-            metadata={**summary.metadata(), **change_metadata(changes)},
+            StagedPartitions(staged, rows, changes),
+            metadata={**run_metadata(list(summaries), rows=rows), **change_metadata(changes)},
         )
 
     return raw_stage
@@ -296,35 +353,24 @@ def change_metadata(changes: dict[str, PartitionChanges]) -> dict:
 
 
 class RawSummary:
-    """Materialization metadata accumulated day by day (rows, days, price range, preview)."""
+    """What one operating day's raw partition shows in the UI: rows, locations, price range
+    and a preview."""
 
-    def __init__(self, spec: DatasetSpec):
+    def __init__(self, spec: DatasetSpec, frame: pl.DataFrame):
+        value = frame.get_column(spec.value_column)
         self.spec = spec
-        self.rows = 0
-        self.days = 0
-        self.names: set[str] = set()
-        self.low = float("inf")
-        self.high = float("-inf")
-        self.preview = ""
-
-    def add(self, frame: pl.DataFrame) -> None:
-        value = frame.get_column(self.spec.value_column)
-        self.rows += frame.height
-        self.days += 1
-        self.names.update(frame.get_column(self.spec.pivot_column).unique().to_list())
-        if frame.height:
-            self.low = min(self.low, float(value.min()))
-            self.high = max(self.high, float(value.max()))
-        if not self.preview:
-            self.preview = quality.markdown_table(frame, limit=5) or ""
+        self.rows = frame.height
+        self.names = frame.get_column(spec.pivot_column).n_unique()
+        self.low = float(value.min()) if frame.height else 0.0
+        self.high = float(value.max()) if frame.height else 0.0
+        self.preview = quality.markdown_table(frame, limit=5) or ""
 
     def metadata(self) -> dict:
         return {
             "rows": self.rows,
-            "operating_days": self.days,
-            f"{self.spec.pivot_column}s": len(self.names),
-            "min_price": self.low if self.rows else 0.0,
-            "max_price": self.high if self.rows else 0.0,
+            f"{self.spec.pivot_column}s": self.names,
+            "min_price": self.low,
+            "max_price": self.high,
             "preview": dg.MetadataValue.md(self.preview),
         }
 
@@ -362,15 +408,21 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
         yield from evaluate_checks(context, key, lake_path, FLAT_CHECKS, outcomes)
         per_month = {month: result.frame for month, result in results.items()}
         hubs = list(spec.default_locations[:PLOTTED_LOCATIONS])
-        yield dg.Output(
-            per_month,
-            metadata={
-                **wide_metadata(per_month, hubs, f"{spec.iso} {spec.dataset}", spec.timezone),
-                "filled_cells": sum(r.filled_cells for r in results.values()),
-                "unfilled_null_cells": sum(r.unfilled_null_cells for r in results.values()),
-                "missing_intervals": sum(r.missing_intervals for r in results.values()),
+        title = f"{spec.iso} {spec.dataset}"
+        add_partition_metadata(
+            context,
+            {
+                month: {
+                    **wide_metadata({month: result.frame}, hubs, title, spec.timezone),
+                    "filled_cells": result.filled_cells,
+                    "unfilled_null_cells": result.unfilled_null_cells,
+                    "missing_intervals": result.missing_intervals,
+                }
+                for month, result in results.items()
             },
         )
+        rows = sum(frame.height for frame in per_month.values())
+        yield dg.Output(per_month, metadata=run_metadata(list(per_month), rows=rows))
 
     return flattened_stage
 

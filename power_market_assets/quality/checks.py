@@ -7,7 +7,7 @@ Every function returns a `CheckOutcome`; the asset layer turns it into an AssetC
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -564,3 +564,15 @@ __all__ = [
     "markdown_table",
     "outcomes_to_markdown",
 ]
+
+
+def total_counts(metadata: Sequence[Mapping[str, object]]) -> dict[str, int]:
+    """The integer counts every partition's outcome carries, summed over the partitions: what
+    a check found across a range run (rows, missing intervals, duplicate keys...)."""
+    shared = set.intersection(*(set(m) for m in metadata)) if metadata else set()
+    counts = [
+        name
+        for name in sorted(shared)
+        if all(isinstance(m[name], int) and not isinstance(m[name], bool) for m in metadata)
+    ]
+    return {name: sum(int(m[name]) for m in metadata) for name in counts}
