@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine with only Python 3.11: set-up happens on first use.
 
-    python3 dev.py demo    # create .venv, install the pinned deps, run the ERCOT demo
+    python3 dev.py demo    # create .venv, install the pinned deps, run the demo: real-format
+                           # sample files of all five ISOs (ERCOT, CAISO, NYISO, ISO-NE, PJM)
+                           # served on 127.0.0.1, every asset materialized into ./data
     python3 dev.py test    # the same set-up, then lint, `dagster definitions validate`, pytest
     python3 dev.py bench   # stage 1 -> 2 benchmark on one generated month of ERCOT RT prices
 

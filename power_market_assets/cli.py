@@ -1,5 +1,7 @@
-"""`power-market`: the demo, ingest of dropped files, the stage 1 -> 2 benchmark, and the
-analyst commands (catalog, query, export, backfill) over a data root."""
+"""`power-market`: US electricity-market prices of ERCOT, CAISO, NYISO, ISO-NE and PJM as
+Dagster assets over a Parquet lake with a DuckDB catalog. The demo, ingest of dropped files,
+the stage 1 -> 2 benchmark, the analyst commands (catalog, query, export, backfill) and the
+Dagster UI, each over one data root."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from power_market_assets.ingest import ingest_paths
 
-    return ingest_paths([Path(p) for p in args.paths], data_root=args.data_root)
+    return ingest_paths(
+        [Path(p) for p in args.paths], data_root=args.data_root, dataset=args.dataset
+    )
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -44,7 +48,16 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
 def _cmd_query(args: argparse.Namespace) -> int:
     from power_market_assets.commands.query import run_query
 
-    return run_query(args.sql, args.data_root, csv=args.csv, parquet=args.parquet, limit=args.limit)
+    return run_query(
+        args.sql,
+        args.data_root,
+        csv=args.csv,
+        parquet=args.parquet,
+        limit=args.limit,
+        force=args.force,
+        memory_limit=args.memory_limit,
+        timeout=args.timeout,
+    )
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -59,6 +72,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         stage=args.stage,
         locations=args.locations,
         data_root=args.data_root,
+        kind=args.kind,
     )
 
 
@@ -77,13 +91,25 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from power_market_assets.commands.ui import run_ui
+
+    return run_ui(args.data_root, host=args.host, port=args.port)
+
+
+DATA_ROOT_HELP = (
+    "the data root: lake, DuckDB catalog, landing folders and Dagster instance "
+    "(default: $PMA_DATA_ROOT or ./data)"
+)
+
+
 def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) -> None:
     catalog = sub.add_parser(
         "catalog",
         help="every registry dataset and stage: materialized range, missing partitions, "
         "rows, last update and check states",
     )
-    catalog.add_argument("--data-root", default=default_root)
+    catalog.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
     catalog.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     catalog.add_argument(
         "--refresh",
@@ -98,30 +124,46 @@ def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) ->
         "refused with exit code 2)",
     )
     query.add_argument("sql", help='one read statement, e.g. "select * from ercot.x limit 5"')
-    query.add_argument("--data-root", default=default_root)
+    query.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
     output = query.add_mutually_exclusive_group()
     output.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
     output.add_argument("--parquet", metavar="FILE", help="write the result to a Parquet file")
     query.add_argument("--limit", type=int, help="at most N rows (the table shows 100 by default)")
+    query.add_argument("--force", action="store_true", help="--parquet may replace a file")
+    query.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="e.g. 2GB or 512MB (default: a quarter of the RAM, at most 4 GiB)",
+    )
+    query.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop the query after this long (default 60, 0 for no limit)",
+    )
     query.set_defaults(func=_cmd_query)
 
     export = sub.add_parser(
         "export", help="a Parquet slice of one dataset (days, locations) from the lake"
     )
     export.add_argument("--iso", required=True)
-    export.add_argument("--dataset", required=True, help="e.g. da_prices")
+    export.add_argument("--dataset", required=True, help="e.g. da_prices, or combined")
     export.add_argument("--stage", default="raw_parquet", help="csv, raw_parquet or flattened")
+    export.add_argument(
+        "--kind", help="with --dataset combined: da_as_hourly, da_as_rt_hourly or da_as_rt_native"
+    )
     export.add_argument("--locations", help="comma-separated locations (or AS products)")
     export.add_argument("--start", required=True, help="first operating day (ISO date)")
     export.add_argument("--end", required=True, help="last operating day (inclusive)")
     export.add_argument("--out", required=True, help="a .parquet file, or a folder")
-    export.add_argument("--data-root", default=default_root)
+    export.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
     export.set_defaults(func=_cmd_export)
 
     backfill = sub.add_parser(
         "backfill",
-        help="materialize a range of history in resumable chunks (days already in the lake "
-        "are skipped), then the monthly stages",
+        help="fetch a range of history from the ISO's live site (its URL from the "
+        "PMA_<ISO>_URL variables, see the README) and materialize it in resumable chunks (days "
+        "already in the lake are skipped), then the monthly stages",
     )
     backfill.add_argument("--iso", required=True)
     backfill.add_argument("--dataset", required=True, help="e.g. rt_prices")
@@ -132,7 +174,7 @@ def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) ->
     backfill.add_argument(
         "--no-monthly", action="store_true", help="skip the flattened/combined months"
     )
-    backfill.add_argument("--data-root", default=default_root)
+    backfill.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
     backfill.set_defaults(func=_cmd_backfill)
 
 
@@ -143,10 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="generate real-format ERCOT sample files, serve them on 127.0.0.1 and "
-        "materialize every ERCOT asset into the data root",
+        help="generate real-format sample files of all five ISOs (ERCOT, CAISO, NYISO, "
+        "ISO-NE, PJM), serve them from stand-in servers on 127.0.0.1 and materialize every "
+        "asset into the data root (nothing touches the internet)",
     )
-    demo.add_argument("--data-root", default=default_root)
+    demo.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
     demo.add_argument("--start", default="2024-11-01", help="first operating day (ISO date)")
     demo.add_argument("--end", default="2024-11-04", help="last operating day (inclusive)")
     demo.add_argument("--nodes", type=int, default=40, help="resource nodes besides hubs/zones")
@@ -156,7 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="recognize dropped ISO files, land them in stage 1 and build raw_parquet"
     )
     ingest.add_argument("paths", nargs="+")
-    ingest.add_argument("--data-root", default=default_root)
+    ingest.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
+    ingest.add_argument(
+        "--dataset",
+        metavar="ISO/DATASET",
+        help="what the files are (e.g. isone/rt_prices_hourly) when neither content nor name "
+        "tells; a dataset the contents do not fit is refused",
+    )
     ingest.set_defaults(func=_cmd_ingest)
 
     bench = sub.add_parser(
@@ -170,6 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-dagster", action="store_true", help="skip the Dagster backfill run")
     bench.set_defaults(func=_cmd_bench)
     _add_analyst_commands(sub, default_root)
+
+    ui = sub.add_parser(
+        "ui",
+        help="start the Dagster UI on the data root's instance (runs, checks, plots); "
+        "prints the URL, Ctrl-C stops it and every process it started",
+    )
+    ui.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=None, help="default: a free port")
+    ui.set_defaults(func=_cmd_ui)
+    for listed in sub._choices_actions:  # `power-market X --help` opens with what X does
+        sub.choices[listed.dest].description = listed.help
     return parser
 
 

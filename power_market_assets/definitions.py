@@ -10,6 +10,7 @@ dg.EnvVar and never shown in the UI).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 
 import dagster as dg
@@ -25,6 +26,12 @@ from power_market_assets.io.io_manager import LakeIOManager
 from power_market_assets.io.resources import LakeResource, source_resources
 from power_market_assets.registry import COMBINED_INPUTS, DATASETS_BY_ISO
 from power_market_assets.registry.spec import DatasetSpec
+
+# The beta/preview APIs used on purpose (single-run backfill policies, declarative automation;
+# see docs/reference/DAGSTER_NOTES.md) warn once per asset: ~60 lines in every UI and CLI
+# start that hide the messages that matter.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 DEFAULT_DATA_ROOT = "data"
 DAILY_STAGES = ("csv", "raw_parquet")

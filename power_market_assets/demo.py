@@ -3,13 +3,15 @@
 For each ISO in the registry: generates byte-realistic sample files for a window around the
 2024-11-03 fall-back day, serves them from that ISO's stand-in server on 127.0.0.1, runs
 stages 1-2 as one single-run backfill and stages 3-4 per month, all recorded in the persistent
-Dagster instance under <data root>/dagster_home so `dagster dev` shows them afterwards.
+Dagster instance under <data root>/dagster_home so `power-market ui` shows them afterwards.
 """
 
 from __future__ import annotations
 
+import sys
 from contextlib import ExitStack
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
@@ -102,9 +104,29 @@ def run_demo(
         print("\nFailures:\n  " + "\n  ".join(failures))
         return 1
     _print_summary(lake)
-    print(
-        f"\nOpen the UI with the runs above:  DAGSTER_HOME={lake.dagster_home} "
-        ".venv/bin/dagster dev -w workspace.yaml"
-    )
-    print(f"Query with DuckDB:               duckdb {lake.warehouse_path}")
+    for line in next_steps(lake):
+        print(line)
     return 0
+
+
+def next_steps(lake: Lake) -> list[str]:
+    """Commands that work as printed, from the current folder: the venv's own executables
+    (the duckdb CLI is pinned with the project), the data root spelled out."""
+    tools = shown_path(Path(sys.executable).parent)
+    root = shown_path(lake.root)
+    warehouse = shown_path(lake.warehouse_path)
+    return [
+        f"\nOpen the UI with the runs above:  {tools}/power-market ui --data-root {root}",
+        f"Query with SQL (read-only):       {tools}/power-market query --data-root {root} "
+        '"show tables"',
+        f"Or the DuckDB CLI:                {tools}/duckdb -readonly {warehouse}",
+    ]
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the current folder when inside it (shorter to copy), else absolute."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,9 +1,13 @@
 """`power-market ingest`: recognize dropped ISO files, land them in stage 1, build raw_parquet.
 
-A file is recognized by its content (inside zips too) and parsed in full before anything is
-copied; it lands under every operating day it covers (a daily file under one, a monthly or
-yearly archive under each of its days). A file that is not recognized or does not parse is
-reported with its name and the problem and left where it was: nothing is lost.
+A file is recognized by its content (inside zips too; `--dataset` says what it is when content
+and name cannot) and parsed in full, and the days it covers are rehearsed with the run's own
+stage 1-2 code and blocking checks, before anything is copied; it then lands (copied: the lake
+never shares an inode with the user's file) under every operating day it covers. A file that
+is not recognized, does not parse or would fail its days is reported with its name and the
+problem and left where it was. If a landed drop's run still fails, the drop goes to
+landing/quarantine/ with the reason and its days are put back as they were: only a file the
+platform fetched itself can mark a partition failed.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 
+from power_market_assets.assets.factory import RAW_CHECKS
 from power_market_assets.automation.runs import (
     contiguous_ranges,
     daily_job_name,
@@ -25,13 +32,17 @@ from power_market_assets.automation.runs import (
     persistent_instance,
     run_range,
 )
-from power_market_assets.formats import IDENTIFY_BYTES, identify_file
+from power_market_assets.formats import IDENTIFY_BYTES, file_edition, identify_file
 from power_market_assets.formats.archive import ArchiveError, atomic_path, extract_csv_members
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.io.lake import Lake
-from power_market_assets.io.stages import read_files_guarded
+from power_market_assets.io.lake import Lake, stage_lake_path
+from power_market_assets.io.stages import manifest_frame, parse_days, read_files_guarded
 from power_market_assets.quality.checks import check_duplicates
+from power_market_assets.registry import ALL_DATASETS, get_spec
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.sources.landing import LandedSource, land_operating_day
+
+BLOCKING_RAW_CHECKS = frozenset(check.name for check in RAW_CHECKS if check.blocking)
 
 
 @dataclass(frozen=True)
@@ -54,11 +65,31 @@ class Recognized:
             return f"operating day {first}"
         return f"{len(self.operating_days)} operating days {first}..{last}"
 
+    @property
+    def edition(self) -> str | None:
+        """ "final" or "prelim" when the file name says so (also kept in metadata.json)."""
+        return file_edition(self.path.name)
 
-def recognize(path: Path) -> Recognized:
-    """Identify the dataset of a dropped file (.zip, .csv, .json, .xlsx) and check that it
-    parses and holds no duplicate rows."""
-    spec, frame = read_dropped(path)
+
+def dataset_label(spec: DatasetSpec) -> str:
+    """`<iso>/<dataset>`, as `--dataset` takes it."""
+    return f"{spec.iso.lower()}/{spec.dataset}"
+
+
+def parse_dataset(value: str) -> DatasetSpec:
+    """The dataset a user names with `--dataset <iso>/<dataset>` (e.g. isone/rt_prices_hourly)."""
+    iso, _, dataset = value.strip().partition("/")
+    try:
+        return get_spec(iso, dataset)
+    except KeyError:
+        known = ", ".join(dataset_label(spec) for spec in ALL_DATASETS)
+        raise ValueError(f"--dataset {value!r} is not a known dataset (known: {known})") from None
+
+
+def recognize(path: Path, dataset: DatasetSpec | None = None) -> Recognized:
+    """Identify the dataset of a dropped file (.zip, .csv, .json, .xlsx), or take the one the
+    user declared, and check that it parses and holds no duplicate rows."""
+    spec, frame = read_dropped(path, dataset)
     if frame.height == 0:
         raise FormatError(path.name, "holds a header but no data rows")
     duplicates = check_duplicates(frame, spec)
@@ -69,8 +100,11 @@ def recognize(path: Path) -> Recognized:
     return Recognized(path=path, spec=spec, operating_days=days, rows=frame.height, keys=keys)
 
 
-def read_dropped(path: Path) -> tuple[DatasetSpec, pl.DataFrame]:
-    """The dataset of a file as a user would drop it (zips opened safely) and its rows."""
+def read_dropped(
+    path: Path, dataset: DatasetSpec | None = None
+) -> tuple[DatasetSpec, pl.DataFrame]:
+    """The dataset of a file as a user would drop it (zips opened safely) and its rows. A
+    declared `dataset` must fit the contents: the reader of that dataset parses them."""
     if not path.is_file():
         raise FormatError(str(path), "not a file")
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,60 +114,165 @@ def read_dropped(path: Path) -> tuple[DatasetSpec, pl.DataFrame]:
             raise FormatError(path.name, str(exc)) from exc
         if not members:
             raise FormatError(path.name, "holds no CSV file")
-        specs = {_identify_member(member) for member in members}
+        specs = {_identify_member(member, dataset) for member in members}
         if len(specs) > 1:
             raise FormatError(path.name, "mixes files of several datasets")
         spec = specs.pop()
-        return spec, read_files_guarded([m.path for m in members], spec, label=path.name)
+        try:
+            return spec, read_files_guarded([m.path for m in members], spec, label=path.name)
+        except FormatError as exc:
+            if dataset is None:
+                raise
+            raise FormatError(
+                exc.file, f"does not fit --dataset {dataset_label(dataset)}: {exc.problem}"
+            ) from None
 
 
-def _identify_member(member) -> DatasetSpec:
+def _identify_member(member, dataset: DatasetSpec | None = None) -> DatasetSpec:
     if member.size_bytes == 0:
         raise FormatError(member.name, "is empty (0 bytes)")
     if member.data_rows == 0 and member.name.lower().endswith(".csv"):
         raise FormatError(member.name, "holds a header but no data rows")
     with open(member.path, "rb") as handle:
         head = handle.read(IDENTIFY_BYTES)
+    if dataset is not None:
+        return _check_declared(member.name, head, dataset)
     spec = identify_file(member.name, head)
     if spec is None:
-        first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
         raise FormatError(
-            member.name, f"matches no known dataset (first line: {first_line[:200]!r})"
+            member.name, f"matches no known dataset (first line: {_first_line(head)!r})"
         )
     return spec
 
 
+def _first_line(head: bytes) -> str:
+    return head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()[:200]
+
+
+def _check_declared(name: str, head: bytes, dataset: DatasetSpec) -> DatasetSpec:
+    """A declared dataset says what the name cannot; it must not contradict what the content
+    alone says (identified under a neutral name, so the name's hints are set aside)."""
+    try:
+        by_content = identify_file(f"dropped{Path(name).suffix.lower()}", head)
+    except FormatError:  # a family whose datasets only the name tells apart
+        by_content = None
+    if by_content is not None and by_content is not dataset:
+        raise FormatError(
+            name,
+            f"does not fit --dataset {dataset_label(dataset)}: its contents are "
+            f"{by_content.iso} {by_content.dataset} (first line: {_first_line(head)!r})",
+        )
+    return dataset
+
+
+def vet(recognized: Recognized, lake: Lake) -> None:
+    """Refuse a drop that would fail a day it covers (FormatError naming the file and why).
+
+    The run's own stage 1-2 code and blocking checks run in a scratch folder over what each
+    day's landing folder would then hold (the day's other drops included), so a bad drop never
+    reaches the landing folder and never marks a good day failed.
+    """
+    spec, days = recognized.spec, list(recognized.operating_days)
+    lake.root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".rehearsal-", dir=lake.root) as tmp:
+        root = Path(tmp)
+        rows: list[dict] = []
+        try:
+            for day in days:
+                files = _day_files_after_landing(recognized, day, lake)
+                rows += land_operating_day(day, files, root / day.isoformat())
+        except ValueError as exc:  # ArchiveError: unsafe or clashing archives
+            raise FormatError(recognized.path.name, f"not landed: {exc}") from None
+        manifest = manifest_frame(rows, root)
+        for parsed in parse_days(spec, days, manifest, root, checks=True):
+            problems = [str(parsed.error)] if parsed.error is not None else []
+            problems += [
+                f"{name}: {outcome.summary}"
+                for name, outcome in parsed.outcomes.items()
+                if name in BLOCKING_RAW_CHECKS and not outcome.passed
+            ]
+            if problems:
+                raise FormatError(
+                    recognized.path.name,
+                    f"not landed: operating day {parsed.day} would fail with it "
+                    f"({' | '.join(problems)})",
+                )
+
+
+def _day_files_after_landing(recognized: Recognized, day: date, lake: Lake) -> list:
+    """What a day's landing folder would hold once the drop lands (see `land`)."""
+    folder = lake.landing_day_dir(recognized.spec.iso, recognized.spec.dataset, day.isoformat())
+    drop = LandedSource(path=recognized.path, original_name=recognized.path.name)
+    if not folder.is_dir():
+        return [drop]
+    retired = set(replaced_by(recognized, day, folder))
+    kept = [p for p in _landed_files(folder) if p.name != recognized.path.name and p not in retired]
+    return [*kept, drop]
+
+
+def _landed_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+@dataclass(frozen=True)
+class LandedDrop:
+    """Where a drop landed: its copy per day, and the earlier drops it retired."""
+
+    recognized: Recognized
+    copies: tuple[Path, ...]
+    retired: tuple[Path, ...]
+
+
 def land(recognized: Recognized, lake: Lake) -> Path:
-    """Place the original file in the landing folder of its dataset for every day it covers
-    (atomically; a file spanning days is copied once and hard-linked into the other days,
-    and each day's raw stage takes its own rows from it). Returns the first day's copy."""
+    """Place the original file in the landing folder of its dataset for every day it covers;
+    returns the first day's copy (see `land_drop`)."""
+    return land_drop(recognized, lake).copies[0]
+
+
+def land_drop(recognized: Recognized, lake: Lake) -> LandedDrop:
+    """Copy the original file into the landing folder of every day it covers (atomically).
+
+    The user's file is copied, never linked: editing it later must not change the lake's
+    original. A file spanning days is copied once and hard-linked (lake to lake) into the
+    other days; each day's raw stage takes its own rows from it.
+    """
     spec = recognized.spec
-    first: Path | None = None
+    copies: list[Path] = []
+    retired: list[Path] = []
     for day in recognized.operating_days:
         folder = lake.landing_day_dir(spec.iso, spec.dataset, day.isoformat())
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / recognized.path.name
-        retire_replaced(recognized, day, folder, lake)
-        with atomic_path(target) as temp:
-            _link_or_copy(first or recognized.path, temp)
-        first = first or target
-    assert first is not None
-    return first
+        retired += retire_replaced(recognized, day, folder, lake)
+        _place(copies[0] if copies else recognized.path, target, link=bool(copies))
+        copies.append(target)
+    return LandedDrop(recognized, tuple(copies), tuple(retired))
 
 
-def retire_replaced(recognized: Recognized, day: date, folder: Path, lake: Lake) -> list[Path]:
-    """Move out of the day's landing folder the earlier drops whose every row the new file
-    covers again (a corrected file under a new name), so the day is not read twice.
+def _place(source: Path, target: Path, link: bool) -> None:
+    """`source`'s bytes at `target`, through a temp name. Only a file the lake owns is
+    hard-linked; a link onto the inode `target` already has would leave the temp behind."""
+    if link and target.exists() and os.path.samefile(source, target):
+        return
+    with atomic_path(target) as temp:
+        if link:
+            try:
+                os.link(source, temp)
+                return
+            except OSError:  # another file system, or links not allowed
+                pass
+        shutil.copyfile(source, temp)
 
-    They go to landing/replaced/<iso>/<dataset>/<day>/ (nothing is deleted); files the new
-    one covers only partly stay, and the day's duplicates check then reports the overlap.
-    """
+
+def replaced_by(recognized: Recognized, day: date, folder: Path) -> list[Path]:
+    """The earlier drops of a day whose every row the new file covers again (a corrected file
+    under a new name); files the new one covers only partly stay."""
     if recognized.keys is None:
         return []
     spec = recognized.spec
     new_keys = recognized.keys.filter(pl.col("operating_day") == day)
-    retired = []
-    for old in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+    replaced = []
+    for old in _landed_files(folder):
         if old.name == recognized.path.name:
             continue
         try:
@@ -144,9 +283,22 @@ def retire_replaced(recognized: Recognized, day: date, folder: Path, lake: Lake)
             continue
         old_keys = old_frame.filter(pl.col("operating_day") == day).select(new_keys.columns)
         if old_keys.height and not old_keys.join(new_keys, on=new_keys.columns, how="anti").height:
-            target_dir = lake.replaced_dir / folder.relative_to(lake.landing_dir)
-            retired.append(set_aside(old, target_dir, f"replaced by {recognized.path.name}"))
-    return retired
+            replaced.append(old)
+    return replaced
+
+
+def retire_replaced(recognized: Recognized, day: date, folder: Path, lake: Lake) -> list[Path]:
+    """Move out of the day's landing folder the earlier drops the new file fully replaces
+    (`replaced_by`), so the day is not read twice.
+
+    They go to landing/replaced/<iso>/<dataset>/<day>/ (nothing is deleted); files the new
+    one covers only partly stay, and the day's duplicates check then reports the overlap.
+    """
+    target_dir = lake.replaced_dir / folder.relative_to(lake.landing_dir)
+    return [
+        set_aside(old, target_dir, f"replaced by {recognized.path.name}")
+        for old in replaced_by(recognized, day, folder)
+    ]
 
 
 def set_aside(path: Path, folder: Path, reason: str) -> Path:
@@ -161,35 +313,139 @@ def set_aside(path: Path, folder: Path, reason: str) -> Path:
     return target
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+@dataclass
+class LandingBatch:
+    """The drops one `ingest` lands, and what their days held before (kept as hard links: the
+    lake replaces files, never rewrites them), so a failed run can put the days back."""
+
+    lake: Lake
+    scratch: Path
+    drops: list[LandedDrop] = field(default_factory=list)
+    kept: set[tuple[DatasetSpec, date]] = field(default_factory=set)
+
+    def land(self, recognized: Recognized) -> LandedDrop:
+        for day in recognized.operating_days:
+            if (recognized.spec, day) not in self.kept:
+                self.kept.add((recognized.spec, day))
+                for path in day_state(self.lake, recognized.spec, day):
+                    _keep(path, self.scratch / path.relative_to(self.lake.root))
+        drop = land_drop(recognized, self.lake)
+        self.drops.append(drop)
+        return drop
+
+    def undo(self, spec: DatasetSpec, first: date, last: date, reason: str) -> list[Path]:
+        """Quarantine the drops of a failed run (spec, first..last) with its reason and put
+        their days back as they were; returns the quarantined copies."""
+        failed = [
+            d
+            for d in self.drops
+            if d.recognized.spec is spec
+            and any(first <= day <= last for day in d.recognized.operating_days)
+        ]
+        quarantined = []
+        for drop in failed:
+            name = drop.recognized.path.name
+            if drop.copies[0].exists():
+                quarantined.append(
+                    set_aside(drop.copies[0], self.lake.quarantine_dir, f"{name}: {reason}")
+                )
+            for retired in drop.retired:  # the landing folder's own copy comes back below
+                retired.unlink(missing_ok=True)
+                retired.with_name(retired.name + ".reason.txt").unlink(missing_ok=True)
+        for day in sorted({day for d in failed for day in d.recognized.operating_days}):
+            for path in day_state(self.lake, spec, day):
+                _put_back(self.scratch / path.relative_to(self.lake.root), path)
+        self.drops = [d for d in self.drops if d not in failed]
+        return quarantined
+
+
+def day_state(lake: Lake, spec: DatasetSpec, day: date) -> list[Path]:
+    """Everything a landing run of one day may change: the landing folder, the csv stage's
+    folder and manifest, the raw partition and both failure markers."""
+    key = day.isoformat()
+    csv, raw = stage_lake_path(spec, "csv"), stage_lake_path(spec, "raw_parquet")
+    return [
+        lake.landing_day_dir(spec.iso, spec.dataset, key),
+        lake.csv_day_dir(csv, key),
+        lake.partition_file(csv, key),
+        lake.failure_marker(csv, key),
+        lake.partition_file(raw, key),
+        lake.failure_marker(raw, key),
+    ]
+
+
+def _keep(path: Path, kept: Path) -> None:
+    if not path.exists():
+        return
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        shutil.copytree(path, kept, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(path, kept)
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
     try:
         os.link(source, target)
-    except OSError:  # another file system, or links not allowed
-        shutil.copyfile(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
-def ingest_paths(paths: list[Path], data_root: str = "data") -> int:
-    """Ingest files; returns a process exit code (1 when any file was refused or a run failed)."""
+def _put_back(kept: Path, path: Path) -> None:
+    """`path` as it was before the batch (absent if it did not exist)."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    if kept.exists():
+        os.replace(kept, path)
+
+
+@contextmanager
+def landing_batch(lake: Lake) -> Iterator[LandingBatch]:
+    lake.root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=lake.root) as scratch:
+        yield LandingBatch(lake, Path(scratch))
+
+
+def ingest_paths(paths: list[Path], data_root: str = "data", dataset: str | None = None) -> int:
+    """Ingest files; returns a process exit code (1 when any file was refused or a run failed,
+    2 for an unknown --dataset). `dataset` (`<iso>/<dataset>`) says what every file is."""
+    lake = Lake.at(data_root)
+    try:
+        declared = parse_dataset(dataset) if dataset else None
+    except ValueError as exc:
+        print(f"ERROR {exc}")
+        return 2
+    exit_code = 0
+    with landing_batch(lake) as batch:
+        for path in paths:
+            try:
+                recognized = recognize(path, declared)
+                vet(recognized, lake)
+            except FormatError as exc:
+                print(f"ERROR {exc}  (file left in place, nothing ingested)")
+                exit_code = 1
+                continue
+            drop = batch.land(recognized)
+            edition = f" ({recognized.edition})" if recognized.edition else ""
+            print(
+                f"{path.name}: {recognized.spec.iso} {recognized.spec.dataset}{edition}, "
+                f"{recognized.describe_days}, {recognized.rows:,} rows -> {drop.copies[0].parent}"
+            )
+        if batch.drops:
+            exit_code = max(exit_code, _run_landed(batch))
+    return exit_code
+
+
+def _run_landed(batch: LandingBatch) -> int:
+    """Stage 1-2 runs over the landed days; a failed run's drops go to quarantine."""
     from power_market_assets.definitions import build_definitions
 
-    lake = Lake.at(data_root)
-    exit_code = 0
+    lake, exit_code = batch.lake, 0
     landed: dict[DatasetSpec, list[date]] = {}
-    for path in paths:
-        try:
-            recognized = recognize(path)
-        except FormatError as exc:
-            print(f"ERROR {exc}  (file left in place, nothing ingested)")
-            exit_code = 1
-            continue
-        target = land(recognized, lake)
-        landed.setdefault(recognized.spec, []).extend(recognized.operating_days)
-        print(
-            f"{path.name}: {recognized.spec.iso} {recognized.spec.dataset}, "
-            f"{recognized.describe_days}, {recognized.rows:,} rows -> {target.parent}"
-        )
-    if not landed:
-        return exit_code
+    for drop in batch.drops:
+        landed.setdefault(drop.recognized.spec, []).extend(drop.recognized.operating_days)
     defs = build_definitions(data_root=str(lake.root))
     instance = persistent_instance(lake.root)
     for spec, days in landed.items():
@@ -198,9 +454,16 @@ def ingest_paths(paths: list[Path], data_root: str = "data") -> int:
             result = run_range(
                 defs, job, first.isoformat(), last.isoformat(), instance, run_config=run_config
             )
-            state = "success" if result.success else "FAILED"
-            print(f"{job} {first}..{last}: {state}")
-            for message in failure_messages(result):
+            print(f"{job} {first}..{last}: {'success' if result.success else 'FAILED'}")
+            if result.success:
+                continue
+            exit_code = 1
+            messages = failure_messages(result) or ["the run failed"]
+            for message in messages:
                 print(f"  {message}")
-                exit_code = 1
+            for moved in batch.undo(spec, first, last, " | ".join(messages)):
+                print(
+                    f"  {moved.name.split('-', 1)[1]}: moved to {moved} (reason beside it); "
+                    "its operating days are as they were before"
+                )
     return exit_code

@@ -216,7 +216,7 @@ def test_spring_forward_day_end_to_end(tmp_path: Path) -> None:
         ).fetchone()
         rt = con.sql("select count(distinct interval_start_utc) from ercot.rt_prices_raw_parquet")
         flat = con.sql("select count(*) from ercot.rt_prices_flattened").fetchone()[0]
-        native = con.sql("select count(*), count(da_HB_NORTH) from ercot.combined_da_as_rt_native")
+        native = con.sql("select count(*), count(da_hb_north) from ercot.combined_da_as_rt_native")
         manifest = con.sql("select count(*), sum(data_rows) from ercot.rt_prices_csv").fetchone()
         native_rows, with_da = native.fetchone()
         rt_intervals = rt.fetchone()[0]

@@ -91,7 +91,7 @@ def test_without_instance_holes_and_failures(tmp_path: Path) -> None:
     lake = build_lake(tmp_path / "data")
     payload = json.loads(_catalog(lake.root, as_json=True))
     assert payload["dagster_instance"] is None
-    assert set(payload) == {"data_root", "warehouse", "dagster_instance", "datasets"}
+    assert set(payload) == {"data_root", "warehouse", "summary", "dagster_instance", "datasets"}
     entries = {(e["iso"], e["dataset"], e["stage"]): e for e in payload["datasets"]}
     raw = entries[("ERCOT", "da_prices", "raw_parquet")]
     assert raw["missing"] == ["2024-11-03"] and raw["failed"] == ["2024-11-04"]

@@ -52,7 +52,7 @@ def test_flattened_selects_columns_into_a_folder(lake, tmp_path: Path) -> None:
     assert code == 0
     target = folder / "ercot_da_prices_flattened_2024-11-01_2024-11-01.parquet"
     frame = pl.read_parquet(target)
-    assert frame.columns == ["interval_start_utc", "operating_day", "HB_WEST"]
+    assert frame.columns == ["interval_start_utc", "operating_day", "hb_west"]
     assert frame.height == 24  # the month file, cut to the requested day
 
 

@@ -14,6 +14,7 @@ import polars as pl
 
 from power_market_assets.io.catalog import refresh_catalog
 from power_market_assets.io.lake import Lake, write_failure_marker, write_parquet_files
+from power_market_assets.transforms.names import assign_wide_columns
 
 LOCATIONS = ("HB_NORTH", "HB_WEST", "LZ_HOUSTON")
 DAYS = (date(2024, 11, 1), date(2024, 11, 2), date(2024, 11, 4))  # 11-03 missing on purpose
@@ -40,6 +41,8 @@ def raw_day(day: date) -> pl.DataFrame:
 
 def flat_month(frames: list[pl.DataFrame]) -> pl.DataFrame:
     long = pl.concat(frames)
+    columns = assign_wide_columns(LOCATIONS)  # the stage's wide names: HB_NORTH -> hb_north
+    long = long.with_columns(pl.col("location").replace_strict(columns))
     return long.pivot(on="location", index=["interval_start_utc", "operating_day"], values="lmp")
 
 

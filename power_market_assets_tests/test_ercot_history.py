@@ -246,8 +246,8 @@ def test_backfill_command_on_history(tmp_path, da_year, monkeypatch) -> None:
     assert f"5/5 days  {3 * (24 * 4 + 23):,} rows" in err.getvalue()
     assert lake.partition_file("ercot/da_prices/flattened", "2019-03-01").exists()
     flat = pl.read_parquet(lake.partition_file("ercot/da_prices/flattened", "2019-03-01"))
-    assert json.dumps(sorted(c for c in flat.columns if c.startswith("HB_"))) == json.dumps(
-        ["HB_HOUSTON", "HB_NORTH"]
+    assert json.dumps(sorted(c for c in flat.columns if c.startswith("hb_"))) == json.dumps(
+        ["hb_houston", "hb_north"]
     )
 
 

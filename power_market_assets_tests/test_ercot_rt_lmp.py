@@ -192,7 +192,7 @@ def test_dagster_one_fall_back_day(tmp_path: Path, fall_back_docs) -> None:
     flat_files = lake.all_partition_files("ercot/rt_lmp/flattened")
     assert len(flat_files) == 1
     flat = pl.read_parquet(flat_files[0])
-    assert flat.height == 300 and "HB_NORTH" in flat.columns
+    assert flat.height == 300 and "hb_north" in flat.columns
     assert flat["interval_start_utc"].is_sorted()
 
 

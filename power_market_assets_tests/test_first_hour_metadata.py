@@ -4,7 +4,6 @@ describe what was really checked (the fall-back day's 25 hours included), not on
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import polars as pl

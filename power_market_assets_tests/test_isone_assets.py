@@ -17,6 +17,7 @@ from power_market_assets.io.isone_resource import IsoneSource, resource_from_env
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import isone as registry
 from power_market_assets.samples.isone import standin_server
+from power_market_assets.transforms.names import default_wide_columns
 
 FALL = date(2024, 11, 3)
 N = 10
@@ -88,9 +89,9 @@ def test_every_dataset_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
         path = lake.partition_file(f"isone/{spec.dataset}/flattened", "2024-11-01")
         wide = pl.read_parquet(path)
         assert wide.height == 25 * 60 // spec.interval_minutes
-        assert set(spec.default_locations) <= set(wide.columns)
+        assert set(default_wide_columns(spec).values()) <= set(wide.columns)
     native = pl.read_parquet(lake.partition_file("isone/combined/da_as_rt_native", "2024-11-01"))
-    assert native.height == 300 and native["da_.H.INTERNAL_HUB"].null_count() == 0
+    assert native.height == 300 and native["da_h_internal_hub"].null_count() == 0
 
 
 def test_webservices_channel_end_to_end_without_leaking_credentials(tmp_path: Path, server) -> None:

@@ -16,6 +16,7 @@ from power_market_assets.io.lake import Lake
 from power_market_assets.io.nyiso_resource import NyisoSource
 from power_market_assets.registry import nyiso
 from power_market_assets.samples.nyiso import standin_server
+from power_market_assets.transforms.names import default_wide_columns
 
 FALL_BACK = date(2024, 11, 3)
 
@@ -88,4 +89,4 @@ def test_fall_back_day_and_month_in_the_lake(spec, lake_root: Path) -> None:
         assert day.height >= 300  # rows at the observed RTD stamps
     else:
         assert day.height == 25
-    assert set(spec.default_locations) <= set(flat.columns)
+    assert set(default_wide_columns(spec).values()) <= set(flat.columns)

@@ -96,11 +96,11 @@ def test_long_table_schema_rejects_drift() -> None:
 def test_wide_table_schema() -> None:
     wide = flatten(price_long(RT_PRICES, [FALL_BACK], RT_SERIES), RT_PRICES).frame
     columns = wide_value_columns(wide)
-    assert columns == ["HB_NORTH", "LZ_AEN", "LZ_AEN_EW"]
+    assert columns == ["hb_north", "lz_aen", "lz_aen_ew"]
     schema = wide_table_schema(RT_PRICES, columns)
     schema.validate(wide)
     with pytest.raises((pa.errors.SchemaErrors, pa.errors.SchemaError)):
-        schema.validate(wide.drop("LZ_AEN_EW"), lazy=True)
+        schema.validate(wide.drop("lz_aen_ew"), lazy=True)
     with pytest.raises((pa.errors.SchemaErrors, pa.errors.SchemaError)):
         schema.validate(pl.concat([wide, wide.head(1)]), lazy=True)
 
@@ -359,13 +359,13 @@ def test_check_pivot_accuracy_pass_and_changed_cell() -> None:
     _assert_outcome(outcome, True)
     assert outcome.metadata["compared_cells"] == 300
 
-    changed = _set_value(wide, "LZ_AEN_EW", 7, -3.0)
+    changed = _set_value(wide, "lz_aen_ew", 7, -3.0)
     outcome = check_pivot_accuracy(long, changed, RT_PRICES)
     _assert_outcome(outcome, False)
     assert outcome.metadata["mismatched_cells"] == 1
-    assert "LZ_AEN_EW" in outcome.sample_markdown
+    assert "lz_aen_ew" in outcome.sample_markdown
 
-    outcome = check_pivot_accuracy(long, wide.drop("HB_NORTH").head(99), RT_PRICES)
+    outcome = check_pivot_accuracy(long, wide.drop("hb_north").head(99), RT_PRICES)
     assert outcome.metadata["cells_absent_from_wide"] == 100 + 2
 
 

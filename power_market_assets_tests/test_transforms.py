@@ -24,9 +24,8 @@ from power_market_assets.transforms.flatten import (
     FlattenResult,
     fill_short_gaps,
     flatten,
-    wide_column_expr,
-    wide_column_name,
 )
+from power_market_assets.transforms.names import wide_key, wide_key_expr
 from power_market_assets.transforms.time import (
     day_bounds_utc,
     expected_interval_count,
@@ -84,7 +83,7 @@ def price_long(
     grid = _grid(spec, days)
     parts = []
     for location, location_type in series:
-        name = wide_column_name(location, location_type)
+        name = wide_key(location, location_type)
         fn = (values or {}).get(name, _default_value(name))
         parts.append(
             grid.with_columns(
@@ -209,20 +208,20 @@ def test_fall_back_grid_repeats_local_one_am() -> None:
 # --------------------------------------------------------------------------- flatten
 
 
-def test_wide_column_name_rule_and_expr_agree() -> None:
-    assert wide_column_name("LZ_AEN", "ZONE") == "LZ_AEN"
-    assert wide_column_name("LZ_AEN", "ZONE_EW") == "LZ_AEN_EW"
-    assert wide_column_name("DC_E", "DC_TIE_EW") == "DC_E_EW"
-    assert wide_column_name("HB_NORTH", "HUB") == "HB_NORTH"
-    assert wide_column_name("X", None) == "X"
+def test_wide_key_rule_and_expr_agree() -> None:
+    assert wide_key("LZ_AEN", "ZONE") == "LZ_AEN"
+    assert wide_key("LZ_AEN", "ZONE_EW") == "LZ_AEN_EW"
+    assert wide_key("DC_E", "DC_TIE_EW") == "DC_E_EW"
+    assert wide_key("HB_NORTH", "HUB") == "HB_NORTH"
+    assert wide_key("X", None) == "X"
     frame = pl.DataFrame(
         {
             "location": ["LZ_AEN", "LZ_AEN", "DC_E", "HB_NORTH"],
             "location_type": ["ZONE", "ZONE_EW", "DC_TIE_EW", "HUB"],
         }
     )
-    got = frame.select(wide_column_expr(RT_PRICES)).to_series().to_list()
-    assert got == [wide_column_name(*row) for row in frame.iter_rows()]
+    got = frame.select(wide_key_expr(RT_PRICES)).to_series().to_list()
+    assert got == [wide_key(*row) for row in frame.iter_rows()]
 
 
 def test_flatten_da_fall_back_day() -> None:
@@ -230,12 +229,12 @@ def test_flatten_da_fall_back_day() -> None:
     result = flatten(long, DA_PRICES)
     assert isinstance(result, FlattenResult)
     wide = result.frame
-    assert wide.columns == [*TIME_COLUMNS, "HB_NORTH", "LZ_AEN"]
+    assert wide.columns == [*TIME_COLUMNS, "hb_north", "lz_aen"]
     assert wide.height == 25 == result.expected_intervals
     assert wide.schema["interval_start_utc"] == pl.Datetime("us", "UTC")
     assert wide.schema["interval_end_utc"] == pl.Datetime("us", "UTC")
     assert wide.schema["interval_start_local"] == pl.Datetime("us", TZ)
-    assert wide.schema["HB_NORTH"] == pl.Float64
+    assert wide.schema["hb_north"] == pl.Float64
     assert wide.get_column("operating_day").unique().to_list() == [FALL_BACK]
     assert wide.get_column("interval_start_local").dt.hour().to_list()[:4] == [0, 1, 1, 2]
     assert wide.select(
@@ -243,9 +242,9 @@ def test_flatten_da_fall_back_day() -> None:
     ).to_series().to_list() == [timedelta(hours=1)]
     # The values landed in the right rows (index order == UTC order).
     offset = long.filter(pl.col("location") == "HB_NORTH").get_column("lmp")[0]
-    assert wide.get_column("HB_NORTH").to_list() == [offset + i for i in range(25)]
+    assert wide.get_column("hb_north").to_list() == [offset + i for i in range(25)]
     assert (result.filled_cells, result.unfilled_null_cells, result.missing_intervals) == (0, 0, 0)
-    assert result.filled_by_column == {"HB_NORTH": 0, "LZ_AEN": 0}
+    assert result.filled_by_column == {"hb_north": 0, "lz_aen": 0}
 
 
 @pytest.mark.parametrize(
@@ -258,16 +257,16 @@ def test_flatten_rt_dst_days_and_ew_twins(day: date, rows: int) -> None:
     result = flatten(long.lazy(), RT_PRICES)
     wide = result.frame
     assert wide.height == rows
-    assert wide.columns == [*TIME_COLUMNS, "HB_NORTH", "LZ_AEN", "LZ_AEN_EW"]
-    assert wide.get_column("LZ_AEN").to_list() == [float(i) for i in range(rows)]
-    assert wide.get_column("LZ_AEN_EW").to_list() == [2.0 * i for i in range(rows)]
+    assert wide.columns == [*TIME_COLUMNS, "hb_north", "lz_aen", "lz_aen_ew"]
+    assert wide.get_column("lz_aen").to_list() == [float(i) for i in range(rows)]
+    assert wide.get_column("lz_aen_ew").to_list() == [2.0 * i for i in range(rows)]
     assert result.unfilled_null_cells == 0
 
 
 def test_flatten_ancillary_columns_sorted_by_product() -> None:
     long = ancillary_long(AS_PRICES, [SPRING_FORWARD], ["RRS", "REGUP", "ECRS"])
     wide = flatten(long, AS_PRICES).frame
-    assert wide.columns == [*TIME_COLUMNS, "ECRS", "REGUP", "RRS"]
+    assert wide.columns == [*TIME_COLUMNS, "ecrs", "regup", "rrs"]
     assert wide.height == 23
 
 
@@ -276,10 +275,10 @@ def test_flatten_fills_short_gap_and_counts() -> None:
     # 2 quarter-hours missing (30 minutes < 60): forward-filled from index 9.
     long = drop_intervals(long, RT_PRICES, [10, 11], "HB_NORTH")
     result = flatten(long, RT_PRICES)
-    column = result.frame.get_column("HB_NORTH").to_list()
+    column = result.frame.get_column("hb_north").to_list()
     assert column[9:13] == [9.0, 9.0, 9.0, 12.0]
     assert result.filled_cells == 2
-    assert result.filled_by_column == {"HB_NORTH": 2}
+    assert result.filled_by_column == {"hb_north": 2}
     assert result.unfilled_null_cells == 0
     assert result.missing_intervals == 2  # the only series had no row there
 
@@ -290,7 +289,7 @@ def test_flatten_leaves_long_gap_entirely_null() -> None:
     # 5 quarter-hours (75 minutes) missing in HB_NORTH only: not filled, not even partly.
     long = drop_intervals(long, RT_PRICES, [20, 21, 22, 23, 24], "HB_NORTH")
     result = flatten(long, RT_PRICES)
-    column = result.frame.get_column("HB_NORTH").to_list()
+    column = result.frame.get_column("hb_north").to_list()
     assert column[19] == 19.0
     assert column[20:25] == [None] * 5
     assert column[25] == 25.0
@@ -318,7 +317,7 @@ def test_flatten_leading_gap_stays_null_and_fill_crosses_midnight() -> None:
     long = price_long(RT_PRICES, days, [("HB_NORTH", "HUB")], {"HB_NORTH": lambda i: i})
     long = drop_intervals(long, RT_PRICES, [0, 99, 100])  # leading + across midnight
     result = flatten(long, RT_PRICES)
-    column = result.frame.get_column("HB_NORTH").to_list()
+    column = result.frame.get_column("hb_north").to_list()
     assert result.frame.height == 196
     assert column[0] is None
     assert column[98:101] == [98.0, 98.0, 98.0]
@@ -391,8 +390,8 @@ def _wide_inputs(day: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     )
 
 
-LOCATIONS = ["HB_NORTH", "LZ_AEN", "LZ_AEN_EW", "HB_MISSING"]
-PRODUCTS = ["REGUP", "ECRS"]
+LOCATIONS = ["hb_north", "lz_aen", "lz_aen_ew", "hb_missing"]
+PRODUCTS = ["regup", "ecrs"]
 
 
 def test_combine_da_as_hourly_fall_back_and_null_columns() -> None:
@@ -400,17 +399,17 @@ def test_combine_da_as_hourly_fall_back_and_null_columns() -> None:
     out = combine_da_as_hourly(da, asp, LOCATIONS, PRODUCTS)
     assert out.columns == [
         *TIME_COLUMNS,
-        "da_HB_NORTH",
-        "da_LZ_AEN",
-        "da_LZ_AEN_EW",
-        "da_HB_MISSING",
-        "as_REGUP",
-        "as_ECRS",
+        "da_hb_north",
+        "da_lz_aen",
+        "da_lz_aen_ew",
+        "da_hb_missing",
+        "as_regup",
+        "as_ecrs",
     ]
     assert out.height == 25
-    assert out.get_column("da_HB_NORTH").to_list() == [1000.0 + h for h in range(25)]
-    assert out.get_column("as_REGUP").to_list() == [2000.0 + h for h in range(25)]
-    for missing in ("da_LZ_AEN_EW", "da_HB_MISSING", "as_ECRS"):
+    assert out.get_column("da_hb_north").to_list() == [1000.0 + h for h in range(25)]
+    assert out.get_column("as_regup").to_list() == [2000.0 + h for h in range(25)]
+    for missing in ("da_lz_aen_ew", "da_hb_missing", "as_ecrs"):
         assert out.schema[missing] == pl.Float64
         assert out.get_column(missing).null_count() == 25
 
@@ -418,11 +417,11 @@ def test_combine_da_as_hourly_fall_back_and_null_columns() -> None:
 def test_combine_da_as_hourly_union_of_hours() -> None:
     da, _, _ = _wide_inputs(FALL_BACK)
     _, asp, _ = _wide_inputs(NORMAL_DAY)
-    out = combine_da_as_hourly(da, asp, ["HB_NORTH"], ["REGUP"])
+    out = combine_da_as_hourly(da, asp, ["hb_north"], ["regup"])
     assert out.height == 49
     assert out.get_column("interval_start_utc").is_sorted()
-    assert out.filter(pl.col("operating_day") == FALL_BACK)["as_REGUP"].null_count() == 25
-    assert out.filter(pl.col("operating_day") == NORMAL_DAY)["da_HB_NORTH"].null_count() == 24
+    assert out.filter(pl.col("operating_day") == FALL_BACK)["as_regup"].null_count() == 25
+    assert out.filter(pl.col("operating_day") == NORMAL_DAY)["da_hb_north"].null_count() == 24
 
 
 @pytest.mark.parametrize(("day", "hours"), [(FALL_BACK, 25), (SPRING_FORWARD, 23)])
@@ -434,23 +433,23 @@ def test_combine_da_as_rt_hourly_dst(day: date, hours: int) -> None:
     assert out.columns == [
         *TIME_COLUMNS,
         *(f"da_{loc}" for loc in LOCATIONS),
-        "as_REGUP",
-        "as_ECRS",
+        "as_regup",
+        "as_ecrs",
         *stats,
         "rt_intervals",
     ]
     # Hour h holds quarter hours 4h..4h+3 of HB_NORTH (value = quarter-hour index).
-    assert out.get_column("rt_HB_NORTH_mean").to_list() == [4 * h + 1.5 for h in range(hours)]
-    assert out.get_column("rt_HB_NORTH_max").to_list() == [4.0 * h + 3 for h in range(hours)]
-    assert out.get_column("rt_HB_NORTH_min").to_list() == [4.0 * h for h in range(hours)]
-    std = out.get_column("rt_HB_NORTH_std").to_list()
+    assert out.get_column("rt_hb_north_mean").to_list() == [4 * h + 1.5 for h in range(hours)]
+    assert out.get_column("rt_hb_north_max").to_list() == [4.0 * h + 3 for h in range(hours)]
+    assert out.get_column("rt_hb_north_min").to_list() == [4.0 * h for h in range(hours)]
+    std = out.get_column("rt_hb_north_std").to_list()
     assert all(math.isclose(s, math.sqrt(5 / 3)) for s in std)
-    assert out.get_column("rt_LZ_AEN_EW_mean").to_list() == [
+    assert out.get_column("rt_lz_aen_ew_mean").to_list() == [
         (500 + 4 * h + 1.5) * 10 for h in range(hours)
     ]
     assert out.get_column("rt_intervals").to_list() == [4] * hours
-    assert out.get_column("rt_HB_MISSING_mean").null_count() == hours
-    assert out.get_column("da_HB_NORTH").to_list() == [1000.0 + h for h in range(hours)]
+    assert out.get_column("rt_hb_missing_mean").null_count() == hours
+    assert out.get_column("da_hb_north").to_list() == [1000.0 + h for h in range(hours)]
 
 
 def test_combine_da_as_rt_hourly_partial_hour_and_missing_rt_hours() -> None:
@@ -458,16 +457,16 @@ def test_combine_da_as_rt_hourly_partial_hour_and_missing_rt_hours() -> None:
     rt = rt.with_columns(
         pl.when(pl.int_range(pl.len()) == 9)
         .then(None)
-        .otherwise(pl.col("HB_NORTH"))
-        .alias("HB_NORTH")
+        .otherwise(pl.col("hb_north"))
+        .alias("hb_north")
     )
     rt = rt.filter(pl.int_range(pl.len()) < 96)  # the last hour has no RT rows at all
-    out = combine_da_as_rt_hourly(da, asp, rt, ["HB_NORTH"], ["REGUP"])
+    out = combine_da_as_rt_hourly(da, asp, rt, ["hb_north"], ["regup"])
     assert out.height == 25
     # Hour 2 (second 01:00 CST) kept 3 of its 4 RT values for HB_NORTH (8, 10, 11).
-    assert out.get_column("rt_HB_NORTH_mean")[2] == pytest.approx((8 + 10 + 11) / 3)
+    assert out.get_column("rt_hb_north_mean")[2] == pytest.approx((8 + 10 + 11) / 3)
     assert out.get_column("rt_intervals").to_list() == [4, 4, 3, *([4] * 21), 0]
-    assert out.get_column("rt_HB_NORTH_mean")[24] is None
+    assert out.get_column("rt_hb_north_mean")[24] is None
 
 
 def test_combine_da_as_rt_native_fall_back_repeated_hour() -> None:
@@ -478,46 +477,46 @@ def test_combine_da_as_rt_native_fall_back_repeated_hour() -> None:
         *TIME_COLUMNS,
         *(f"rt_{loc}" for loc in LOCATIONS),
         *(f"da_{loc}" for loc in LOCATIONS),
-        "as_REGUP",
-        "as_ECRS",
+        "as_regup",
+        "as_ecrs",
     ]
-    assert out.get_column("rt_HB_NORTH").to_list() == [float(j) for j in range(100)]
-    assert out.get_column("da_HB_NORTH").to_list() == [1000.0 + j // 4 for j in range(100)]
-    assert out.get_column("as_REGUP").to_list() == [2000.0 + j // 4 for j in range(100)]
+    assert out.get_column("rt_hb_north").to_list() == [float(j) for j in range(100)]
+    assert out.get_column("da_hb_north").to_list() == [1000.0 + j // 4 for j in range(100)]
+    assert out.get_column("as_regup").to_list() == [2000.0 + j // 4 for j in range(100)]
     # Both 01:15 local quarter hours exist; the CST one joins the second DA 01:00 hour.
     quarter = out.filter(
         (pl.col("interval_start_local").dt.hour() == 1)
         & (pl.col("interval_start_local").dt.minute() == 15)
     )
     assert quarter.height == 2
-    assert quarter.get_column("da_HB_NORTH").to_list() == [1001.0, 1002.0]
+    assert quarter.get_column("da_hb_north").to_list() == [1001.0, 1002.0]
     assert quarter.get_column("interval_start_utc").to_list() == [
         utc(2024, 11, 3, 6, 15),
         utc(2024, 11, 3, 7, 15),
     ]
-    assert out.get_column("rt_HB_MISSING").null_count() == 100
-    assert out.get_column("da_LZ_AEN_EW").null_count() == 100
+    assert out.get_column("rt_hb_missing").null_count() == 100
+    assert out.get_column("da_lz_aen_ew").null_count() == 100
 
 
 def test_combine_da_as_rt_native_spring_forward() -> None:
     da, asp, rt = _wide_inputs(SPRING_FORWARD)
-    out = combine_da_as_rt_native(da.lazy(), asp, rt, ["LZ_AEN"], ["REGUP"])
+    out = combine_da_as_rt_native(da.lazy(), asp, rt, ["lz_aen"], ["regup"])
     assert out.height == 92
-    assert out.get_column("da_LZ_AEN").to_list() == [3000.0 + j // 4 for j in range(92)]
-    assert out.get_column("rt_LZ_AEN").to_list() == [500.0 + j for j in range(92)]
+    assert out.get_column("da_lz_aen").to_list() == [3000.0 + j // 4 for j in range(92)]
+    assert out.get_column("rt_lz_aen").to_list() == [500.0 + j for j in range(92)]
 
 
 def test_combine_with_an_empty_input_keeps_the_schema() -> None:
     da, asp, rt = _wide_inputs(NORMAL_DAY)
     empty_as = flatten(ancillary_long(AS_PRICES, [NORMAL_DAY], ["REGUP"]).head(0), AS_PRICES).frame
-    hourly = combine_da_as_rt_hourly(da, empty_as, rt, ["HB_NORTH"], ["REGUP"])
+    hourly = combine_da_as_rt_hourly(da, empty_as, rt, ["hb_north"], ["regup"])
     assert hourly.height == 24
-    assert hourly.schema["as_REGUP"] == pl.Float64
-    assert hourly.get_column("as_REGUP").null_count() == 24
-    native = combine_da_as_rt_native(da, empty_as, rt, ["HB_NORTH"], ["REGUP"])
+    assert hourly.schema["as_regup"] == pl.Float64
+    assert hourly.get_column("as_regup").null_count() == 24
+    native = combine_da_as_rt_native(da, empty_as, rt, ["hb_north"], ["regup"])
     assert native.height == 96
-    assert native.get_column("as_REGUP").null_count() == 96
-    rt_only = combine_da_as_rt_hourly(da.head(0), empty_as, rt, ["HB_NORTH"], ["REGUP"])
+    assert native.get_column("as_regup").null_count() == 96
+    rt_only = combine_da_as_rt_hourly(da.head(0), empty_as, rt, ["hb_north"], ["regup"])
     assert rt_only.height == 24
     assert rt_only.get_column("operating_day").unique().to_list() == [NORMAL_DAY]
     assert rt_only.schema["interval_start_local"] == pl.Datetime("us", TZ)
@@ -557,7 +556,7 @@ def test_flatten_irregular_fill_rule_is_elapsed_time() -> None:
     # 11 runs (55 minutes) without HB_NORTH: filled; 12 runs (60 minutes): left null.
     short = flatten(drop_intervals(long, RT_LMP, range(20, 31), "HB_NORTH"), RT_LMP)
     assert short.filled_cells == 11
-    assert short.frame["HB_NORTH"].to_list()[20:31] == [19.0] * 11
+    assert short.frame["hb_north"].to_list()[20:31] == [19.0] * 11
     long_gap = flatten(drop_intervals(long, RT_LMP, range(20, 32), "HB_NORTH"), RT_LMP)
     assert (long_gap.filled_cells, long_gap.unfilled_null_cells) == (0, 12)
     # Whole runs missing (no row at all) stretch the elapsed time of a one-row hole: HB_NORTH
@@ -578,10 +577,10 @@ def test_fill_short_gaps_irregular_equals_regular_on_a_complete_grid() -> None:
         drop_intervals(long, RT_PRICES, [5, 6, 30, 31, 32, 33]), RT_PRICES, max_fill_minutes=0
     )
     args = {"interval_minutes": 15, "max_fill_minutes": 60}
-    regular = fill_short_gaps(wide.frame, ["HB_NORTH"], **args)
-    irregular = fill_short_gaps(wide.frame, ["HB_NORTH"], irregular=True, **args)
+    regular = fill_short_gaps(wide.frame, ["hb_north"], **args)
+    irregular = fill_short_gaps(wide.frame, ["hb_north"], irregular=True, **args)
     assert regular.equals(irregular)
-    assert regular["HB_NORTH"].null_count() == 4
+    assert regular["hb_north"].null_count() == 4
 
 
 def test_flatten_irregular_rejects_stamps_outside_their_day() -> None:

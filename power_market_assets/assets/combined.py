@@ -21,6 +21,7 @@ from power_market_assets.assets.partitions import monthly_for
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms import combine
 from power_market_assets.transforms.flatten import TIME_COLUMNS
+from power_market_assets.transforms.names import assign_wide_columns, default_wide_columns
 
 # kind -> (description, join function)
 COMBINED_KINDS: dict[str, tuple[str, Callable[..., pl.DataFrame]]] = {
@@ -39,11 +40,20 @@ COMBINED_KINDS: dict[str, tuple[str, Callable[..., pl.DataFrame]]] = {
 }
 
 
-def _wide_columns(frame: pl.LazyFrame, wanted: tuple[str, ...]) -> pl.DataFrame:
-    """Only the time columns and the wanted locations (flattened RT has ~1,000 columns)."""
-    names = frame.collect_schema().names()
-    time_cols = [c for c in TIME_COLUMNS if c in names]
-    return frame.select(time_cols + [c for c in wanted if c in names]).collect()
+def _wide_columns(
+    frame: pl.LazyFrame, spec: DatasetSpec, names: tuple[str, ...]
+) -> tuple[pl.DataFrame, list[str]]:
+    """Only the time columns and the default locations `names` (flattened RT has ~1,000
+    columns), found through the input spec's own wide columns and renamed to the identifiers
+    of `names` (`default_wide_columns`), so all three inputs share one naming."""
+    have = frame.collect_schema().names()
+    own = default_wide_columns(spec)
+    wanted = assign_wide_columns(names, names)
+    time_cols = [c for c in TIME_COLUMNS if c in have]
+    picked = [
+        pl.col(own[name]).alias(wanted[name]) for name in names if name in own and own[name] in have
+    ]
+    return frame.select(*time_cols, *picked).collect(), [wanted[name] for name in names]
 
 
 def build_combined_assets(
@@ -80,12 +90,13 @@ def build_combined_assets(
     )
     def combined(context: dg.AssetExecutionContext, **inputs: pl.LazyFrame) -> Iterator[dg.Output]:
         da, rt, as_ = inputs["da"], inputs["rt"], inputs.get("as_")
-        locations = da_spec.default_locations
-        products = as_spec.default_locations if as_spec is not None else ()
-        da_wide = _wide_columns(da, locations)
+        da_wide, locations = _wide_columns(da, da_spec, da_spec.default_locations)
+        rt_wide, _ = _wide_columns(rt, rt_spec, da_spec.default_locations)
         # No AS dataset: an AS frame with the DA hours and no product columns.
-        as_wide = _wide_columns(as_ if as_ is not None else da, products)
-        rt_wide = _wide_columns(rt, locations)
+        if as_spec is None:
+            as_wide, products = da_wide.select(TIME_COLUMNS), []
+        else:
+            as_wide, products = _wide_columns(as_, as_spec, as_spec.default_locations)
         month_of = pl.col("operating_day").dt.strftime("%Y-%m-01")
         for kind, (_, join) in COMBINED_KINDS.items():
             per_month = {
@@ -98,7 +109,7 @@ def build_combined_assets(
                 )
                 for month in context.partition_keys
             }
-            plotted = [f"da_{loc}" for loc in locations[:PLOTTED_LOCATIONS]]
+            plotted = [f"da_{column}" for column in locations[:PLOTTED_LOCATIONS]]
             title = f"{da_spec.iso} {kind}: day-ahead prices"
             add_partition_metadata(
                 context,

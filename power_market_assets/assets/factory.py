@@ -23,12 +23,14 @@ from power_market_assets.io.lake import (
     stage_parquet,
     write_failure_marker,
 )
+from power_market_assets.io.locations import write_locations
 from power_market_assets.io.stages import land_days, parse_days
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.reporting import plots
 from power_market_assets.sources.landing import LandedSource
 from power_market_assets.transforms.flatten import FlattenResult, flatten
+from power_market_assets.transforms.names import default_wide_columns
 
 RAW_CHECKS = (
     CheckDef("schema", "Pandera schema of the standard long table (types, nulls).", True),
@@ -402,12 +404,15 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
         outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
         for month in context.partition_keys:
             month_long = raw.filter(month_of == month).collect()
-            results[month] = flatten(month_long, spec)
-            accuracy = quality.check_pivot_accuracy(month_long, results[month].frame, spec)
+            results[month] = flat = flatten(month_long, spec)
+            accuracy = quality.check_pivot_accuracy(month_long, flat.frame, spec, flat.locations)
             outcomes[month] = {"pivot_accuracy": accuracy}
         yield from evaluate_checks(context, key, lake_path, FLAT_CHECKS, outcomes)
         per_month = {month: result.frame for month, result in results.items()}
-        hubs = list(spec.default_locations[:PLOTTED_LOCATIONS])
+        mappings = {month: result.locations for month, result in results.items()}
+        write_locations(context.resources.lake.lake, spec, mappings)
+        columns = default_wide_columns(spec)
+        hubs = [columns[name] for name in spec.default_locations[:PLOTTED_LOCATIONS]]
         title = f"{spec.iso} {spec.dataset}"
         add_partition_metadata(
             context,

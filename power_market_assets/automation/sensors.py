@@ -27,7 +27,7 @@ from power_market_assets.automation.runs import (
 )
 from power_market_assets.formats.archive import sha256_file
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.ingest import Recognized, land, recognize, set_aside
+from power_market_assets.ingest import Recognized, land, recognize, set_aside, vet
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import SourceError
@@ -61,7 +61,9 @@ def build_landing_inbox_sensor(
 ) -> dg.SensorDefinition:
     """Files dropped into <data root>/landing/inbox/ (any ISO, any recognized format, zips
     included) move into their dataset's landing folder and request stage 1-2 runs for the day
-    they cover; anything else moves to landing/quarantine/ with a reason file."""
+    they cover; anything else, and any drop that would fail a day it covers (rehearsed with
+    the run's blocking checks, `ingest.vet`), moves to landing/quarantine/ with a reason file
+    and leaves the day as it was."""
 
     @dg.sensor(
         name="landing_inbox",
@@ -78,6 +80,7 @@ def build_landing_inbox_sensor(
             run_key = f"{path.name}:{sha256_file(path)}"
             try:
                 recognized = recognize(path)
+                vet(recognized, lake)  # a drop that would fail its day never lands
             except FormatError as exc:
                 moved = quarantine(path, lake, str(exc))
                 context.log.warning(f"quarantined {path.name}: {exc} -> {moved}")

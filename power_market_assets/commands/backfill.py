@@ -11,7 +11,9 @@ rebuilt for the months touched.
 
 from __future__ import annotations
 
+import re
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,9 @@ from power_market_assets.transforms.time import days_between, month_starts, next
 
 DEFAULT_CHUNK_DAYS = 31
 BAR_WIDTH = 30
+# Dagster's console logger prints a failed step with its whole stack trace; the command
+# reports each failure itself (report_failure), in a few lines, so the runs stay quiet.
+RUN_LOG_LEVEL = "CRITICAL"
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,10 @@ class Runner:
         return any(job.name == name for job in self.defs.jobs)
 
     def run_days(self, job: str, first: date, last: date):
-        return self.run_range(self.defs, job, first.isoformat(), last.isoformat(), self.instance)
+        first_key, last_key = first.isoformat(), last.isoformat()
+        return self.run_range(
+            self.defs, job, first_key, last_key, self.instance, log_level=RUN_LOG_LEVEL
+        )
 
     def run_assets(self, keys: list, first: str, last: str):
         """One single run of an asset selection over a partition range."""
@@ -179,15 +187,45 @@ class Runner:
             instance=self.instance,
             resources=self.defs.resources,
             tags=range_tags(first, last),
-            run_config=log_config(),
+            run_config=log_config(RUN_LOG_LEVEL),
             raise_on_error=False,
         )
 
 
-def report_failure(runner: Runner, what: str, result, err: TextIO) -> None:
+# The variable that points each ISO's source somewhere else (README, configuration table).
+SOURCE_URL_VARIABLES = {
+    "ERCOT": "PMA_ERCOT_MIS_URL",
+    "CAISO": "PMA_CAISO_URL",
+    "NYISO": "PMA_NYISO_URL",
+    "ISONE": "PMA_ISONE_URL",
+    "PJM": "PMA_PJM_URL",
+}
+# sources/http.py's SourceError once retries are spent on a network failure (not an HTTP one).
+UNREACHABLE = re.compile(
+    r"\b[A-Z]+ (?P<url>\S+) failed after \d+ attempts: (?P<why>connection failed|timed out)"
+)
+
+
+def unreachable_hint(iso: str, messages: list[str], lake: Lake) -> str | None:
+    """A few lines saying the ISO could not be reached and how to use another source; None
+    when the failure was something else (its own message is clearer then)."""
+    found = next((m for m in map(UNREACHABLE.search, messages) if m), None)
+    if found is None:
+        return None
+    variable = SOURCE_URL_VARIABLES.get(iso, f"PMA_{iso}_URL")
+    return (
+        f"{iso} could not be reached at {found['url'].split('?')[0]} ({found['why']}).\n"
+        f"Point at another source with {variable}=<base url>, or drop the files into "
+        f"{lake.inbox_dir}/ and run `power-market ingest`."
+    )
+
+
+def report_failure(runner: Runner, what: str, result, err: TextIO, iso: str = "") -> None:
     print(f"{what}: FAILED", file=err)
-    for message in runner.failure_messages(result):
-        print(f"  {message}", file=err)
+    messages = runner.failure_messages(result)
+    hint = unreachable_hint(iso, messages, runner.lake)
+    for message in [hint] if hint else messages:
+        print(textwrap.indent(message, "  "), file=err)
 
 
 def run_daily_chunks(
@@ -199,7 +237,8 @@ def run_daily_chunks(
         result = runner.run_days(plan.daily_job, first, last)
         if not result.success:
             progress.finish()
-            report_failure(runner, f"{plan.daily_job} {first}..{last}", result, err)
+            what = f"{plan.daily_job} {first}..{last}"
+            report_failure(runner, what, result, err, plan.spec.iso)
             return done
         count = (last - first).days + 1
         done.extend(days_between(first, last))

@@ -1,8 +1,9 @@
 """`power-market catalog`: what is materialized, what is missing, and whether it passed.
 
-Coverage comes from the lake itself (file names are partition keys, row counts from Parquet
-footers through DuckDB), so it is right even without Dagster; check states come from the
-Dagster instance under <data root>/dagster_home when there is one, "unknown" otherwise.
+Everything comes from the catalog summary (io/summary.py) that each materialization keeps
+current, per partition: coverage, rows and the outcome of each check. Nothing here imports
+Dagster or opens a Parquet file, so the command answers at once; failure markers are read
+from the lake. `--refresh` rebuilds the summary (and the DuckDB views) from the lake.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 from typing import Any, TextIO
 
-import duckdb
-
 from power_market_assets.commands import EXIT_OK, compact_ranges
-from power_market_assets.io.catalog import refresh_catalog
 from power_market_assets.io.lake import Lake, stage_lake_path
+from power_market_assets.io.summary import (
+    check_states,
+    load_summary,
+    rebuild_summary,
+    summary_path,
+)
 from power_market_assets.registry import ALL_DATASETS
 from power_market_assets.transforms.time import days_between, month_starts
 
@@ -43,10 +46,6 @@ class CatalogEntry:
     rows: int = 0
     last_update_utc: str | None = None
     checks: dict[str, Any] = field(default_factory=lambda: {"state": "unknown", "checks": {}})
-
-    @property
-    def asset_path(self) -> tuple[str, ...]:
-        return tuple(self.lake_path.split("/"))
 
 
 def registry_entries() -> list[CatalogEntry]:
@@ -93,33 +92,33 @@ def expected_keys(first: str, last: str, granularity: str) -> list[str]:
     return [k.isoformat() for k in keys]
 
 
-def parquet_rows(con: duckdb.DuckDBPyConnection, files: list[Path]) -> int:
-    """Rows from the Parquet footers only (no data pages are read)."""
-    if not files:
-        return 0
-    query = "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($files)"
-    return int(con.execute(query, {"files": [str(f) for f in files]}).fetchone()[0])
+def failed_keys(lake: Lake, lake_path: str) -> list[str]:
+    """Partitions marked failed by their blocking checks (the markers are the truth)."""
+    folder = lake.stage_dir(lake_path)
+    if not folder.is_dir():
+        return []
+    markers = folder.glob("year=*/*.failed.json")
+    return sorted(m.name.removesuffix(".failed.json") for m in markers)
 
 
-def fill_coverage(entry: CatalogEntry, lake: Lake, con: duckdb.DuckDBPyConnection) -> None:
+def fill_coverage(entry: CatalogEntry, record: dict[str, Any] | None, failed: list[str]) -> None:
     """Date range, holes, failure markers, rows and last write time of one asset."""
-    files = lake.all_partition_files(entry.lake_path)
-    markers = sorted(lake.stage_dir(entry.lake_path).glob("year=*/*.failed.json"))
-    entry.failed = sorted(m.name.removesuffix(".failed.json") for m in markers)
-    if not files:
+    entry.failed = failed
+    partitions = (record or {}).get("partitions", {})
+    if not partitions:
         return
-    keys = sorted(f.stem for f in files)
+    keys = sorted(partitions)
     entry.first, entry.last, entry.partitions = keys[0], keys[-1], len(keys)
     present = set(keys)
-    wanted = expected_keys(keys[0], keys[-1], entry.granularity)
-    entry.missing = [k for k in wanted if k not in present]
-    entry.rows = parquet_rows(con, files)
-    newest = max(f.stat().st_mtime for f in files)
-    entry.last_update_utc = datetime.fromtimestamp(newest, UTC).isoformat(timespec="seconds")
+    entry.missing = [
+        k for k in expected_keys(keys[0], keys[-1], entry.granularity) if k not in present
+    ]
+    entry.rows = sum(int(p.get("rows", 0)) for p in partitions.values())
+    entry.last_update_utc = max(p["written_utc"] for p in partitions.values())
 
 
 def summarize_checks(records: dict[str, dict[str, Any]], defined: int) -> str:
-    """One word for a table cell: passed, warn: x, failed: y, not run, none."""
+    """One word for a table cell: passed, warn: x, failed: y, incomplete, not run, none."""
     if defined == 0:
         return "none"
     if not records:
@@ -135,105 +134,91 @@ def summarize_checks(records: dict[str, dict[str, Any]], defined: int) -> str:
     return "passed"
 
 
-def record_state(record: Any) -> dict[str, Any]:
-    """An asset check execution record as plain JSON-able values."""
-    from dagster import AssetCheckSeverity
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus as Status,
-    )
-
-    evaluation = None
-    if record.event is not None and record.event.dagster_event is not None:
-        evaluation = record.event.dagster_event.event_specific_data
-    passed = getattr(evaluation, "passed", None)
-    severity = getattr(evaluation, "severity", None)
-    if record.status == Status.PLANNED:
-        status = "not evaluated"
-    elif passed or record.status == Status.SUCCEEDED:
-        status = "passed"
-    else:
-        status = "warn" if severity == AssetCheckSeverity.WARN else "failed"
-    metadata = getattr(evaluation, "metadata", {}) or {}
-    failed_partitions = metadata.get("failed_partitions")
-    return {
-        "status": status,
-        "run_id": record.run_id,
-        "evaluated_at_utc": datetime.fromtimestamp(record.create_timestamp, UTC).isoformat(
-            timespec="seconds"
-        ),
-        "failed_partitions": failed_partitions.value if failed_partitions else None,
-    }
-
-
-def fill_check_states(entries: list[CatalogEntry], lake: Lake) -> bool:
-    """Latest check evaluation per asset from the Dagster instance; False when there is none."""
-    home = lake.dagster_home
-    if not home.is_dir():
+def fill_checks(entry: CatalogEntry, record: dict[str, Any] | None) -> bool:
+    """Per-partition check outcomes folded into one state; False when none were recorded."""
+    if record is None or not record.get("partitions"):
+        entry.checks = {"state": "not run", "checks": {}}
         return False
-    import dagster as dg
-
-    from power_market_assets.definitions import build_definitions
-
-    try:
-        graph = build_definitions(data_root=str(lake.root)).resolve_asset_graph()
-    except Exception as exc:  # coverage is still worth showing when the code location breaks
-        print(f"warning: could not load the Dagster definitions ({exc})", file=sys.stderr)
+    states = check_states(record)
+    if states is None:
+        entry.checks = {"state": "unknown", "checks": {}}
         return False
-    defined: dict[tuple[str, ...], list[dg.AssetCheckKey]] = {}
-    for entry in entries:
-        key = dg.AssetKey(list(entry.asset_path))
-        defined[entry.asset_path] = sorted(
-            graph.get(key).check_keys if graph.has(key) else [], key=lambda k: k.name
-        )
-    all_keys = [k for keys in defined.values() for k in keys]
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(all_keys)
-        for entry in entries:
-            records = {
-                k.name: record_state(latest[k]) for k in defined[entry.asset_path] if k in latest
-            }
-            state = summarize_checks(records, len(defined[entry.asset_path]))
-            entry.checks = {"state": state, "checks": records}
+    entry.checks = {"state": summarize_checks(states, len(states)), "checks": states}
     return True
 
 
-def build_catalog(lake: Lake) -> tuple[list[CatalogEntry], bool]:
+def granularities(lake: Lake) -> dict[str, str]:
+    """{lake_path: granularity} of every asset the catalog lists."""
+    return {e.lake_path: e.granularity for e in registry_entries() + combined_entries(lake)}
+
+
+def current_summary(lake: Lake, refresh: bool) -> dict[str, Any]:
+    """The summary the materializations keep; built from the lake when absent or asked."""
+    summary = None if refresh else load_summary(lake)
+    return summary if summary is not None else rebuild_summary(lake, granularities(lake))
+
+
+def build_catalog(lake: Lake, refresh: bool = False) -> tuple[list[CatalogEntry], bool]:
+    """Entries from the summary (no Parquet is opened); True when check results are known."""
+    assets = current_summary(lake, refresh)["assets"]
     entries = registry_entries() + combined_entries(lake)
-    with duckdb.connect() as con:
-        for entry in entries:
-            fill_coverage(entry, lake, con)
-    has_instance = fill_check_states(entries, lake)
-    return entries, has_instance
+    known = False
+    for entry in entries:
+        record = assets.get(entry.lake_path)
+        fill_coverage(entry, record, failed_keys(lake, entry.lake_path))
+        known = fill_checks(entry, record) or known
+        if entry.failed and entry.checks["state"] in ("not run", "passed"):
+            entry.checks["state"] = "failed"  # the blocking checks of a marked partition
+    return entries, known
+
+
+def shown_key(key: str, granularity: str) -> str:
+    """Monthly partitions read as months (2024-11), daily ones as days."""
+    return key[:7] if granularity == "monthly" else key
+
+
+def shown_range(entry: CatalogEntry) -> str:
+    if not entry.first:
+        return "(empty)"
+    first, last = (shown_key(k, entry.granularity) for k in (entry.first, entry.last))
+    return first if first == last else f"{first}..{last}"
+
+
+def shown_size(entry: CatalogEntry) -> str:
+    """The csv stage counts files (its value is a manifest of files), the others rows."""
+    return f"{entry.rows:,} " + ("files" if entry.stage == "csv" else "rows")
 
 
 def _cells(entry: CatalogEntry) -> list[str]:
-    missing = compact_ranges(entry.missing) if entry.granularity == "daily" else entry.missing
-    if isinstance(missing, list):
-        missing = ", ".join(missing)
+    if entry.granularity == "daily":
+        missing = compact_ranges(entry.missing)
+    else:
+        missing = ", ".join(shown_key(k, "monthly") for k in entry.missing)
     if entry.failed:
-        missing = (missing + "; " if missing else "") + "failed " + ", ".join(entry.failed)
+        failed = ", ".join(shown_key(k, entry.granularity) for k in entry.failed)
+        missing = (missing + "; " if missing else "") + "failed " + failed
     return [
         entry.iso,
         entry.dataset,
         entry.stage,
         f"{entry.interval_minutes}m" if entry.interval_minutes else "-",
-        f"{entry.first}..{entry.last}" if entry.first else "(empty)",
+        shown_range(entry),
         str(entry.partitions),
         missing or "-",
-        f"{entry.rows:,}",
+        shown_size(entry),
         (entry.last_update_utc or "-").replace("+00:00", "Z"),
         entry.checks["state"],
     ]
 
 
-HEADERS = ["ISO", "dataset", "stage", "interval", "range", "parts", "missing", "rows",
+HEADERS = ["ISO", "dataset", "stage", "interval", "range", "parts", "missing", "size",
            "updated (UTC)", "checks"]  # fmt: skip
 
 
 def render_table(entries: list[CatalogEntry], out: TextIO) -> None:
     rows = [HEADERS] + [_cells(e) for e in entries]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
-    numeric = {HEADERS.index("parts"), HEADERS.index("rows")}
+    numeric = {HEADERS.index("parts"), HEADERS.index("size")}
     for n, row in enumerate(rows):
         cells = [
             cell.rjust(width) if i in numeric else cell.ljust(width)
@@ -250,13 +235,19 @@ def run_catalog(
     out = out or sys.stdout
     lake = Lake.at(data_root)
     if refresh:
+        from power_market_assets.io.catalog import refresh_catalog
+
         views = refresh_catalog(lake)
         print(f"rebuilt {lake.warehouse_path}: {len(views)} view(s)", file=sys.stderr)
-    entries, has_instance = build_catalog(lake)
+    entries, checks_known = build_catalog(lake, refresh=refresh)
+    if refresh:
+        print(f"rebuilt {summary_path(lake)} from the lake", file=sys.stderr)
     if as_json:
+        has_instance = lake.dagster_home.is_dir()
         payload = {
             "data_root": str(lake.root),
             "warehouse": str(lake.warehouse_path),
+            "summary": str(summary_path(lake)),
             "dagster_instance": str(lake.dagster_home) if has_instance else None,
             "datasets": [asdict(e) for e in entries],
         }
@@ -264,7 +255,7 @@ def run_catalog(
         out.write("\n")
         return EXIT_OK
     print(f"Data root {lake.root}", file=out)
-    if not has_instance:
-        print("(no Dagster instance under dagster_home: check states unknown)", file=out)
+    if not checks_known:
+        print("(no check results recorded for this data root: check states unknown)", file=out)
     render_table(entries, out)
     return EXIT_OK

@@ -11,19 +11,33 @@ Two independent guards, because a read-only database file alone still lets SQL w
    for the lake folder (so the catalog views over its Parquet keep working), and the
    configuration locked so the SQL cannot switch it back on.
 
+The catalog is copied into an in-memory database before the lock-down: DuckDB always lets a
+connection read the database file it has open (and its `.wal`), so `read_blob` of
+`warehouse.duckdb` would otherwise get past `allowed_directories`.
+
+Each query also runs under a memory limit (spilling to a private temp folder, itself bounded)
+and a timeout, both with laptop-safe defaults and flags to change them.
+
 The result is written by Python (a table, CSV on stdout, or a Parquet file the user names).
+A Parquet file is never written inside the data root, and an existing file needs `--force`.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import shutil
 import sys
+import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from power_market_assets.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
@@ -34,31 +48,165 @@ DISPLAY_ROWS = 100
 BATCH_ROWS = 100_000
 READ_TYPES = {duckdb.StatementType.SELECT}
 _EXPLAIN = re.compile(r"^\s*explain\s+(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+# DuckDB's SHOW TABLES lists the current schema only, and every view lives in an ISO's schema
+# (or all_isos): a user typing it wants the catalog, so it lists every view with its comment.
+_SHOW_TABLES = re.compile(r"^\s*show\s+tables\s*;?\s*$", re.IGNORECASE)
+CATALOG_LISTING = (
+    "SELECT schema_name || '.' || view_name AS view, comment FROM duckdb_views() "
+    "WHERE NOT internal AND database_name = current_database() ORDER BY schema_name, view_name"
+)
+
+MIB = 1 << 20
+GIB = 1 << 30
+MEMORY_SHARE = 0.25  # of the machine's RAM: a laptop keeps working while a query runs
+MEMORY_CAP_BYTES = 4 * GIB
+MEMORY_FALLBACK_BYTES = 2 * GIB  # when the RAM size cannot be read
+MEMORY_FLOOR_BYTES = 16 * MIB  # below this DuckDB cannot run even a count
+SPILL_FACTOR = 2  # temp files on disk may hold this many memory limits
+DEFAULT_TIMEOUT_S = 60.0
+_SIZE = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1} | {
+    f"{prefix}{infix}b": base**power
+    for power, prefix in enumerate("kmgt", start=1)
+    for infix, base in (("", 1000), ("i", 1024))
+}
+_CATALOG_ALIAS = "pma_catalog_file"
 
 
 class RefusedStatement(UsageError):
     """The SQL would change something or reach outside the lake."""
 
 
-def lock_down(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """Only the lake folder is readable from SQL, and nobody can change that afterwards."""
+class LimitReached(UsageError):
+    """The query hit its memory limit or its timeout and was stopped."""
+
+
+def physical_memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX, or the value is unknown
+        return None
+
+
+def default_memory_bytes() -> int:
+    """A quarter of the RAM, at most 4 GiB (DuckDB's own default is 80%)."""
+    ram = physical_memory_bytes()
+    if not ram:
+        return MEMORY_FALLBACK_BYTES
+    return min(int(ram * MEMORY_SHARE), MEMORY_CAP_BYTES)
+
+
+def parse_size(text: str) -> int:
+    """'2GB', '512MiB', '1.5 gb' -> bytes (GB = 1000^3, GiB = 1024^3, as DuckDB reads them)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"--memory-limit {text!r}: expected a size such as 2GB or 512MB")
+    size = int(float(match.group("number")) * _UNITS[(match.group("unit") or "b").lower()])
+    if size < MEMORY_FLOOR_BYTES:
+        raise UsageError(f"--memory-limit {text!r}: at least {format_size(MEMORY_FLOOR_BYTES)}")
+    return size
+
+
+def format_size(size: int) -> str:
+    return f"{size / GIB:.1f} GiB" if size >= GIB else f"{size / MIB:.0f} MiB"
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one query may use; DuckDB itself would take 80% of RAM and all the time it wants."""
+
+    memory_bytes: int
+    timeout_s: float | None  # None: no time limit
+
+    @classmethod
+    def from_flags(cls, memory_limit: str | None, timeout: float | None) -> QueryLimits:
+        memory = default_memory_bytes() if memory_limit is None else parse_size(memory_limit)
+        seconds = DEFAULT_TIMEOUT_S if timeout is None else timeout
+        if not math.isfinite(seconds) or seconds < 0:
+            raise UsageError(f"--timeout {timeout}: expected seconds, or 0 for no time limit")
+        return cls(memory, seconds or None)
+
+
+class Deadline:
+    """Interrupts the connection when time is up: DuckDB has no statement timeout of its own."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._con = con
+        self._timer = threading.Timer(seconds, self._expire) if seconds else None
+        if self._timer:
+            self._timer.daemon = True
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._con.interrupt()
+
+    def __enter__(self) -> Deadline:
+        if self._timer:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer.join()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lock_down(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    limits: QueryLimits | None = None,
+    spill_dir: Path | None = None,
+) -> None:
+    """Only the lake folder is readable from SQL, and nobody can change that afterwards.
+
+    Settings are SQL literals, not bound parameters: binding made DuckDB import pandas (1 s).
+    Without a spill folder nothing spills; DuckDB's default (`.tmp` in the working folder)
+    would otherwise become readable too.
+    """
+    limits = limits or QueryLimits.from_flags(None, None)
     allowed = str(lake.lake_dir).rstrip("/") + "/"
-    con.execute("SET allowed_directories = $dirs", {"dirs": [allowed]})
+    con.execute(f"SET memory_limit = '{limits.memory_bytes}B'")
+    con.execute(f"SET temp_directory = {_literal(str(spill_dir or ''))}")
+    if spill_dir:
+        con.execute(f"SET max_temp_directory_size = '{limits.memory_bytes * SPILL_FACTOR}B'")
+    con.execute(f"SET allowed_directories = [{_literal(allowed)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET lock_configuration = true")
 
 
-def connect_locked(lake: Lake) -> duckdb.DuckDBPyConnection:
+def load_catalog(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Copy the catalog's views into memory and let go of the file, so SQL cannot read it."""
+    try:
+        con.execute(f"ATTACH {_literal(str(lake.warehouse_path))} AS {_CATALOG_ALIAS} (READ_ONLY)")
+        con.execute(f"COPY FROM DATABASE {_CATALOG_ALIAS} TO memory")
+        con.execute(f"DETACH {_CATALOG_ALIAS}")
+    except duckdb.Error as exc:
+        raise UsageError(
+            f"could not load the catalog {lake.warehouse_path}: {exc}; rebuild it with "
+            "`power-market catalog --refresh`"
+        ) from exc
+
+
+def connect_locked(
+    lake: Lake, limits: QueryLimits | None = None, spill_dir: Path | None = None
+) -> duckdb.DuckDBPyConnection:
     if not lake.warehouse_path.exists():
         raise UsageError(
             f"no catalog at {lake.warehouse_path}: materialize something first "
             "(power-market demo or backfill)"
         )
-    con = duckdb.connect(str(lake.warehouse_path), read_only=True)
+    con = duckdb.connect(":memory:")
     try:
-        lock_down(con, lake)
+        load_catalog(con, lake)
+        lock_down(con, lake, limits, spill_dir)
     except BaseException:
         con.close()
         raise
@@ -99,7 +247,30 @@ def read_only_statement(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Stat
     return statement
 
 
-def write_parquet(reader, target: Path) -> int:
+def parquet_target(path_text: str, lake: Lake, force: bool) -> Path:
+    """Where `--parquet` really writes: never inside the data root, a folder or another file.
+
+    The parent folder is resolved (symlinks included) and the name kept, because the atomic
+    rename replaces that directory entry: a symlink there is replaced, not followed.
+    """
+    given = Path(path_text).expanduser().absolute()
+    target = given.parent.resolve() / given.name
+    if target.is_relative_to(lake.root):
+        raise UsageError(
+            f"refused: --parquet {target} is inside the data root {lake.root}; query results "
+            "are never written there (they could replace lake partitions or the catalog). "
+            "Choose a path outside it."
+        )
+    if target.is_dir():
+        raise UsageError(
+            f"--parquet {target} is a folder; give a file name, e.g. {target / 'result.parquet'}"
+        )
+    if (target.exists() or target.is_symlink()) and not force:
+        raise UsageError(f"--parquet {target} already exists; add --force to replace it")
+    return target
+
+
+def write_parquet(reader: pa.RecordBatchReader, target: Path) -> int:
     """Stream the result's record batches into one Parquet file, atomically."""
     rows = 0
     with atomic_path(target) as temp:
@@ -113,7 +284,18 @@ def write_parquet(reader, target: Path) -> int:
     return rows
 
 
-def write_csv(reader, out: TextIO) -> int:
+def nested_columns(schema: pa.Schema) -> list[str]:
+    return [field.name for field in schema if pa.types.is_nested(field.type)]
+
+
+def write_csv(reader: pa.RecordBatchReader, out: TextIO) -> int:
+    """CSV on `out`; nested columns are refused up front rather than half-way through."""
+    nested = nested_columns(reader.schema)
+    if nested:
+        raise UsageError(
+            f"--csv cannot hold nested columns ({', '.join(nested)}: lists, structs, maps or "
+            "unions); use --parquet FILE, or flatten them in SQL (unnest, to_json)"
+        )
     rows = 0
     for n, batch in enumerate(reader):
         frame = pl.from_arrow(batch)
@@ -155,6 +337,90 @@ def print_table(relation: duckdb.DuckDBPyRelation, out: TextIO, limit: int | Non
     return frame.height
 
 
+def limit_reached(exc: Exception, deadline: Deadline, limits: QueryLimits) -> LimitReached | None:
+    """The clear message for a query stopped by its timeout or memory limit, if it was."""
+    if deadline.expired:
+        return LimitReached(
+            f"query stopped after {deadline.seconds:g} s (its time limit); raise it with "
+            "--timeout SECONDS (0 for none), or narrow the query"
+        )
+    if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory Error" in str(exc):
+        return LimitReached(
+            f"query stopped: it needs more than its {format_size(limits.memory_bytes)} memory "
+            f"limit (and {format_size(limits.memory_bytes * SPILL_FACTOR)} of temp files); "
+            "raise it with --memory-limit, e.g. --memory-limit 8GB, or narrow the query"
+        )
+    return None
+
+
+def warn_stale(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    stale = stale_views(con, lake)
+    if stale:
+        print(
+            f"warning: {len(stale)} catalog view(s) point outside {lake.lake_dir} (was the "
+            "data root moved or copied?); rebuild them with `power-market catalog --refresh`",
+            file=sys.stderr,
+        )
+
+
+def emit(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    target: Path | None,
+    csv: bool,
+    limit: int | None,
+    out: TextIO,
+) -> None:
+    """Run the one read statement and write its result where the user asked."""
+    if _SHOW_TABLES.match(sql):
+        sql = CATALOG_LISTING
+    statement = read_only_statement(con, sql)
+    relation = con.sql(statement.query)
+    if relation is None:
+        raise RefusedStatement("the statement returned no result")
+    if limit is not None:
+        relation = relation.limit(limit)
+    try:
+        if target is not None:
+            rows = write_parquet(relation.to_arrow_reader(BATCH_ROWS), target)
+            print(f"wrote {rows:,} row(s) to {target}", file=sys.stderr)
+        elif csv:
+            write_csv(relation.to_arrow_reader(BATCH_ROWS), out)
+        else:
+            print_table(relation, out, limit)
+    except pl.exceptions.PolarsError as exc:
+        raise UsageError(
+            f"the result cannot be shown as a table or CSV: {exc}; cast the column in SQL "
+            "(e.g. ::VARCHAR) or use --parquet FILE"
+        ) from exc
+
+
+def run_limited(
+    lake: Lake,
+    sql: str,
+    limits: QueryLimits,
+    target: Path | None,
+    csv: bool,
+    limit: int | None,
+    out: TextIO,
+) -> None:
+    """One query on a locked connection, under its memory limit and timeout."""
+    # The connection closes (removing its spill files) before the spill folder goes.
+    with (
+        tempfile.TemporaryDirectory(prefix="power-market-query-") as spill,
+        connect_locked(lake, limits, Path(spill)) as con,
+    ):
+        warn_stale(con, lake)
+        with Deadline(con, limits.timeout_s) as deadline:
+            try:
+                emit(con, sql, target, csv, limit, out)
+            except (duckdb.Error, OSError) as exc:  # arrow readers raise OSError
+                reached = limit_reached(exc, deadline, limits)
+                if reached:
+                    raise reached from exc
+                raise
+
+
 def run_query(
     sql: str,
     data_root: str,
@@ -162,45 +428,25 @@ def run_query(
     parquet: str | None = None,
     limit: int | None = None,
     out: TextIO | None = None,
+    force: bool = False,
+    memory_limit: str | None = None,
+    timeout: float | None = None,
 ) -> int:
     out = out or sys.stdout
     lake = Lake.at(data_root)
     try:
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more")
-        con = connect_locked(lake)
+        limits = QueryLimits.from_flags(memory_limit, timeout)
+        target = parquet_target(parquet, lake, force) if parquet is not None else None
+        run_limited(lake, sql, limits, target, csv, limit, out)
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    with con:
-        stale = stale_views(con, lake)
-        if stale:
-            print(
-                f"warning: {len(stale)} catalog view(s) point outside {lake.lake_dir} (was the "
-                "data root moved or copied?); rebuild them with `power-market catalog --refresh`",
-                file=sys.stderr,
-            )
-        try:
-            statement = read_only_statement(con, sql)
-            relation = con.sql(statement.query)
-            if relation is None:
-                raise RefusedStatement("the statement returned no result")
-            if limit is not None:
-                relation = relation.limit(limit)
-            if parquet:
-                rows = write_parquet(relation.fetch_record_batch(BATCH_ROWS), Path(parquet))
-                print(f"wrote {rows:,} row(s) to {Path(parquet).resolve()}", file=sys.stderr)
-            elif csv:
-                write_csv(relation.fetch_record_batch(BATCH_ROWS), out)
-            else:
-                print_table(relation, out, limit)
-        except UsageError as exc:
-            print(exc, file=sys.stderr)
-            return EXIT_USAGE
-        except duckdb.PermissionException as exc:
-            print(f"refused: the query reaches outside {lake.lake_dir}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except duckdb.Error as exc:
-            print(f"query failed: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+    except duckdb.PermissionException as exc:
+        print(f"refused: the query reaches outside {lake.lake_dir}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (duckdb.Error, OSError) as exc:
+        print(f"query failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK

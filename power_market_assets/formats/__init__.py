@@ -7,7 +7,9 @@ Every ISO's module formats/<iso>.py provides:
   (renamed or missing column) or an unparseable cell raises `FormatError(file, problem)`
   naming the file and the column.
 - `identify(name, head) -> DatasetSpec | None`: which of the ISO's datasets a file is, from its
-  name and its first bytes (at most `IDENTIFY_BYTES`); None when it is not one of them.
+  name and its first bytes (at most `IDENTIFY_BYTES`); None when it is not one of them. It
+  raises `FormatError(name, problem)` when the file is surely one of the ISO's families but
+  neither name nor content tells which dataset (the user then says so with `--dataset`).
 
 and may provide:
 
@@ -19,6 +21,7 @@ and may provide:
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -30,6 +33,22 @@ from power_market_assets.registry.schema import ISOS
 from power_market_assets.registry.spec import DatasetSpec
 
 IDENTIFY_BYTES = 64 * 1024
+_NAME_WORD = re.compile(r"[a-z]+|[0-9]+")
+# Name tokens saying which edition of a re-published file this is (ISO-NE, PJM post both).
+EDITION_TOKENS = {"final": "final", "prelim": "prelim", "preliminary": "prelim"}
+
+
+def name_tokens(name: str) -> frozenset[str]:
+    """The words of a file name or path, however they are separated (`-`, `_`, `.`, `/`, or
+    letters against digits): users save the same reply as `x_da_y.json`, `x-da-y.json`,
+    `da/x.json` or `hourlylmpda20251102.json`."""
+    return frozenset(_NAME_WORD.findall(name.lower()))
+
+
+def file_edition(name: str) -> str | None:
+    """ "final" or "prelim" when the file name says which edition it is, else None."""
+    found = {EDITION_TOKENS[t] for t in name_tokens(name) if t in EDITION_TOKENS}
+    return found.pop() if len(found) == 1 else None
 
 
 @cache

@@ -6,8 +6,10 @@ archive as untrusted input:
 
 - members are written under `dest_dir` by their validated basename only; names with `..`,
   absolute paths or drive letters are rejected;
+- the sizes the central directory declares are budgeted for the whole archive (total bytes
+  and total compression ratio) before anything is inflated;
 - total uncompressed bytes, per-member compression ratio and nesting depth are limited while
-  streaming, so a zip bomb stops early instead of filling the disk;
+  streaming too (headers can lie), so a zip bomb stops early instead of filling the disk;
 - every file is written to a temp file in the same folder and renamed into place.
 
 This module is also the project's shared atomic-write helper (`atomic_write_bytes`,
@@ -259,19 +261,10 @@ def _extract_zip(
             label, f"bad zip: corrupt or truncated central directory ({exc})"
         ) from None
     with zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
-            base = safe_member_basename(info.filename, label)
+        members = _data_members(zf, label)
+        _check_declared_sizes(members, label, budget, max_ratio)
+        for info, base in members:
             lower = base.lower()
-            if not lower.endswith((*DATA_SUFFIXES, ".zip")):
-                continue
-            if info.file_size > budget.max_total_bytes - budget.used:
-                raise ArchiveError(
-                    label,
-                    f"too large: member {info.filename!r} declares {info.file_size:,} bytes, "
-                    f"over the {budget.max_total_bytes:,} byte limit",
-                )
             try:
                 with zf.open(info) as member:
                     if lower.endswith(".zip"):
@@ -296,6 +289,43 @@ def _extract_zip(
                 raise ArchiveError(
                     label, f"bad zip: member {info.filename!r} is corrupt or truncated ({exc})"
                 ) from None
+
+
+def _data_members(zf: zipfile.ZipFile, label: str) -> list[tuple[zipfile.ZipInfo, str]]:
+    """The members to extract (data files and inner zips) with their validated basenames."""
+    members = []
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        base = safe_member_basename(info.filename, label)
+        if base.lower().endswith((*DATA_SUFFIXES, ".zip")):
+            members.append((info, base))
+    return members
+
+
+def _check_declared_sizes(
+    members: list[tuple[zipfile.ZipInfo, str]], label: str, budget: _Budget, max_ratio: float
+) -> None:
+    """Refuse on the central directory's sizes before inflating anything: a bomb of many
+    members, each under the per-member checks, would otherwise fill the disk before the
+    streamed total stops it. The streamed accounting stays, for headers that lie."""
+    declared = sum(info.file_size for info, _ in members)
+    compressed = sum(info.compress_size for info, _ in members)
+    left = budget.max_total_bytes - budget.used
+    if declared > left:
+        raise ArchiveError(
+            label,
+            f"too large: {len(members):,} member(s) declare {declared:,} bytes in total, over "
+            f"the {left:,} bytes left of the {budget.max_total_bytes:,} byte limit "
+            "(possible zip bomb)",
+        )
+    ratio = declared / max(compressed, 1)
+    if declared > _RATIO_GRACE_BYTES and ratio > max_ratio:
+        raise ArchiveError(
+            label,
+            f"too large: {len(members):,} member(s) declare {declared:,} bytes, {ratio:,.0f}x "
+            f"their {compressed:,} compressed bytes (limit {max_ratio:g}x; possible zip bomb)",
+        )
 
 
 def _copy_limited(

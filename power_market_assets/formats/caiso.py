@@ -18,7 +18,14 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.formats.csvjoin import CsvText, group_by_header, parse_group, split_csv
+from power_market_assets.formats.csvjoin import (
+    CsvText,
+    group_by_header,
+    parse_group,
+    raise_on_bad_numbers,
+    raise_on_control_characters,
+    split_csv,
+)
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry.caiso import CAISO_DATASETS
@@ -87,6 +94,7 @@ def _parse_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     for header, group in group_by_header(texts).items():
         for text in group:
             _check_header(text, spec)
+        raise_on_control_characters(group)
         try:
             parsed = parse_group(group, {cell: pl.Utf8 for cell in header})
         except FormatError:
@@ -105,11 +113,12 @@ def _parse_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
 
 
 def _with_prices(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    """The price column as Float64; an empty or non-numeric cell names file, column, value."""
+    """The price column as Float64; an empty, non-numeric or non-finite cell (or a control
+    character in a name) names file, column, line and value."""
     column = price_column(spec)
     text = pl.col(column).str.strip_chars()
     parsed = frame.with_columns(text.cast(pl.Float64, strict=False).alias("_price"))
-    bad = parsed.filter(pl.col("_price").is_null() | pl.col("_price").is_nan())
+    bad = parsed.filter(pl.col("_price").is_null())
     if bad.height:
         row = bad.row(0, named=True)
         raise FormatError(
@@ -117,6 +126,7 @@ def _with_prices(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
             f"column {column} line {row['_line']}: price {row[column]!r} is not a number "
             f"({bad.height} bad value(s))",
         )
+    raise_on_bad_numbers(frame, [column])
     return parsed.drop(column)
 
 

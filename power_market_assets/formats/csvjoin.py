@@ -11,6 +11,8 @@ price check (`check_filled`).
 
 from __future__ import annotations
 
+import csv
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +136,70 @@ def check_fields(
         raise FormatError(text.name, f"header repeats column(s) {repeated}")
 
 
+# Control characters: never part of a real name, date or price. Line ends are the CSV's own.
+CONTROL_CHARACTERS = "".join(map(chr, range(0x20))) + "\x7f"
+_CONTROL_BYTES = CONTROL_CHARACTERS.replace("\n", "").replace("\r", "").encode()
+_CONTROL_CELL = re.compile(f"[{re.escape(_CONTROL_BYTES.decode())}]")
+
+
+def not_finite(text: pl.Expr) -> pl.Expr:
+    """Cell text that is there but is no finite number: `n/a`, and also `NaN`, `inf` and
+    `1e309`, which a Float64 parse accepts and would store as NaN or an infinity."""
+    value = text.str.strip_chars()
+    return (value != "") & ~value.cast(pl.Float64, strict=False).is_finite().fill_null(False)
+
+
+def has_control_characters(text: pl.Expr) -> pl.Expr:
+    """A NUL or another control character in a text cell (line breaks included)."""
+    return text.str.contains_any(list(CONTROL_CHARACTERS)).fill_null(False)
+
+
+def raise_on_bad_numbers(
+    frame: pl.DataFrame, numeric: Sequence[str], *, line: str = "_line", where: str = "line"
+) -> None:
+    """FormatError naming the file, column, `where` (the `line` column) and value of the first
+    cell of a text `frame` (with `source_file`) that is no finite number; nothing if none."""
+    for column in numeric:
+        bad = frame.filter(not_finite(pl.col(column)))
+        if not bad.height:
+            continue
+        row = bad.row(0, named=True)
+        source = str(row["source_file"])
+        count = bad.filter(pl.col("source_file").cast(pl.Utf8) == source).height
+        value = row[column]
+        parsed = pl.Series([value]).str.strip_chars().cast(pl.Float64, strict=False)[0]
+        problem = "is not a number" if parsed is None else "is not a finite number"
+        raise FormatError(
+            source,
+            f"column {column!r} {where} {row[line]}: price {value!r} {problem} "
+            f"({count} bad value(s) in the file)",
+        )
+
+
+def raise_on_control_characters(
+    texts: Sequence[CsvText], *, where: str = "line", first: int = 2
+) -> None:
+    """FormatError naming the file, column, line and cell of the first control character
+    (a NUL...) in these files' bodies. One C-speed pass over the bytes; `first` is the number
+    of the body's first line (`where` "data row", 1: rows that are not the file's lines)."""
+    for text in texts:
+        if len(text.body.translate(None, _CONTROL_BYTES)) == len(text.body):
+            continue
+        lines = text.body.split(b"\n")
+        bad = [
+            i for i, row in enumerate(lines) if len(row.translate(None, _CONTROL_BYTES)) < len(row)
+        ]
+        line = lines[bad[0]].decode("utf-8", "replace").rstrip("\r")
+        cells = next(csv.reader([line]))
+        index = next((i for i, c in enumerate(cells) if _CONTROL_CELL.search(c)), 0)
+        column = text.header[index] if index < len(text.header) else f"#{index + 1}"
+        raise FormatError(
+            text.name,
+            f"column {column!r} {where} {bad[0] + first}: value {cells[index]!r} holds a "
+            f"control character ({len(bad)} line(s) in the file)",
+        )
+
+
 def parse_fields(
     texts: Sequence[CsvText],
     fields: Sequence[str | None],
@@ -144,54 +210,44 @@ def parse_fields(
     """Files sharing one header (`parse_group`) -> their canonical fields and `source_file`.
 
     `fields` is each header cell's canonical field (None: the column is dropped); fields in
-    `numeric` are parsed as Float64, the rest kept as text. A cell that is not a number raises
-    FormatError naming the file, the column, the line and the value (`file_lines=False`: the
-    data row, when the rows are not the lines after a one-line header, as in ISO-NE reports).
+    `numeric` are parsed as Float64, the rest kept as text. A cell that is no finite number
+    (`n/a`, `NaN`, `inf`, `1e309`), or a control character anywhere, raises FormatError
+    naming the file, the column, the line and the value (`file_lines=False`: the data row,
+    when the rows are not the lines after a one-line header, as in ISO-NE reports).
     """
+    where, first = ("line", 2) if file_lines else ("data row", 1)
+    raise_on_control_characters(texts, where=where, first=first)
     header = texts[0].header
     dtypes = {
         cell: (pl.Float64 if field in numeric else pl.Utf8)
         for cell, field in zip(header, fields, strict=True)
     }
+    numbers = [cell for cell, field in zip(header, fields, strict=True) if field in numeric]
     try:
         frame = parse_group(texts, dtypes)
     except FormatError:
         raise
     except Exception as exc:  # polars ComputeError and friends
-        for text in texts:
-            _raise_on_bad_number(text, fields, numeric, file_lines)
+        _diagnose_numbers(texts, numbers, where, first)
         raise FormatError(texts[0].name, f"could not be parsed: {exc}") from exc
+    infinite = [pl.col(c).is_not_null() & ~pl.col(c).is_finite() for c in numbers]
+    if infinite and frame.select(pl.any_horizontal(infinite).any()).item():
+        _diagnose_numbers(texts, numbers, where, first)
     renames = {cell: field for cell, field in zip(header, fields, strict=True) if field}
     return frame.rename(renames).select(*renames.values(), "source_file")
 
 
-def _raise_on_bad_number(
-    text: CsvText,
-    fields: Sequence[str | None],
-    numeric: Collection[str],
-    file_lines: bool,
+def _diagnose_numbers(
+    texts: Sequence[CsvText], numbers: Sequence[str], where: str, first: int
 ) -> None:
-    """FormatError for the first numeric cell of this file that is not a number, if any."""
-    try:
-        frame = parse_group([text], {cell: pl.Utf8 for cell in text.header})
-    except Exception as exc:
-        raise FormatError(text.name, f"malformed CSV: {exc}") from None
-    where, offset = ("line", 2) if file_lines else ("data row", 1)
-    for cell, field in zip(text.header, fields, strict=True):
-        if field not in numeric:
-            continue
-        # An empty or blank cell parses as null: only cells with text can be the culprit.
-        values = frame.get_column(cell).str.strip_chars()
-        bad = frame.with_row_index("_row", offset=offset).filter(
-            (values != "") & values.cast(pl.Float64, strict=False).is_null()
-        )
-        if bad.height:
-            row = bad.row(0, named=True)
-            raise FormatError(
-                text.name,
-                f"column {cell!r} {where} {row['_row']}: price {row[cell]!r} is not a number "
-                f"({bad.height} bad value(s) in the file)",
-            )
+    """Re-read the files as text (only once something is wrong) to name the bad cell."""
+    header = texts[0].header
+    for text in texts:
+        try:
+            frame = parse_group([text], {cell: pl.Utf8 for cell in header})
+        except Exception as exc:
+            raise FormatError(text.name, f"malformed CSV: {exc}") from None
+        raise_on_bad_numbers(frame.with_row_index("_line", offset=first), numbers, where=where)
 
 
 def check_filled(frame: pl.DataFrame, columns: Mapping[str, str]) -> None:

@@ -269,7 +269,8 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
         fields = canonical_fields(header)
         check_fields(group[0], fields, layout.required, layout.column_name)
         header_of.update({f: cell for cell, f in zip(header, fields, strict=True) if f})
-        frames.append(parse_fields(group, fields, {"price"}))
+        json_rows = group[0].name.lower().endswith(".json")  # a bad cell is a record, not a line
+        frames.append(parse_fields(group, fields, {"price"}, file_lines=not json_rows))
     if not frames:
         return pl.DataFrame(schema=spec.schema)
     frame = pl.concat(frames, how="diagonal_relaxed")
@@ -343,7 +344,12 @@ def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
 
 
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
-    """A CSV yields one row per data line; an API JSON one per entry of its "data" list."""
+    """A CSV yields one row per data line; an API JSON one per entry of its "data" list; a
+    yearly workbook one per filled row of its sheets."""
+    from power_market_assets.formats import ercot_history  # builds on this module
+
+    if ercot_history.is_workbook(path):
+        return ercot_history.count_workbook_rows(path)
     if Path(path).suffix.lower() != ".json":
         return data_lines
     try:

@@ -160,6 +160,13 @@ def read_raw_sheets(path: Path) -> dict[str, pl.DataFrame]:
     return sheets if isinstance(sheets, dict) else {"Sheet1": sheets}
 
 
+def count_workbook_rows(path: Path | str) -> int:
+    """Data rows of every sheet (blank rows left out), counted from the cells as read, not
+    from the normalized sheets: the row_count check compares the two."""
+    sheets = read_raw_sheets(Path(path))
+    return sum(_numbered_rows(raw).height for raw in sheets.values() if raw.width)
+
+
 def text_sheet(path: Path, sheet: str) -> pl.DataFrame:
     """One sheet with every cell as text (numbers and dates as calamine renders them)."""
     return pl.read_excel(

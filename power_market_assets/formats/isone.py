@@ -4,13 +4,18 @@ Three file families carry the same prices:
 
 - ISO Express report CSVs: `"C"` comment lines, an `"H"` line of column names, an `"H"` line
   of column types, `"D"` data lines and a `"T"` trailer. Text cells are quoted, numbers bare.
-  Hour ending `"01"`..`"24"`; the spring-forward day omits `"02"`, the fall-back day adds the
-  repeated hour as `"02X"` right after `"02"`. Five-minute files carry `Local Time` (the
-  interval start, time of day) and location ids only.
+  Hour ending `"01"`..`"24"`; in the reports the spring-forward day omits `"02"` (not so in
+  the SMD workbooks, below), the fall-back day adds the repeated hour as `"02X"` right after
+  `"02"`. Five-minute files carry `Local Time` (the interval start, time of day) and
+  location ids only.
 - Web-service JSON (`{"HourlyLmps":{"HourlyLmp":[...]}}`, `{"FiveMinLmps":{...}}`):
   `BeginDate` is the local interval start with its UTC offset, so no DST guessing is needed.
 - Yearly SMD hourly workbooks (.xlsx): one sheet per load zone (and "ISO NE CA") with
-  `Date`, `Hr_End` and `DA_LMP`/`DA_EC`/`DA_CC`/`DA_MLC` (`RT_*` for real time).
+  `Date`, `Hr_End` and `DA_LMP`/`DA_EC`/`DA_CC`/`DA_MLC` (`RT_*` for real time), and a Notes
+  sheet. Unlike the reports, every day has 24 rows, the spring-forward day included: its HE
+  `02` is synthesized by averaging HE01 and HE03 (the Notes say so; CONFIRMED on a real 2023
+  workbook). That hour never existed and would land on HE 03, the real 01:00-02:00 EST hour,
+  so it is dropped, counted out of `expected_rows`, and the drop is logged with its count.
 
 Columns are found by name (case, spaces, underscores and punctuation ignored), so the column
 order of the RT reports, which is UNCONFIRMED, does not matter.
@@ -19,6 +24,7 @@ order of the RT reports, which is UNCONFIRMED, does not matter.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
+from power_market_assets.formats import name_tokens
 from power_market_assets.formats.csvjoin import (
     CsvText,
     check_fields,
@@ -40,7 +47,7 @@ from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.transforms.time import wall_clock_to_utc
+from power_market_assets.transforms.time import expected_interval_count, wall_clock_to_utc
 
 # Canonical field -> header spellings (normalized: lower case, letters and digits only).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -109,6 +116,18 @@ SMD_SHEETS = {
     "NEMA": (".Z.NEMASSBOST", "LOAD ZONE"),
 }
 SMD_SUFFIXES = {"lmp": "LMP", "energy": "EC", "congestion": "CC", "loss": "MLC"}
+# File name words -> the HourlyLmps dataset they name (`hourlylmp_da`, `isone-da-final-...`).
+_MARKET_TOKENS = {
+    "da": registry.DA_PRICES,
+    "dam": registry.DA_PRICES,
+    "dayahead": registry.DA_PRICES,
+    "hourlylmpda": registry.DA_PRICES,
+    "rt": registry.RT_PRICES_HOURLY,
+    "rtm": registry.RT_PRICES_HOURLY,
+    "realtime": registry.RT_PRICES_HOURLY,
+    "hourlylmprt": registry.RT_PRICES_HOURLY,
+}
+log = logging.getLogger(__name__)
 _TRAILER_COUNT = re.compile(r"(\d+)\s*$")
 _NAME_DAY = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
@@ -490,7 +509,35 @@ def read_smd_workbook(path: Path, spec: DatasetSpec) -> pl.DataFrame | None:
         frames.append(_smd_sheet(data, f"{name}[{sheet}]", name, prefix, location, code))
     if not frames:
         raise FormatError(name, f"no SMD zone sheet (expected one of {sorted(SMD_SHEETS)})")
-    return pl.concat(frames, how="vertical_relaxed")
+    return _drop_synthesized_spring_hour(pl.concat(frames, how="vertical_relaxed"), name)
+
+
+def _synthesized_spring_hour(frame: pl.DataFrame, by: str) -> pl.Series:
+    """Rows of an SMD sheet's made-up hour: HE 02 on a spring-forward day that also has HE 03
+    (their Notes: averaged from HE01 and HE03). 02:00-03:00 did not exist that night, and
+    HE 03 is the real hour 01:00-02:00 EST, so HE 02 would land on it."""
+    day = _parse_date(pl.col("date"))
+    days = frame.select(day.unique().drop_nulls()).to_series().to_list()
+    spring = [d for d in days if expected_interval_count(d, registry.TIMEZONE, 60) == 23]
+    label = pl.col("hour_ending").cast(pl.Utf8).str.strip_chars()
+    has_real_hour = (label == "03").any().over(day, pl.col(by))
+    return frame.select((day.is_in(spring) & (label == "02") & has_real_hour).alias("x"))["x"]
+
+
+def _drop_synthesized_spring_hour(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Drop the made-up spring hour (never map it onto a real one) and say how many rows went."""
+    synthesized = _synthesized_spring_hour(frame, by="location")
+    dropped = frame.filter(synthesized)
+    if dropped.height:
+        days = ", ".join(sorted(str(d) for d in dropped.get_column("date").unique()))
+        log.warning(
+            "%s: dropped %d row(s) of hour ending 02 on spring-forward day(s) %s: synthesized "
+            "by averaging HE01 and HE03 (the workbook's Notes), an hour that did not exist",
+            name,
+            dropped.height,
+            days,
+        )
+    return frame.filter(~synthesized)
 
 
 def _smd_sheet(
@@ -581,7 +628,7 @@ def identify(name: str, head: bytes) -> DatasetSpec | None:
         return registry.DA_PRICES if "smd" in lower else None
     text = head.decode("utf-8", "replace").lstrip("\ufeff").lstrip()
     if text.startswith("{"):
-        return _identify_json(lower, text)
+        return _identify_json(name, text)
     first = text.split("\n", 1)[0].rstrip("\r")
     if _first_cell(first) != "C":
         return None
@@ -589,18 +636,31 @@ def identify(name: str, head: bytes) -> DatasetSpec | None:
     return TITLES.get(title)
 
 
-def _identify_json(lower: str, text: str) -> DatasetSpec | None:
+def _identify_json(name: str, text: str) -> DatasetSpec | None:
     root = text[1:].lstrip().split('"', 2)[1] if '"' in text else ""
     if root == "FiveMinLmps":
         return registry.RT_PRICES
     if root == "RealTimeHourlyOperatingReserves":
         return registry.RT_AS_PRICES
     if root == "HourlyLmps":
-        if "_rt_" in lower or "hourlylmp_rt" in lower:
-            return registry.RT_PRICES_HOURLY
-        if "_da_" in lower or "hourlylmp_da" in lower:
-            return registry.DA_PRICES
+        return _hourly_lmp_market(name)
     return None
+
+
+def _hourly_lmp_market(name: str) -> DatasetSpec:
+    """DA and RT HourlyLmps replies have the same shape: only the name can tell them apart."""
+    tokens = name_tokens(name)
+    markets = {spec for token, spec in _MARKET_TOKENS.items() if token in tokens}
+    if len(markets) == 1:
+        return markets.pop()
+    found = "both a 'da' and an 'rt' word" if markets else "neither a 'da' nor an 'rt' word"
+    raise FormatError(
+        name,
+        "is an ISO-NE HourlyLmps web-service reply; day-ahead and real-time replies have the "
+        f"same shape and its name holds {found}, so nothing tells DA from RT: "
+        "rename it (e.g. hourlylmp-da-...json) or pass --dataset isone/da_prices or "
+        "--dataset isone/rt_prices_hourly",
+    )
 
 
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
@@ -620,5 +680,17 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
             return 0
     if suffix == ".xlsx":
         sheets = pl.read_excel(path, sheet_id=0, raise_if_empty=False)
-        return sum(d.height for s, d in sheets.items() if s.strip() in SMD_SHEETS)
+        return sum(_smd_sheet_rows(d) for s, d in sheets.items() if s.strip() in SMD_SHEETS)
     return data_lines
+
+
+def _smd_sheet_rows(data: pl.DataFrame) -> int:
+    """Rows an SMD zone sheet yields: all but its synthesized spring-forward hour."""
+    if not {"Date", "Hr_End"} <= set(data.columns):
+        return data.height
+    cells = data.select(
+        pl.col("Date").cast(pl.Utf8).alias("date"),
+        _smd_hour_label(pl.col("Hr_End")),
+        pl.lit(0).alias("sheet"),
+    )
+    return data.height - int(_synthesized_spring_hour(cells, by="sheet").sum())

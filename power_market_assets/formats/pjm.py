@@ -27,7 +27,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from power_market_assets.formats.csvjoin import parse_group, split_csv
+from power_market_assets.formats.csvjoin import (
+    parse_group,
+    raise_on_bad_numbers,
+    raise_on_control_characters,
+    split_csv,
+)
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry.pjm import PJM_DATASETS
@@ -189,6 +194,14 @@ def _float_series(field: str, values: list, name: str) -> pl.Series:
             raise FormatError(
                 name, f"column {field} item {index + 1}: price {value!r} is not a number"
             ) from None
+    infinite = (series.is_not_null() & ~series.is_finite()).arg_true()
+    if infinite.len():  # JSON's NaN, Infinity and 1e309 parse as floats
+        first = infinite[0]
+        raise FormatError(
+            name,
+            f"column {field!r} item {first + 1}: price {values[first]!r} is not a finite number "
+            f"({infinite.len()} bad value(s) in the file)",
+        )
     return series
 
 
@@ -234,6 +247,7 @@ def read_csv_file(data: bytes, name: str, spec: DatasetSpec) -> pl.DataFrame:
     if len(set(header)) != len(header):
         raise FormatError(name, f"header repeats a column: {','.join(text.header)}")
     renamed = type(text)(text.name, tuple(header), text.body, text.rows)
+    raise_on_control_characters([text])
     try:
         frame = parse_group([renamed], {cell: pl.Utf8 for cell in header})
     except FormatError:
@@ -241,18 +255,11 @@ def read_csv_file(data: bytes, name: str, spec: DatasetSpec) -> pl.DataFrame:
     except Exception as exc:  # polars ComputeError and friends: ragged lines, bad quoting
         raise FormatError(name, f"malformed CSV: {exc}") from None
     wanted = [*text_fields(spec), *(f for f in optional_fields(spec) if f in header)]
+    prices = [f for f in price_fields(spec) if f in header]
+    raise_on_bad_numbers(frame.with_row_index("_line", offset=2), prices)
     out = frame.select(*wanted, "source_file")
     for field in price_fields(spec):
-        raw = frame.get_column(field).str.strip_chars()
-        parsed = raw.cast(pl.Float64, strict=False)
-        bad = (parsed.is_null() & raw.is_not_null() & (raw != "")).arg_true()
-        if bad.len():
-            line = bad[0] + 2
-            raise FormatError(
-                name,
-                f"column {field} line {line}: price {raw[bad[0]]!r} is not a number "
-                f"({bad.len()} bad value(s) in the file)",
-            )
+        parsed = frame.get_column(field).str.strip_chars().cast(pl.Float64, strict=False)
         out = out.with_columns(parsed.alias(field))
     return out.with_columns(pl.col("source_file").cast(pl.Utf8))
 

@@ -6,12 +6,20 @@ interval_start_local, operating_day, iso, market, interval_minutes) are derived 
 Price components an ISO does not publish (ERCOT: all of them; everyone but CAISO: the
 greenhouse-gas component) are added as typed nulls, so a new component column in
 registry/schema.py needs a change only in the readers that publish it.
+
+Every reader ends here, so this is also the last guard on values: a price that is NaN or an
+infinity (`NaN`, `inf`, `1e309` parse as Float64) or a name holding a control character is a
+FormatError naming the file, the column and the record, instead of a stored infinity or a
+schema failure in a later stage. Readers that know where a cell came from name its line first
+(formats/csvjoin.py).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from power_market_assets.formats.csvjoin import has_control_characters
+from power_market_assets.formats.errors import FormatError
 from power_market_assets.registry.spec import DatasetSpec
 
 OPTIONAL_COMPONENTS = ("energy", "congestion", "loss", "ghg")
@@ -40,4 +48,39 @@ def to_standard(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     absent = [c for c in OPTIONAL_COMPONENTS if c in schema and c not in frame.columns]
     if absent:
         frame = frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in absent)
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    standard = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    check_values(standard, spec)
+    return standard
+
+
+def _bad_values(frame: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Column -> which of its cells are bad: non-finite numbers, names with control chars."""
+    bad = {}
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Float64:
+            bad[name] = pl.col(name).is_not_null() & ~pl.col(name).is_finite()
+        elif dtype == pl.Utf8 and name != "source_file":
+            bad[name] = has_control_characters(pl.col(name))
+    return bad
+
+
+def check_values(frame: pl.DataFrame, spec: DatasetSpec) -> None:
+    """FormatError naming the file, column, record and value of the first bad cell."""
+    bad = _bad_values(frame)
+    if not bad or not frame.select(pl.any_horizontal(list(bad.values())).any()).item():
+        return
+    for column, expr in bad.items():
+        rows = frame.filter(expr)
+        if not rows.height:
+            continue
+        row = rows.row(0, named=True)
+        source = str(row["source_file"])
+        count = rows.filter(pl.col("source_file").cast(pl.Utf8) == source).height
+        number = frame.schema[column] == pl.Float64
+        what = "is not a finite number" if number else "holds a control character"
+        record = f"{spec.pivot_column} {row[spec.pivot_column]!r} at {row['interval_start_local']}"
+        raise FormatError(
+            source,
+            f"column {column!r} ({record}): value {row[column]!r} {what} "
+            f"({count} bad value(s) in the file)",
+        )

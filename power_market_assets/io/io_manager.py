@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -25,6 +26,7 @@ from power_market_assets.io.lake import (
     sink_parquet_file,
     write_parquet_files,
 )
+from power_market_assets.io.summary import footer_rows, record_partitions
 
 
 def partition_key_of(day: date, granularity: str) -> str:
@@ -52,6 +54,52 @@ def split_by_partition(
     }
     empty = frame.clear()
     return {key: parts.get(key, empty) for key in keys}
+
+
+def listed_partitions(value: Any) -> set[str] | None:
+    """Partition keys named by a `failed_partitions` metadata value ("a, b" or a list)."""
+    value = getattr(value, "value", value)
+    if isinstance(value, str):
+        return {k.strip() for k in value.split(",") if k.strip()}
+    if isinstance(value, list | tuple | set):
+        return {str(k) for k in value}
+    return None
+
+
+def check_evaluations(context: dg.OutputContext) -> list[dg.AssetCheckEvaluation] | None:
+    """This run's check evaluations of the asset being written (yielded before its output);
+    None outside a run (a bare OutputContext in a unit test)."""
+    try:
+        step = context.step_context
+    except (dg.DagsterInvariantViolationError, AttributeError):
+        return None
+    records = step.instance.get_records_for_run(
+        run_id=context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
+    ).records
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    return [e for e in evaluations if e.asset_key == context.asset_key]
+
+
+def partition_checks(
+    context: dg.OutputContext, keys: list[str]
+) -> dict[str, dict[str, str]] | None:
+    """{partition: {check: status}} for the partitions this write commits.
+
+    A check that did not pass applies to the partitions its `failed_partitions` metadata
+    names (all of the run's when it names none); every other partition passed it."""
+    evaluations = check_evaluations(context)
+    if evaluations is None:
+        return None
+    per_key: dict[str, dict[str, str]] = {key: {} for key in keys}
+    for evaluation in evaluations:
+        bad = "warn" if evaluation.severity == dg.AssetCheckSeverity.WARN else "failed"
+        failed = set(keys)
+        if not evaluation.passed:
+            failed = listed_partitions(evaluation.metadata.get("failed_partitions")) or failed
+        for key in keys:
+            passed = evaluation.passed or key not in failed
+            per_key[key][evaluation.check_name] = "passed" if passed else bad
+    return per_key
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
@@ -100,6 +148,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
             context.log.warning(f"wrote empty partitions {empty} for {lake_path}")
         if meta.get("compact"):
             self._compact(lake_path, {key[:4] for key in keys})
+        rows = {key: frame.height for key, frame in frames.items()}
+        record_partitions(self.lake, lake_path, granularity, rows, partition_checks(context, keys))
         views = refresh_catalog(self.lake)
         context.add_output_metadata(
             {
@@ -120,6 +170,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
         for key in keys:
             self.lake.failure_marker(lake_path, key).unlink(missing_ok=True)
         logged = self._log_changes(context, lake_path, staged)
+        granularity = context.definition_metadata.get("partition_granularity", "daily")
+        rows = footer_rows([final for _, final in staged.files.values()])
+        record_partitions(self.lake, lake_path, granularity, rows, partition_checks(context, keys))
         views = refresh_catalog(self.lake)
         context.add_output_metadata(
             {

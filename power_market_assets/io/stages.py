@@ -64,29 +64,71 @@ def land_days(lake: Lake, lake_path: str, sources: Mapping[date, Sequence[Any]])
 
 
 def read_day(
-    spec: DatasetSpec, day: date, files: pl.DataFrame, root: Path
+    spec: DatasetSpec,
+    day: date,
+    files: pl.DataFrame,
+    root: Path,
+    shared: Mapping[SharedKey, SharedFile] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse one operating day's stage-1 files: (the day's rows, everything parsed).
+    """Parse one operating day's stage-1 files: (the day's rows, the stage-1 file of every
+    row parsed from them).
 
     A file holding no row of the day is misfiled: an error naming it. A file that spans days
     (a monthly or yearly archive a user dropped, landed under every day it covers) gives the
-    day its own rows; the whole parse is returned too, so row_count reconciles every line.
+    day its own rows, whichever part of it (a workbook's month sheet) holds them; every row
+    of it is counted too, so row_count reconciles every line. `shared` holds such files
+    parsed once for the run (`parse_shared_files`).
     """
-    paths = [root / p for p in files.get_column("csv_path").to_list()]
-    parsed = read_files_guarded(paths, spec, label=f"{spec.iso} {spec.dataset} {day}")
-    in_day = pl.col("operating_day") == day
-    per_file = parsed.group_by("source_file").agg(
-        in_day.sum().alias("day_rows"), pl.len().alias("rows"), pl.col("operating_day").first()
-    )
-    misfiled = per_file.filter(pl.col("day_rows") == 0)
-    if misfiled.height:
-        row = misfiled.sort("source_file").row(0, named=True)
-        raise FormatError(
-            row["source_file"],
-            f"holds rows for operating day {row['operating_day']} but was listed for {day} "
-            f"({row['rows']} row(s))",
+    shared = shared or {}
+    keys = _day_shared_keys(files, shared)
+    mine = files.filter(~_is_shared(keys)) if keys else files
+    frames, counted = [], []
+    if mine.height or not keys:
+        names = mine.get_column("source_file").to_list()
+        paths = [root / p for p in mine.get_column("csv_path").to_list()]
+        parsed = read_files_guarded(paths, spec, label=f"{spec.iso} {spec.dataset} {day}")
+        _raise_if_misfiled(parsed, day, names)
+        frames.append(parsed.filter(pl.col("operating_day") == day))
+        counted.append(parsed.select(stage1_file(names).alias("source_file")))
+    for key in keys:
+        frames.append(shared[key].rows_of(day))
+        counted.append(shared[key].counted)
+    return _concat(frames), _concat(counted)
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
+
+
+def stage1_file(names: Sequence[str]) -> pl.Expr:
+    """The stage-1 file (one of `names`) each parsed row came from: readers label the rows of
+    a part of a file `<file>[<part>]` (the month sheets of an ERCOT yearly workbook)."""
+    label = pl.col("source_file").cast(pl.Utf8)
+    whole = label.str.replace(PART_LABEL, "")
+    return pl.when(whole.is_in(list(names))).then(whole).otherwise(label)
+
+
+def _raise_if_misfiled(parsed: pl.DataFrame, day: date, names: Sequence[str]) -> None:
+    """A stage-1 file none of whose rows (in any of its parts) is of `day` was misfiled."""
+    per_file = (
+        parsed.group_by(stage1_file(names).alias("file"))
+        .agg(
+            (pl.col("operating_day") == day).sum().alias("day_rows"),
+            pl.len().alias("rows"),
+            pl.col("operating_day").first(),
+            pl.col("source_file").cast(pl.Utf8).first(),
         )
-    return parsed.filter(in_day), parsed
+        .filter(pl.col("day_rows") == 0)
+    )
+    if per_file.height:
+        row = per_file.sort("source_file").row(0, named=True)
+        raise _misfiled(row["source_file"], row["operating_day"], day, row["rows"])
+
+
+def _misfiled(name: str, holds: date, listed: date, rows: int) -> FormatError:
+    return FormatError(
+        name, f"holds rows for operating day {holds} but was listed for {listed} ({rows} row(s))"
+    )
 
 
 def read_files_guarded(paths: Sequence[Path], spec: DatasetSpec, label: str) -> pl.DataFrame:
@@ -121,19 +163,107 @@ def parse_days(
     spec: DatasetSpec, days: Sequence[date], manifest: pl.DataFrame, root: Path, checks: bool
 ) -> Iterator[ParsedDay]:
     """Parse (and check) the days in order, two at a time: one day's Python file reading
-    overlaps the other's Polars work, which runs without the GIL."""
+    overlaps the other's Polars work, which runs without the GIL. Files landed under several
+    of the days are parsed once, first."""
+
+    shared = parse_shared_files(spec, manifest, root)
 
     def parse(day: date) -> ParsedDay:
         files = manifest.filter(pl.col("operating_day") == day)
         try:
-            frame, parsed = read_day(spec, day, files, root)
+            frame, counted = read_day(spec, day, files, root, shared)
         except FormatError as exc:
             return ParsedDay(day, None, {}, exc)
-        outcomes = run_raw_checks(spec, frame, files, root, parsed=parsed) if checks else {}
-        return ParsedDay(day, frame, outcomes)
+        if not checks:
+            return ParsedDay(day, frame, {})
+        return ParsedDay(day, frame, run_raw_checks(spec, frame, files, root, counted, shared))
 
     with ThreadPoolExecutor(max_workers=PARSE_WORKERS) as pool:
         yield from pool.map(parse, days)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files landed under several days: parsed and counted once per run
+
+# (source_file, csv_sha256): the same bytes under the same name, landed under several days.
+SharedKey = tuple[str, str]
+PART_LABEL = r"\[[^\[\]]*\]$"
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file spanning the run's days, parsed once: its rows split by operating day, the
+    stage-1 name of each row (row_count), the rows counted in it independently, or the
+    error it failed with."""
+
+    name: str
+    by_day: dict[date, pl.DataFrame]
+    counted: pl.DataFrame
+    expected_rows: int
+    error: FormatError | None = None
+
+    def rows_of(self, day: date) -> pl.DataFrame:
+        """The file's rows of `day` (FormatError: it failed, or holds no row of the day)."""
+        if self.error is not None:
+            raise self.error
+        if not self.by_day:
+            raise FormatError(self.name, "holds no data rows")
+        if day not in self.by_day:
+            raise _misfiled(self.name, min(self.by_day), day, self.counted.height)
+        return self.by_day[day]
+
+
+def shared_keys(manifest: pl.DataFrame) -> list[SharedKey]:
+    """Files of the manifest landed under more than one operating day."""
+    if manifest.is_empty() or "csv_sha256" not in manifest.columns:
+        return []
+    spanning = (
+        manifest.group_by("source_file", "csv_sha256")
+        .agg(pl.col("operating_day").n_unique().alias("days"))
+        .filter(pl.col("days") > 1)
+        .sort("source_file")
+    )
+    return [(name, sha) for name, sha in spanning.select("source_file", "csv_sha256").iter_rows()]
+
+
+def parse_shared_files(
+    spec: DatasetSpec, manifest: pl.DataFrame, root: Path
+) -> dict[SharedKey, SharedFile]:
+    """Parse (and count) each file landed under several days once, not once per day: a
+    yearly workbook read for each of its 365 days would take minutes."""
+    out: dict[SharedKey, SharedFile] = {}
+    for name, sha in shared_keys(manifest):
+        row = manifest.filter((pl.col("source_file") == name) & (pl.col("csv_sha256") == sha)).row(
+            0, named=True
+        )
+        path = root / row["csv_path"]
+        expected = expected_rows(path, spec, row["data_rows"])
+        try:
+            parsed = read_files_guarded([path], spec, label=name)
+        except FormatError as exc:
+            out[(name, sha)] = SharedFile(name, {}, pl.DataFrame(), expected, exc)
+            continue
+        by_day = parsed.partition_by("operating_day", as_dict=True, maintain_order=True)
+        counted = parsed.select(stage1_file([name]).alias("source_file"))
+        out[(name, sha)] = SharedFile(
+            name, {day: rows for (day,), rows in by_day.items()}, counted, expected
+        )
+    return out
+
+
+def _day_shared_keys(
+    files: pl.DataFrame, shared: Mapping[SharedKey, SharedFile]
+) -> list[SharedKey]:
+    """The day's files that were parsed once for the run."""
+    if not shared:
+        return []
+    present = files.select("source_file", "csv_sha256").unique().iter_rows()
+    return sorted(key for key in present if key in shared)
+
+
+def _is_shared(keys: Sequence[SharedKey]) -> pl.Expr:
+    names = pl.concat_str("source_file", pl.lit("\0"), "csv_sha256")
+    return names.is_in([f"{name}\0{sha}" for name, sha in keys])
 
 
 def run_raw_checks(
@@ -141,22 +271,33 @@ def run_raw_checks(
     frame: pl.DataFrame,
     manifest: pl.DataFrame,
     root: Path,
-    parsed: pl.DataFrame | None = None,
+    counted: pl.DataFrame | None = None,
+    shared: Mapping[SharedKey, SharedFile] | None = None,
 ) -> dict[str, quality.CheckOutcome]:
-    """The stage-2 checks of one operating day (`parsed`: every row read from its files,
-    when they span other days too; row_count reconciles those with the files' lines)."""
-    per_file = {
-        name: expected_rows(root / csv_path, spec, lines)
-        for name, csv_path, lines in manifest.select(
-            "source_file", "csv_path", "data_rows"
-        ).iter_rows()
-    }
+    """The stage-2 checks of one operating day. row_count reconciles every row parsed from
+    the day's files (`counted`: their stage-1 file names, when they span other days too;
+    `read_day`) with the rows counted in those files (`shared`: counted once per run)."""
+    shared = shared or {}
+    per_file = {}
+    for name, csv_path, lines, sha in manifest.select(
+        "source_file", "csv_path", "data_rows", _sha_column(manifest)
+    ).iter_rows():
+        known = shared.get((name, sha))
+        per_file[name] = (
+            known.expected_rows if known else expected_rows(root / csv_path, spec, lines)
+        )
+    if counted is None:
+        counted = frame.select(stage1_file(list(per_file)).alias("source_file"))
     return {
         "schema": quality.check_schema(frame, spec),
         "duplicates": quality.check_duplicates(frame, spec),
-        "row_count": quality.check_row_count(
-            frame if parsed is None else parsed, sum(per_file.values()), per_file=per_file
-        ),
+        "row_count": quality.check_row_count(counted, sum(per_file.values()), per_file=per_file),
         "gaps": quality.check_gaps(frame, spec),
         "price_range": quality.check_price_range(frame, spec),
     }
+
+
+def _sha_column(manifest: pl.DataFrame) -> pl.Expr:
+    if "csv_sha256" in manifest.columns:
+        return pl.col("csv_sha256")
+    return pl.lit(None, pl.Utf8).alias("csv_sha256")

@@ -16,7 +16,8 @@ import polars as pl
 
 from power_market_assets.quality.schemas import long_table_schema
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_assets.transforms.flatten import wide_column_expr, wide_value_columns
+from power_market_assets.transforms.flatten import wide_value_columns
+from power_market_assets.transforms.names import location_map, wide_column_expr
 from power_market_assets.transforms.time import day_bounds_frame, expected_interval_frame
 
 SAMPLE_ROWS = 20
@@ -477,10 +478,14 @@ def check_row_count(
     )
 
 
-def check_pivot_accuracy(long: Frame, wide: Frame, spec: DatasetSpec) -> CheckOutcome:
+def check_pivot_accuracy(
+    long: Frame, wide: Frame, spec: DatasetSpec, locations: pl.DataFrame | None = None
+) -> CheckOutcome:
     """Every non-null (interval, location) value of the long table equals its wide cell.
 
-    The wide cell is found by interval_start_utc and `wide_column_name`. Rows whose interval
+    The wide cell is found by interval_start_utc and the location's wide column, through
+    `locations` (the flatten's mapping; by default `names.location_map` of `long`, the same
+    function stage 3 pivots with). Rows whose interval
     or column is absent from the wide frame count as mismatches. Long rows with a null value
     are not compared (the flattened frame may legitimately have filled them).
     """
@@ -488,11 +493,12 @@ def check_pivot_accuracy(long: Frame, wide: Frame, spec: DatasetSpec) -> CheckOu
     wide_df = _eager(wide)
     value = spec.value_column
     columns = wide_value_columns(wide_df)
+    mapping = location_map(long_df, spec) if locations is None else locations
     melted = wide_df.select("interval_start_utc", *columns).unpivot(
         index="interval_start_utc", on=columns, variable_name="wide_column", value_name="wide_value"
     )
     keyed = long_df.with_columns(
-        wide_column_expr(spec).alias("wide_column"),
+        wide_column_expr(spec, mapping).alias("wide_column"),
         pl.col("interval_start_utc").cast(pl.Datetime("us", "UTC")),
     )
     compared_all = keyed.join(

@@ -10,7 +10,9 @@ the same numbers:
   Five-minute reports: six 4-hour files a day, `Local Time` = interval start.
 - web-service JSON replies (`HourlyLmps`, `FiveMinLmps`, reserve replies), `BeginDate` local
   with milliseconds and offset.
-- a small yearly SMD hourly workbook (.xlsx, written by samples/xlsx.py).
+- a small yearly SMD hourly workbook (.xlsx, written by samples/xlsx.py): 24 rows on the
+  spring-forward day (HE 02 synthesized as the average of HE 01 and HE 03, as in the real
+  workbooks) and a Notes sheet.
 
 UNCONFIRMED facts are parameters (`ReportStyle`): trailer text, line ending, RT column order,
 how the 5-minute files mark the repeated hour, the spring label.
@@ -412,8 +414,10 @@ def _ws_file(spec, day, path: str, name: str, items: list[dict]) -> SampleFile:
 
 def smd_workbook_bytes(days: Sequence[date], seed: int = 0, zones: int = 3) -> bytes:
     """A small SMD hourly workbook: "ISO NE CA" plus the first `zones` zone sheets, each with
-    Date (a date cell), Hr_End ("01".."24", "02X") and DA_*/RT_* prices for the given days.
-    The prices equal the DA and RT hourly samples of the matching locations (seed, days)."""
+    Date (a date cell), Hr_End ("01".."24", "02X") and DA_*/RT_* prices for the given days,
+    and a Notes sheet. The prices equal the DA and RT hourly samples of the matching
+    locations (seed, days). As in the real workbooks, the spring-forward day has 24 rows: its
+    HE 02, an hour that never existed, is synthesized as the average of HE 01 and HE 03."""
     sheets = list(_smd_sheet_names())[: zones + 1]
     n = len(registry.KNOWN_LOCATION_IDS)
     tables = {}
@@ -430,16 +434,43 @@ def smd_workbook_bytes(days: Sequence[date], seed: int = 0, zones: int = 3) -> b
                 for r in price_rows(registry.RT_PRICES_HOURLY, day, n, seed)
                 if r.location.name == location
             ]
-            for d, r in zip(da, rt, strict=True):
-                rows.append(
-                    [
-                        day, d.interval.hour_label, 2500.0, 2480.5,
-                        d.lmp, d.energy, d.congestion, d.loss, r.lmp, r.energy, r.congestion,
-                        r.loss, 40, 29,
-                    ]
-                )  # fmt: skip
+            day_rows = [
+                [
+                    day, d.interval.hour_label, 2500.0, 2480.5,
+                    d.lmp, d.energy, d.congestion, d.loss, r.lmp, r.energy, r.congestion,
+                    r.loss, 40, 29,
+                ]
+                for d, r in zip(da, rt, strict=True)
+            ]  # fmt: skip
+            rows += _with_synthesized_spring_hour(day_rows)
         tables[sheet] = rows
-    return xlsx_bytes({s: [list(SMD_COLUMNS), *rows] for s, rows in tables.items()})
+    book = {s: [list(SMD_COLUMNS), *rows] for s, rows in tables.items()}
+    return xlsx_bytes(book | {"Notes": [[line] for line in SMD_NOTES]})
+
+
+# The Notes sheet (paraphrased: the real sheet's wording is not reproduced here).
+SMD_NOTES = (
+    "Notes",
+    "Hours are hour ending, Eastern Prevailing Time.",
+    "Hour ending 02 on the March daylight saving time day does not exist: its values are "
+    "synthesized by averaging HE01 and HE03.",
+    "Hour ending 02X on the November daylight saving time day is the repeated hour.",
+)
+
+
+def _with_synthesized_spring_hour(day_rows: list[list]) -> list[list]:
+    """A 23-hour day gets the made-up HE 02 of the real workbooks, right after HE 01: the
+    average of the HE 01 and HE 03 rows (numbers rounded to cents)."""
+    labels = [row[1] for row in day_rows]
+    if len(day_rows) != 23 or "02" in labels or labels[:2] != ["01", "03"]:
+        return day_rows
+    first, third = day_rows[0], day_rows[1]
+    middle = [
+        round((a + b) / 2, 2) + 0.0 if isinstance(a, float) else a
+        for a, b in zip(first, third, strict=True)
+    ]
+    middle[1] = "02"
+    return [first, middle, *day_rows[1:]]
 
 
 def _smd_sheet_names() -> Iterable[tuple[str, str]]:

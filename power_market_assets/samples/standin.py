@@ -36,7 +36,12 @@ FAULTS = (
     "html_error_page_200",
     "empty_200",
     "not_found",
+    "echo_request",
 )
+# `echo_request`: a misbehaving endpoint that echoes the whole request (request line, headers
+# with Authorization and subscription keys, form body) in its reason phrase and its body, as
+# some gateways and debug proxies do; it proves that no client lets credentials into messages.
+ECHO_STATUS = 400
 # The API gateway's answers to a missing or wrong `Ocp-Apim-Subscription-Key` (ERCOT's public
 # API and PJM's Data Miner sit behind the same kind of gateway).
 MISSING_KEY_MESSAGE = (
@@ -60,6 +65,7 @@ class Fault:
     remaining: int
     retry_after: str | None
     delay: float
+    status: int = ECHO_STATUS  # the error status of `echo_request`
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Response:
     body: bytes
     content_type: str
     extra: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # the reason phrase; None: the standard one for the status
 
 
 def json_response(status: int, payload: Any) -> Response:
@@ -91,6 +98,19 @@ def subscription_key_refusal(key: str | None, expected: str) -> Response | None:
     if key != expected:
         return json_response(401, {"statusCode": 401, "message": INVALID_KEY_MESSAGE})
     return None
+
+
+def echo_text(request: Request) -> str:
+    """The request as one line: request line, every header, then the body."""
+    headers = " | ".join(f"{name}: {value}" for name, value in request.headers.items())
+    body = request.body.decode("latin-1")
+    return f"{request.method} {request.target} | {headers} | {body}"
+
+
+def echo_response(request: Request, status: int) -> Response:
+    """An error whose reason phrase and body both repeat the request verbatim."""
+    text = echo_text(request).replace("\r", " ").replace("\n", " ")
+    return Response(status, f"Bad request: {text}".encode("latin-1"), "text/plain", reason=text)
 
 
 def not_found(message: bytes = b"Not Found") -> Response:
@@ -184,8 +204,10 @@ class StandInServer:
         *,
         retry_after: float | str | None = None,
         delay: float | None = None,
+        status: int = ECHO_STATUS,
     ) -> None:
-        """The next `times` requests whose path+query contains `path_substring` get `fault`."""
+        """The next `times` requests whose path+query contains `path_substring` get `fault`
+        (`status`: the error status `echo_request` answers with)."""
         if fault not in self.faults:
             raise ValueError(f"unknown fault {fault!r}; expected one of {self.faults}")
         with self._lock:
@@ -196,6 +218,7 @@ class StandInServer:
                     times,
                     None if retry_after is None else str(retry_after),
                     self.default_delay if delay is None else delay,
+                    status,
                 )
             )
 
@@ -215,9 +238,11 @@ class StandInServer:
                     return fault
         return None
 
-    def _apply_fault(self, fault: Fault, response: Response) -> Response | None:
+    def _apply_fault(self, fault: Fault, response: Response, request: Request) -> Response | None:
         """The response to send instead; None means 'send `response` cut short'."""
         kind = fault.fault
+        if kind == "echo_request":
+            return echo_response(request, fault.status)
         if kind.startswith("http_"):
             status = int(kind.split("_")[1])
             extra = {}
@@ -284,7 +309,7 @@ def _make_handler(server: StandInServer) -> type[BaseHTTPRequestHandler]:
             except Exception as exc:  # a bug in the stand-in: report it as a 500
                 response = json_response(500, {"error": f"{type(exc).__name__}: {exc}"})
             if fault is not None:
-                replaced = server._apply_fault(fault, response)
+                replaced = server._apply_fault(fault, response, request)
                 if replaced is None:
                     self._send(response, truncate=True)
                     return
@@ -293,7 +318,7 @@ def _make_handler(server: StandInServer) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, response: Response, *, truncate: bool = False) -> None:
             try:
-                self.send_response(response.status)
+                self.send_response(response.status, response.reason)
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))
                 for key, value in response.extra.items():

@@ -191,7 +191,7 @@ class ErcotMisClient:
         self._clock = clock
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        return f"{type(self).__name__}(base_url={self.http.safe_url(self.base_url)!r})"
 
     def report_listing_url(self, report_type_id: str) -> str:
         """The listing of one report type (the trailing `_<seconds>` defeats caches)."""
@@ -348,7 +348,9 @@ class ErcotPublicApiClient:
             self.http.add_secret(secret)
 
     def __repr__(self) -> str:
-        return f"ErcotPublicApiClient(base_url={self.base_url!r}, credentials=***)"
+        return (
+            f"ErcotPublicApiClient(base_url={self.http.safe_url(self.base_url)!r}, credentials=***)"
+        )
 
     # -- auth ----------------------------------------------------------------------------
 
@@ -367,13 +369,13 @@ class ErcotPublicApiClient:
         try:
             reply = self.http.post_json(self.token_url, data=form)
         except SourceError as exc:
-            raise SourceError(
+            raise self.http.error(
                 f"ERCOT API token request failed: {exc}", url=exc.url, status=exc.status
             ) from None
         token = (reply or {}).get("id_token") or (reply or {}).get("access_token")
         if not token:
-            raise SourceError("ERCOT API token reply has no id_token", url=self.token_url)
-        self.http.add_secret(token)
+            raise self.http.error("ERCOT API token reply has no id_token", url=self.token_url)
+        self.http.add_secret(str(token))
         self._token = str(token)
         self._token_at = now
         return self._token
@@ -569,7 +571,10 @@ def fetch_day_archives(
         try:
             for outer in api.download_bulk(spec, list(by_id), staging):
                 for item in split_bulk_zip(
-                    outer, by_id, download_dir, url=f"{api.archive_url(spec)}/download"
+                    outer,
+                    by_id,
+                    download_dir,
+                    url=api.http.safe_url(f"{api.archive_url(spec)}/download"),
                 ):
                     result.setdefault(item.document.operating_day, []).append(item)
                 outer.unlink(missing_ok=True)

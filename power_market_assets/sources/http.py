@@ -2,14 +2,21 @@
 
 Every ISO client talks through one `HttpClient`. It never logs or raises headers, request
 bodies or query parameters that look like credentials: URLs in messages have such parameters
-replaced by `***`, and any secret value registered with `add_secret` is scrubbed from every
-message the client produces.
+replaced by `***`, and any secret value registered with `add_secret` / `add_credentials` (or
+learnt from a request it sends: URL user info, Authorization and key headers, credential form
+fields) is scrubbed from every message the client produces, in every form it travels in
+(literal, URL-encoded, JSON-escaped, base64 of `user:password`). Some endpoints echo the request
+into their reason phrase or body, so every text built from a response goes through one point,
+`HttpClient.response_problem`, and every SourceError through `HttpClient.error`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
 import hashlib
+import json as jsonlib
 import logging
 import os
 import random
@@ -21,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -34,6 +41,19 @@ _SECRET_NAME = re.compile(
     r"(key|token|password|passwd|secret|signature|sig|auth|credential|code)", re.I
 )
 _QUERY_PAIR = re.compile(r"([?&;])([^=&#\s]+)=([^&#\s'\"]*)")
+# Credentials written as `name: value`, `name=value` or `"name": "value"` in free text (an
+# echoed header, form or JSON reply), whether or not the value was registered.
+_CREDENTIAL_FIELD = re.compile(
+    r"(?P<name>(?:proxy-)?authorization|ocp-apim-subscription-key|x-api-key|api[-_]?key|"
+    r"subscription[-_]?key|password|passwd|client_secret|(?:id|access|refresh)_token)"
+    r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)"
+    r"(?P<value>(?:(?:Bearer|Basic|Digest|Token)\s+)?[^\s&,;\"'|]+)",
+    re.I,
+)
+_AUTH_SCHEME = re.compile(r"\b(?P<scheme>Bearer|Basic|Digest)\s+[A-Za-z0-9._~+/=%-]{6,}", re.I)
+_USER_FIELDS = frozenset({"username", "user", "userid", "user_id", "login"})
+BODY_EXCERPT_CHARS = 300
+_BODY_READ_BYTES = 8192
 
 
 class SourceError(RuntimeError):
@@ -89,6 +109,30 @@ def _redact_text_urls(text: str) -> str:
     return _QUERY_PAIR.sub(repl, text)
 
 
+def _redact_credential_fields(text: str) -> str:
+    """`Authorization: Bearer x`, `password=x`, `"id_token": "x"`, `Basic x` -> `***`."""
+    text = _CREDENTIAL_FIELD.sub(lambda m: f"{m['name']}{m['sep']}***", text)
+    return _AUTH_SCHEME.sub(lambda m: f"{m['scheme']} ***", text)
+
+
+def secret_forms(value: str) -> set[str]:
+    """The ways a secret travels in a request or an echo of it: literal, URL-encoded (path,
+    query and form styles) and JSON-escaped."""
+    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), quote(value)}
+    forms.add(jsonlib.dumps(value)[1:-1])
+    forms.add(jsonlib.dumps(value, ensure_ascii=False)[1:-1])
+    return forms
+
+
+def basic_token(user: str, password: str) -> str:
+    """The base64 `user:password` of HTTP Basic auth."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _excerpt(text: str) -> str:
+    return " ".join(text.split())
+
+
 class HttpClient:
     """A requests.Session with timeouts, retries, backoff with jitter and a rate limit.
 
@@ -129,6 +173,8 @@ class HttpClient:
         self._lock = threading.Lock()
         self._last_start = 0.0
         self._secrets: set[str] = set()
+        self._forms: tuple[str, ...] = ()  # every form of every secret, longest first
+        self._secrets_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -139,18 +185,88 @@ class HttpClient:
     # -- secrets -------------------------------------------------------------------------
 
     def add_secret(self, value: str | None) -> None:
-        """Register a value (password, token, key) to scrub from every message."""
-        if value and len(value) >= 3:
+        """Register a value (password, token, key) to scrub, in all its forms, from every
+        message."""
+        if not value or len(value) < 3:
+            return
+        with self._secrets_lock:
+            if value in self._secrets:
+                return
             self._secrets.add(value)
+            forms = set(self._forms) | {f for f in secret_forms(value) if len(f) >= 3}
+            self._forms = tuple(sorted(forms, key=len, reverse=True))
+
+    def add_credentials(self, user: str | None, password: str | None) -> None:
+        """Register a user and password, and their HTTP Basic token."""
+        self.add_secret(user)
+        self.add_secret(password)
+        if user and password:
+            token = basic_token(user, password)
+            self.add_secret(token)
+            self.add_secret(token.rstrip("="))
 
     def scrub(self, text: str) -> str:
-        text = _redact_text_urls(text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        """`text` without any registered secret (in any form) or credential-like field."""
+        text = _redact_text_urls(str(text))
+        for form in self._forms:
+            text = text.replace(form, "***")
+        return _redact_credential_fields(text)
 
     def safe_url(self, url: str) -> str:
         return self.scrub(redact_url(url))
+
+    def error(self, message: str, *, url: str = "", status: int | None = None) -> SourceError:
+        """The one way a SourceError is built: its text and URL scrubbed."""
+        return SourceError(
+            self.scrub(message), url=self.safe_url(url) if url else "", status=status
+        )
+
+    def response_problem(self, response: requests.Response) -> str:
+        """`HTTP <status> <reason>: <body excerpt>`, scrubbed (endpoints echo requests)."""
+        try:
+            head = next(response.iter_content(_BODY_READ_BYTES), b"")
+        except (requests.RequestException, OSError, StopIteration):
+            head = b""
+        reason = response.reason or ""
+        if isinstance(reason, bytes):
+            reason = reason.decode("latin-1")
+        # Scrub the whole text first, then cut: a cut secret is no longer recognized.
+        body = self.scrub(_excerpt(head.decode("utf-8", "replace")))
+        problem = self.scrub(f"HTTP {response.status_code} {_excerpt(reason)}".strip())
+        if body:
+            problem += f": {body[:BODY_EXCERPT_CHARS]}"
+        return problem
+
+    def learn_secrets(
+        self, url: str, params: Any = None, headers: dict[str, str] | None = None, data: Any = None
+    ) -> None:
+        """Register the credentials a request carries, so no echo of it can leak them."""
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            self.add_credentials(unquote(parts.username or ""), unquote(parts.password or ""))
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        pairs += list(params.items()) if isinstance(params, dict) else []
+        pairs += list(data.items()) if isinstance(data, dict) else []
+        for name, value in pairs:
+            if is_secret_name(str(name)) or str(name).lower() in _USER_FIELDS:
+                self.add_secret(str(value))
+        for name, value in {**self.session.headers, **(headers or {})}.items():
+            if is_secret_name(str(name)):
+                self._learn_header(str(value))
+
+    def _learn_header(self, value: str) -> None:
+        self.add_secret(value)
+        scheme, _, credential = value.partition(" ")
+        if not credential:
+            return
+        self.add_secret(credential.strip())
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credential.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return
+            user, _, password = decoded.partition(":")
+            self.add_credentials(user, password)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -202,35 +318,38 @@ class HttpClient:
         url: str,
         attempt_fn: Callable[[], Any],
     ) -> Any:
-        """Run `attempt_fn` with retries. It returns a value or raises _Retryable/SourceError."""
+        """Run `attempt_fn` with retries. It returns a value or raises _Retryable/SourceError.
+
+        The final SourceError is raised outside the `except` block, so it carries no
+        `__context__` holding an unscrubbed reason.
+        """
         attempt = 0
         while True:
             self._throttle()
             try:
                 return attempt_fn()
             except _Retryable as exc:
-                if attempt >= self.max_retries:
-                    raise SourceError(
-                        self.scrub(
-                            f"{self._describe(method, url)} failed after {attempt + 1} "
-                            f"attempts: {exc.reason}"
-                        ),
-                        url=self.safe_url(url),
-                        status=exc.status,
-                    ) from None
-                delay = exc.retry_after if exc.retry_after is not None else None
-                if delay is None:
-                    delay = self.backoff_delay(attempt)
-                log.warning(
-                    "%s: %s; retry %d/%d in %.2fs",
-                    self._describe(method, url),
-                    self.scrub(exc.reason),
-                    attempt + 1,
-                    self.max_retries,
-                    delay,
+                failure = exc
+            reason = self.scrub(failure.reason)
+            if attempt >= self.max_retries:
+                raise self.error(
+                    f"{self._describe(method, url)} failed after {attempt + 1} attempts: {reason}",
+                    url=url,
+                    status=failure.status,
                 )
-                self._sleep(delay)
-                attempt += 1
+            delay = failure.retry_after
+            if delay is None:
+                delay = self.backoff_delay(attempt)
+            log.warning(
+                "%s: %s; retry %d/%d in %.2fs",
+                self._describe(method, url),
+                reason,
+                attempt + 1,
+                self.max_retries,
+                delay,
+            )
+            self._sleep(delay)
+            attempt += 1
 
     def _send(
         self,
@@ -243,6 +362,8 @@ class HttpClient:
         json: Any,
         stream: bool,
     ) -> requests.Response:
+        self.learn_secrets(url, params, headers, data)
+        failure: Exception | None = None
         try:
             response = self.session.request(
                 method,
@@ -255,30 +376,32 @@ class HttpClient:
                 timeout=self.timeout,
             )
         except requests.Timeout as exc:
-            raise _Retryable(f"timed out ({type(exc).__name__})") from None
+            failure = _Retryable(f"timed out ({type(exc).__name__})")
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Retryable(f"connection failed ({type(exc).__name__})") from None
+            failure = _Retryable(f"connection failed ({type(exc).__name__})")
         except requests.RequestException as exc:
-            raise SourceError(
-                self.scrub(f"{self._describe(method, url)} failed: {type(exc).__name__}"),
-                url=self.safe_url(url),
-            ) from None
-        if response.status_code in RETRY_STATUSES:
-            retry_after = self._retry_after(response) if response.status_code == 429 else None
-            status = response.status_code
-            reason = response.reason
-            response.close()
-            raise _Retryable(f"HTTP {status} {reason}", status=status, retry_after=retry_after)
-        if response.status_code >= 400:
-            status = response.status_code
-            reason = response.reason
-            response.close()
-            raise SourceError(
-                f"{self._describe(method, url)} failed: HTTP {status} {reason}",
-                url=self.safe_url(url),
-                status=status,
+            failure = self.error(
+                f"{self._describe(method, url)} failed: {type(exc).__name__}", url=url
             )
+        if failure is not None:  # raised here: requests' own text (raw URL) is not chained
+            raise failure
+        if response.status_code >= 400:
+            raise self._failure(method, url, response)
         return response
+
+    def _failure(self, method: str, url: str, response: requests.Response) -> Exception:
+        """A _Retryable for a retryable status, else a SourceError; closes the response."""
+        status = response.status_code
+        try:
+            retry_after = self._retry_after(response) if status == 429 else None
+            problem = self.response_problem(response)
+        finally:
+            response.close()
+        if status in RETRY_STATUSES:
+            return _Retryable(problem, status=status, retry_after=retry_after)
+        return self.error(
+            f"{self._describe(method, url)} failed: {problem}", url=url, status=status
+        )
 
     # -- public API ----------------------------------------------------------------------
 
@@ -398,9 +521,8 @@ class HttpClient:
         if ".." in dest.parts or not dest.name:
             # The file name usually comes from the ISO's listing: never trust it to stay
             # inside the downloads folder.
-            raise SourceError(
-                self.scrub(f"refusing unsafe download path {str(dest)!r} for {self.safe_url(url)}"),
-                url=self.safe_url(url),
+            raise self.error(
+                f"refusing unsafe download path {str(dest)!r} for {self.safe_url(url)}", url=url
             )
 
         def attempt() -> DownloadResult:

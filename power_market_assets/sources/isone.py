@@ -63,7 +63,7 @@ class IsoneReportsClient:
         self._visited: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"IsoneReportsClient(base_url={self.base_url!r})"
+        return f"IsoneReportsClient(base_url={self.http.safe_url(self.base_url)!r})"
 
     def page_url(self, spec: DatasetSpec) -> str:
         return f"{self.base_url}{registry.TREE_PATH}/{spec.param('tree_page')}"
@@ -134,11 +134,11 @@ class IsoneWebServicesClient:
         self.http = http or HttpClient(min_interval=1.0)
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self._headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
-        for secret in (username, password, token):
-            self.http.add_secret(secret)
+        self.http.add_credentials(username, password)
 
     def __repr__(self) -> str:
-        return f"IsoneWebServicesClient(base_url={self.base_url!r}, credentials=***)"
+        base_url = self.http.safe_url(self.base_url)
+        return f"IsoneWebServicesClient(base_url={base_url!r}, credentials=***)"
 
     def files(self, spec: DatasetSpec, day: date) -> list[RemoteFile]:
         return [
@@ -158,9 +158,8 @@ class IsoneWebServicesClient:
             )
         except SourceError as exc:
             if exc.status == 401:
-                raise SourceError(
-                    f"ISO-NE web services refused the credentials (HTTP 401) for "
-                    f"{self.http.safe_url(remote.url)}",
+                raise self.http.error(
+                    f"ISO-NE web services refused the credentials (HTTP 401) for {remote.url}",
                     url=exc.url,
                     status=401,
                 ) from None

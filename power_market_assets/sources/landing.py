@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from power_market_assets.formats import file_edition
 from power_market_assets.formats.archive import (
     ArchiveError,
     ExtractedMember,
@@ -191,6 +192,8 @@ def land_operating_day(
             files_meta.append(
                 {
                     "original_name": source.original_name,
+                    # "final"/"prelim" when the name says so (same-shaped replies otherwise)
+                    "edition": file_edition(source.original_name),
                     "source_url": source.url,
                     "doc_id": source.doc_id,
                     "publish_time": _iso(source.publish_time),

@@ -93,7 +93,8 @@ class PjmDataMinerClient:
         self.http.add_secret(self._key)
 
     def __repr__(self) -> str:
-        return f"PjmDataMinerClient(base_url={self.base_url!r}, subscription_key=***)"
+        base_url = self.http.safe_url(self.base_url)
+        return f"PjmDataMinerClient(base_url={base_url!r}, subscription_key=***)"
 
     def feed_url(self, spec: DatasetSpec) -> str:
         return f"{self.base_url}{API_PATH}/{spec.param('feed')}"
@@ -119,9 +120,7 @@ class PjmDataMinerClient:
         try:
             body = self.http.get_bytes(url, params, headers=headers, validate=_reply_check(holder))
         except SourceError as exc:
-            raise SourceError(
-                self.http.scrub(_explain(exc)), url=exc.url, status=exc.status
-            ) from None
+            raise self.http.error(_explain(exc), url=exc.url, status=exc.status) from None
         return body, holder[-1]
 
     def fetch_day(self, spec: DatasetSpec, day: date, download_dir: Path) -> list[LandedSource]:
@@ -156,10 +155,10 @@ class PjmDataMinerClient:
                     break
                 start_row += len(items)
             if total is not None and received != total:
-                raise SourceError(
+                raise self.http.error(
                     f"PJM {spec.param('feed')} {day}: got {received} rows but the reply "
                     f"announced totalRows={total}",
-                    url=self.http.safe_url(self.feed_url(spec)),
+                    url=self.feed_url(spec),
                 )
         except BaseException:
             _remove(pages)

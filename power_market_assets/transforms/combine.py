@@ -9,8 +9,9 @@ Column naming (stable month to month: a requested location or product missing fr
 becomes an all-null Float64 column):
 
 * time columns: interval_start_utc, interval_end_utc, interval_start_local, operating_day
-* ``da_<LOC>``: day-ahead price of location LOC (the wide column name, see
-  `power_market_assets.transforms.flatten.wide_column_name`, so "LZ_AEN_EW" is allowed)
+* ``da_<LOC>``: day-ahead price of location LOC, LOC being the location's wide column (a plain
+  identifier, see `power_market_assets.transforms.names`: "N.Y.C." -> da_n_y_c; the
+  `<iso>.locations` view maps it back); callers pass wide columns, not ISO names
 * ``as_<PRODUCT>``: day-ahead ancillary-service clearing price of PRODUCT
 * ``rt_<LOC>``: real-time price at native granularity
 * ``rt_<LOC>_mean``, ``rt_<LOC>_max``, ``rt_<LOC>_min``, ``rt_<LOC>_std``: statistics of the RT

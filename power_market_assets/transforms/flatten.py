@@ -26,34 +26,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.names import TIME_COLUMNS, location_map, wide_column_expr
 from power_market_assets.transforms.time import day_bounds_frame, expected_interval_frame
 
-TIME_COLUMNS = ("interval_start_utc", "interval_end_utc", "interval_start_local", "operating_day")
-EW_SUFFIX = "_EW"
 _PIVOT_KEY = "__wide_column__"
-
-
-def wide_column_name(location: str, location_type: str | None) -> str:
-    """The wide column of one location: its name, plus "_EW" for energy-weighted twins.
-
-    ERCOT publishes each load zone twice in real time (location_type ZONE and ZONE_EW, same
-    name); the energy-weighted one becomes e.g. "LZ_AEN_EW" next to "LZ_AEN".
-    """
-    if location_type is not None and location_type.endswith(EW_SUFFIX):
-        return f"{location}{EW_SUFFIX}"
-    return location
-
-
-def wide_column_expr(spec: DatasetSpec) -> pl.Expr:
-    """Vectorized `wide_column_name` over a long table (the product name for ancillary)."""
-    if spec.table_kind != "price":
-        return pl.col(spec.pivot_column).cast(pl.Utf8)
-    location = pl.col("location").cast(pl.Utf8)
-    return (
-        pl.when(pl.col("location_type").cast(pl.Utf8).str.ends_with(EW_SUFFIX))
-        .then(location + pl.lit(EW_SUFFIX))
-        .otherwise(location)
-    )
 
 
 def wide_value_columns(wide: pl.DataFrame) -> list[str]:
@@ -68,6 +44,7 @@ class FlattenResult:
     filled_cells: cells forward-filled (gap runs shorter than max_fill_minutes).
     filled_by_column: the same per wide column (columns with no fills are included with 0).
     unfilled_null_cells: value cells still null after filling (long gaps, leading gaps).
+    locations: the wide columns' mapping back to the ISO's names (`names.location_map`).
     missing_intervals: grid intervals with no input row at all (all columns null before fill);
         for irregular data, nominal buckets in which no timestamp was observed.
     expected_intervals: rows of the complete grid (= frame height); for irregular data the
@@ -77,6 +54,7 @@ class FlattenResult:
 
     frame: pl.DataFrame
     filled_cells: int
+    locations: pl.DataFrame = field(default_factory=pl.DataFrame)
     filled_by_column: dict[str, int] = field(default_factory=dict)
     unfilled_null_cells: int = 0
     missing_intervals: int = 0
@@ -187,10 +165,11 @@ def flatten(
     """Pivot a standard long table (stage raw_parquet) to the wide flattened frame.
 
     Columns: interval_start_utc, interval_end_utc, interval_start_local (spec.timezone),
-    operating_day, then one Float64 column per location / product sorted by name (see
-    `wide_column_name`). The row grid is every native interval of every operating day present
-    in the input, so DST days have 23/25 hours (92/100 quarter hours); irregular data gets one
-    row per observed interval start instead (see the module docstring).
+    operating_day, then one Float64 column per location / product, named by a plain SQL
+    identifier (see `transforms.names`: "N.Y.C." -> n_y_c) and sorted. The row grid is every
+    native interval of every operating day present in the input, so DST days have 23/25 hours
+    (92/100 quarter hours); irregular data gets one row per observed interval start instead
+    (see the module docstring).
 
     Raises ValueError on duplicate rows for spec.unique_key, on two rows mapping to the same wide
     cell, and on rows whose interval is not on the grid of the operating days present (for
@@ -201,9 +180,10 @@ def flatten(
     value = spec.value_column
 
     _raise_on_duplicates(df, list(spec.unique_key), "unique key")
+    locations = location_map(df, spec)
     keyed = df.select(
         pl.col("interval_start_utc").cast(pl.Datetime("us", "UTC")),
-        wide_column_expr(spec).cast(pl.Categorical).alias(_PIVOT_KEY),
+        wide_column_expr(spec, locations).cast(pl.Categorical).alias(_PIVOT_KEY),
         pl.col(value).cast(pl.Float64),
     )
     _raise_on_duplicates(keyed, ["interval_start_utc", _PIVOT_KEY], "wide cell")
@@ -270,6 +250,7 @@ def flatten(
     return FlattenResult(
         frame=filled,
         filled_cells=sum(filled_by_column.values()),
+        locations=locations,
         filled_by_column=filled_by_column,
         unfilled_null_cells=int(sum(after)),
         missing_intervals=missing_intervals,
