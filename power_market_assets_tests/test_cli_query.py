@@ -11,7 +11,7 @@ import pytest
 
 from power_market_assets.cli import main
 from power_market_assets.commands.query import connect_locked, run_query
-from power_market_assets_tests.test_cli_support import LOCATIONS, build_lake, digest
+from power_market_assets_tests.test_cli_support import LOCATIONS, build_lake, digest, query_text
 
 COUNT = "select count(*) as n from ercot.da_prices_raw_parquet"
 
@@ -21,10 +21,7 @@ def lake(tmp_path: Path):
     return build_lake(tmp_path / "data")
 
 
-def _query(sql: str, lake, **kwargs) -> tuple[int, str]:
-    out = io.StringIO()
-    code = run_query(sql, str(lake.root), out=out, **kwargs)
-    return code, out.getvalue()
+_query = query_text
 
 
 def _count(lake) -> int:

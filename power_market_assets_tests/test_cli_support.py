@@ -7,6 +7,7 @@ and days, so the commands are tested on what they read, fast.
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -59,3 +60,12 @@ def build_lake(root: Path) -> Lake:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def query_text(sql: str, lake: Lake, **kwargs) -> tuple[int, str]:
+    """`power-market query` on a lake: its exit code and what it printed."""
+    from power_market_assets.commands.query import run_query
+
+    out = io.StringIO()
+    code = run_query(sql, str(lake.root), out=out, **kwargs)
+    return code, out.getvalue()

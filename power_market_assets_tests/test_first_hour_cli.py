@@ -84,3 +84,26 @@ def test_dev_py_no_longer_says_ercot_only(path: str) -> None:
     text = (Path(__file__).resolve().parents[1] / path).read_text()
     assert "ERCOT demo" not in text
     assert "all five ISOs" in text
+
+
+def test_the_repo_cites_nothing_outside_itself() -> None:
+    """A fresh clone stands alone: no code, test or document points at the reading room."""
+    root = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    needle = "../" + "shared/"  # spelled apart so this file does not match itself
+    outside = [
+        name
+        for name in tracked
+        if name.endswith((".py", ".md", ".toml", ".lock", ".yaml", ".cfg"))
+        and needle in (root / name).read_text(errors="replace")
+    ]
+    assert outside == []
+    fixtures = root / "power_market_assets_tests" / "fixtures" / "real" / "ercot"
+    assert sorted(p.name for p in fixtures.iterdir()) == [
+        "dam-spp.zip",
+        "doclist-dam.json",
+        "doclist-rtm.json",
+        "rtm-spp.zip",
+    ]

@@ -3,7 +3,6 @@ catalog's own database file, and cannot eat the machine."""
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -18,9 +17,8 @@ from power_market_assets.commands.query import (
     MEMORY_CAP_BYTES,
     QueryLimits,
     connect_locked,
-    run_query,
 )
-from power_market_assets_tests.test_cli_support import build_lake, digest
+from power_market_assets_tests.test_cli_support import build_lake, digest, query_text
 
 COUNT = "select count(*) as n from ercot.da_prices_raw_parquet"
 FOREVER = "select sum(a.range * b.range) from range(1000000) a, range(1000000) b"
@@ -31,10 +29,7 @@ def lake(tmp_path: Path):
     return build_lake(tmp_path / "data")
 
 
-def _query(sql: str, lake, **kwargs) -> tuple[int, str]:
-    out = io.StringIO()
-    code = run_query(sql, str(lake.root), out=out, **kwargs)
-    return code, out.getvalue()
+_query = query_text
 
 
 def _snapshot(root: Path) -> dict[str, str]:
