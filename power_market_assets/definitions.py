@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from power_market_assets.assets import all_assets
+from power_market_assets.assets.combined import combined_asset_keys
 from power_market_assets.automation.runs import daily_job_name
 from power_market_assets.automation.schedules import iso_schedules
 from power_market_assets.automation.sensors import (
@@ -57,7 +58,7 @@ def build_resources(
 
 
 def _keys(specs: tuple[DatasetSpec, ...], stages: tuple[str, ...]) -> list[dg.AssetKey]:
-    return [dg.AssetKey([*spec.key_prefix, stage]) for spec in specs for stage in stages]
+    return [dg.AssetKey(spec.asset_key_path(stage)) for spec in specs for stage in stages]
 
 
 def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
@@ -66,7 +67,7 @@ def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
     name = iso.lower()
     monthly = dg.AssetSelection.assets(*_keys(specs, ("flattened",)))
     if iso in COMBINED_INPUTS:
-        monthly |= dg.AssetSelection.key_prefixes([name, "combined"])
+        monthly |= dg.AssetSelection.assets(*combined_asset_keys(iso))
     per_dataset = [
         dg.define_asset_job(
             daily_job_name(spec),

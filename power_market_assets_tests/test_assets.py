@@ -94,7 +94,7 @@ def test_range_backfill_is_one_run_one_file_per_day(tmp_path: Path, server) -> N
         numeric = con.sql(
             "select table_name, column_name, data_type from duckdb_columns() "
             "where schema_name = 'ercot' and table_name not like '%csv' "
-            "and data_type not in ('VARCHAR', 'DATE', 'TIMESTAMP WITH TIME ZONE') "
+            "and data_type not in ('VARCHAR', 'DATE', 'TIMESTAMP WITH TIME ZONE', 'TIMESTAMP') "
             "and column_name not in ('interval_minutes', 'rt_intervals')"
         ).fetchall()
         assert numeric and {t for _, _, t in numeric} == {"DOUBLE"}, numeric
@@ -137,11 +137,11 @@ def test_corrupted_day_fails_checks_and_blocks_downstream(tmp_path: Path, docume
         result = run_range(defs, "ercot_da_prices_daily", "2024-11-02", "2024-11-04", instance)
     assert not result.success
     checks = _checks(result)
-    duplicates = checks[("ercot/da_prices/raw_parquet", "duplicates")]
+    duplicates = checks[("ercot/da_prices_raw_parquet", "duplicates")]
     assert not duplicates.passed
     assert duplicates.metadata["failed_partitions"].value == "2024-11-03"
     assert "offending_rows" in duplicates.metadata
-    price = checks[("ercot/da_prices/raw_parquet", "price_range")]
+    price = checks[("ercot/da_prices_raw_parquet", "price_range")]
     assert not price.passed
     assert "99999" in price.metadata["offending_rows"].value
     # Nothing of the failed run is visible, and the failed day is marked.
@@ -153,7 +153,7 @@ def test_corrupted_day_fails_checks_and_blocks_downstream(tmp_path: Path, docume
     # Downstream: the month refuses to flatten over the failed day.
     flat = dg.materialize(
         [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)],
-        selection=dg.AssetSelection.assets(dg.AssetKey(["ercot", "da_prices", "flattened"])),
+        selection=dg.AssetSelection.assets(dg.AssetKey(["ercot", "da_prices_flattened"])),
         partition_key="2024-11-01",
         instance=instance,
         resources=defs.resources,

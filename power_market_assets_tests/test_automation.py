@@ -206,8 +206,8 @@ def test_schedules_follow_publication_times_in_the_iso_time_zone(tmp_path: Path)
 def test_monthly_stages_follow_their_inputs(tmp_path, ercot_server) -> None:
     instance = dg.DagsterInstance.ephemeral()
     defs = _defs(tmp_path, ercot_mis_url=ercot_server.base_url)
-    flattened = dg.AssetKey(["ercot", "da_prices", "flattened"])
-    combined = dg.AssetKey(["ercot", "combined", "da_as_hourly"])
+    flattened = dg.AssetKey(["ercot", "da_prices_flattened"])
+    combined = dg.AssetKey(["ercot", "combined_da_as_hourly"])
     selection = dg.AssetSelection.assets(flattened, combined)
     before = dg.evaluate_automation_conditions(defs, instance, asset_selection=selection)
     assert before.total_requested == 0

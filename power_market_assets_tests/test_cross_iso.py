@@ -120,7 +120,7 @@ def test_drifted_header_names_file_and_column_and_blocks_downstream(
     assert not daily.success
     assert any(drifted.name in m for m in failure_messages(daily))
     assert not lake.partition_file(f"{iso.lower()}/da_prices/raw_parquet", day).exists()
-    flattened = dg.AssetKey([iso.lower(), "da_prices", "flattened"])
+    flattened = dg.AssetKey([iso.lower(), "da_prices_flattened"])
     monthly = defs.resolve_job_def(f"{iso.lower()}_monthly").execute_in_process(
         instance=instance,
         partition_key="2024-11-01",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,20 @@ def test_the_repo_cites_nothing_outside_itself() -> None:
         "doclist-rtm.json",
         "rtm-spp.zip",
     ]
+
+
+def test_query_prints_utc_columns_in_utc_on_any_machine(tmp_path: Path) -> None:
+    """The machine's zone must not change what `*_utc` columns print (table and CSV)."""
+    build_lake(tmp_path)
+    sql = "select min(interval_start_utc) as first from ercot.da_prices_raw_parquet"
+    for flags in ([], ["--csv"]):
+        shown = subprocess.run(
+            [str(VENV_BIN / "power-market"), "query", "--data-root", str(tmp_path), *flags, sql],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "TZ": "Asia/Tokyo"},
+        )
+        assert shown.returncode == 0, shown.stderr
+        text = shown.stdout.replace("T", " ")
+        assert "2024-11-01 06:00:00" in text, (flags, shown.stdout)

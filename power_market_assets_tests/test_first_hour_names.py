@@ -138,8 +138,9 @@ def nyiso_run(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     with standin_server([NY_FALL_BACK], n_locations=2) as server:
         source = NyisoSource(base_url=server.base_url, max_retries=1, backoff_seconds=0.01)
         resources = {**lake_resources(root), "nyiso_source": source}
-        daily = [k for a in assets for k in a.keys if k.path[-1] in ("csv", "raw_parquet")]
-        monthly = [k for a in assets for k in a.keys if k.path[-1] not in ("csv", "raw_parquet")]
+        keys = [k for a in assets for k in a.keys]
+        daily = [k for k in keys if k.path[-1].endswith(("_csv", "_raw_parquet"))]
+        monthly = [k for k in keys if k not in daily]
         for keys, partition in ((daily, "2024-11-03"), (monthly, "2024-11-01")):
             result = dg.materialize(
                 assets, selection=keys, partition_key=partition, resources=resources
@@ -160,8 +161,8 @@ def nyiso_lake(nyiso_run) -> Path:
 def test_previews_and_plots_find_their_columns(nyiso_run) -> None:
     """The UI's preview and plot of a month pick the wide columns of the first locations."""
     _, previews = nyiso_run
-    assert "| capitl |" in previews["nyiso/da_prices/flattened"]
-    assert "| da_capitl |" in previews["nyiso/combined/da_as_rt_hourly"]
+    assert "| capitl |" in previews["nyiso/da_prices_flattened"]
+    assert "| da_capitl |" in previews["nyiso/combined_da_as_rt_hourly"]
 
 
 def test_combined_columns_query_unquoted_and_equal_the_long_values(nyiso_lake: Path) -> None:

@@ -120,8 +120,9 @@ def test_persistent_503_fails_with_the_url(tmp_path, server, reports) -> None:
 @pytest.mark.parametrize("spec", registry.ISONE_DATASETS, ids=lambda s: s.dataset)
 def test_webservices_every_dataset(tmp_path, server, ws, spec) -> None:
     got = fetch_days(spec, [DAY, MISSING], tmp_path, channel="webservices", webservices=ws)
-    assert list(got) == [DAY]
-    assert all(item.path.suffix == ".json" for item in got[DAY])
+    # A dataset that starts later (DASI reserve data, 2025-03-01) is not asked for 2024 days.
+    assert list(got) == ([DAY] if spec.first_available <= DAY else [])
+    assert all(item.path.suffix == ".json" for item in got.get(DAY, []))
 
 
 def test_webservices_faults_and_secrets(tmp_path, server, ws, http, caplog) -> None:

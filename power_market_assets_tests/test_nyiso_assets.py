@@ -43,7 +43,7 @@ def lake_root(server, tmp_path_factory) -> Path:
     """One run for every dataset's fall-back day (csv + raw_parquet), one for the month."""
     root = tmp_path_factory.mktemp("nyiso_lake")
     assets = [a for spec in nyiso.NYISO_DATASETS for a in build_dataset_assets(spec)]
-    daily_keys = [a.key for a in assets if a.key.path[-1] in ("csv", "raw_parquet")]
+    daily_keys = [a.key for a in assets if a.key.path[-1].endswith(("_csv", "_raw_parquet"))]
     resources = _resources(root, server)
     daily = dg.materialize(
         assets, selection=daily_keys, partition_key=FALL_BACK.isoformat(), resources=resources
@@ -56,7 +56,7 @@ def lake_root(server, tmp_path_factory) -> Path:
     ]
     assert failed == []
     assert {e.check_name for e in daily.get_asset_check_evaluations()} >= {"gaps", "row_count"}
-    flat_keys = [a.key for a in assets if a.key.path[-1] == "flattened"]
+    flat_keys = [a.key for a in assets if a.key.path[-1].endswith("_flattened")]
     monthly = dg.materialize(
         assets, selection=flat_keys, partition_key="2024-11-01", resources=resources
     )

@@ -40,7 +40,7 @@ def _resources(root: Path, server) -> dict:
 
 
 def _stage(assets, stage: str) -> dg.AssetsDefinition:
-    return next(a for a in assets if a.key.path[-1] == stage)
+    return next(a for a in assets if a.key.path[-1].endswith(f"_{stage}"))
 
 
 def test_fall_back_day_end_to_end(tmp_path: Path, server) -> None:

@@ -385,7 +385,7 @@ def test_multiprocess_executor_runs_leave_a_consistent_lake(tmp_path, monkeypatc
     monkeypatch.setenv("PMA_DATA_ROOT", str(tmp_path))
     multiprocess = {"execution": {"config": {"multiprocess": {"max_concurrent": 3}}}}
     stages = ("csv", "raw_parquet")
-    selection = [dg.AssetKey([*s.key_prefix, stage]) for s in specs for stage in stages]
+    selection = [dg.AssetKey(s.asset_key_path(stage)) for s in specs for stage in stages]
     (tmp_path / "home").mkdir()
     server = ErcotStandInServer(docs)
     with server, dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:

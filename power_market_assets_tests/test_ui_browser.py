@@ -1,19 +1,24 @@
-"""The Dagster UI in a real browser: find the ERCOT assets, materialize one partition by hand.
+"""The Dagster UI in a real browser: find the ERCOT assets, read the lineage graph and a
+combined month's plot, materialize one partition by hand.
 
-1. The stand-in ERCOT MIS server for 2024-11-01..02 (DA prices, 3 nodes) on 127.0.0.1.
-2. A small demo lake in a temp dir: `dagster asset materialize` of ercot/da_prices csv and
-   raw_parquet for 2024-11-01, recorded in <tmp>/dagster_home (what `dev.py demo` does, for
-   one ERCOT dataset and day); then `dagster dev` on a free port with the same DAGSTER_HOME,
-   PMA_DATA_ROOT and PMA_ERCOT_MIS_URL, so a run launched from the UI downloads from the
-   stand-in server.
+1. The stand-in ERCOT MIS server for 2024-11-01..02 (DA, AS and RT prices, 3 nodes plus the
+   hubs) on 127.0.0.1.
+2. A small demo lake in a temp dir: `dagster asset materialize` of the csv and raw_parquet
+   stages of ERCOT DA, AS and RT for 2024-11-01, then their flattened and combined months
+   2024-11, recorded in <tmp>/dagster_home (what `dev.py demo` does, for one ERCOT day); then
+   `dagster dev` on a free port with the same DAGSTER_HOME, PMA_DATA_ROOT and
+   PMA_ERCOT_MIS_URL, so a run launched from the UI downloads from the stand-in server.
 3. Headless Chromium (selenium, Debian's chromium + chromium-driver): the asset catalog lists
-   the ERCOT assets; open ercot/da_prices/csv; Materialize -> the partition dialog -> partition
-   2024-11-02 -> "Launch 1 run"; the run must succeed (GraphQL). Then the same for
-   ercot/da_prices/raw_parquet (its blocking checks run), and the partition page must show
+   the ERCOT assets; the lineage graph of group ercot labels each node with its dataset
+   (`da_prices_raw_parquet`, never a bare `raw_parquet`); the combined month's partition page
+   shows its DA/RT/AS plot; open ercot/da_prices_csv; Materialize -> the partition dialog ->
+   partition 2024-11-02 -> "Launch 1 run"; the run must succeed (GraphQL). Then the same for
+   ercot/da_prices_raw_parquet (its blocking checks run), and the partition page must show
    2024-11-02 materialized by that run.
 
-Screenshots land in data/test-artifacts/ (gitignored): ui_catalog_ercot.png and
-ui_da_prices_raw_parquet_2024-11-02.png (its path is printed even without -s), and
+Screenshots land in data/test-artifacts/ (gitignored): ui_catalog_ercot.png,
+ui_lineage_ercot.png, ui_combined_da_as_rt_hourly_2024-11.png and
+ui_da_prices_raw_parquet_2024-11-02.png (their paths are printed even without -s), and
 ui_failure.png when a step fails (with the tail of the dagster dev log).
 Skips when /usr/bin/chromium or /usr/bin/chromedriver is missing.
 """
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import pytest
 
+from power_market_assets.assets.combined import COMBINED_KINDS
 from power_market_assets_tests.ui_support import (
     ARTIFACTS,
     REPO_ROOT,
@@ -52,7 +58,15 @@ NODES = 3
 # Generous: with other test suites sharing the 2 cores, every step can take 5x its usual time.
 UI_TIMEOUT = 90
 RUN_TIMEOUT = 300
-DATASET_PATH = "ercot/da_prices"
+# Asset keys are <iso>/<dataset>_<stage> (the lineage graph shows the last part).
+CSV_KEY = "ercot/da_prices_csv"
+RAW_KEY = "ercot/da_prices_raw_parquet"
+SEEDED = ("da_prices", "as_prices", "rt_prices")  # ERCOT's combined inputs
+COMBINED_KEY = "ercot/combined_da_as_rt_hourly"
+MONTH = "2024-11-01"
+LOCATION = "__repository__@power_market_assets.definitions"
+# What the combined hourly month's `plotted` metadata lists: market and column prefix.
+MARKETS = (("DA", "da_hb_"), ("RT", "rt_hb_"), ("AS", "as_"))
 
 RUNS_QUERY = """
 query ($partition: String!) {
@@ -83,17 +97,28 @@ class Clock:
 
 
 def _seed_instance(home: Path, env: dict[str, str], log_path: Path) -> None:
-    """The demo's state, ERCOT DA only: stages 1-2 of DEMO_DAY recorded in `home`.
+    """The demo's state for ERCOT DA, AS and RT: stages 1-2 of DEMO_DAY, then stage 3 and the
+    combined outputs of its month, recorded in `home`.
 
     Through the CLI with the same environment `dagster dev` gets (a separate process, so the
     test process never opens the instance). Not run_demo: it now materializes every ISO.
     """
+    daily = [f"ercot/{dataset}_{stage}" for dataset in SEEDED for stage in ("csv", "raw_parquet")]
+    monthly = [f"ercot/{dataset}_flattened" for dataset in SEEDED]
+    monthly += [f"ercot/combined_{kind}" for kind in COMBINED_KINDS]
+    _materialize_cli(home, env, log_path, DEMO_DAY, daily)
+    _materialize_cli(home, env, log_path, MONTH, monthly)
+
+
+def _materialize_cli(
+    home: Path, env: dict[str, str], log_path: Path, partition: str, keys: list[str]
+) -> None:
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster) if dagster.exists() else "dagster", "asset", "materialize"]
-    command += ["-m", "power_market_assets.definitions", "--partition", DEMO_DAY]
-    command += ["--select", f"{DATASET_PATH}/csv,{DATASET_PATH}/raw_parquet"]
+    command += ["-m", "power_market_assets.definitions", "--partition", partition]
+    command += ["--select", ",".join(keys)]
     command += ["--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})]
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         completed = subprocess.run(
             command,
             cwd=REPO_ROOT,
@@ -104,16 +129,16 @@ def _seed_instance(home: Path, env: dict[str, str], log_path: Path) -> None:
             timeout=RUN_TIMEOUT,
         )
     tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
-    assert completed.returncode == 0, f"seeding {DEMO_DAY} failed:\n{tail}"
+    assert completed.returncode == 0, f"seeding {partition} {keys} failed:\n{tail}"
 
 
 def _stand_in_documents():
     from power_market_assets.registry import ercot
     from power_market_assets.samples.ercot import generate_documents
 
-    spec = next(s for s in ercot.ERCOT_DATASETS if s.dataset == "da_prices")
     days = [date.fromisoformat(DEMO_DAY), date.fromisoformat(UI_DAY)]
-    return generate_documents(spec, days, n_nodes=NODES, seed=0)
+    specs = [s for s in ercot.ERCOT_DATASETS if s.dataset in SEEDED]
+    return [d for spec in specs for d in generate_documents(spec, days, n_nodes=NODES, seed=0)]
 
 
 def _downloads(server) -> int:
@@ -160,7 +185,7 @@ def _open_catalog(driver, base_url: str, clock: Clock) -> None:
         lambda: "asset-selection=group%3Aercot" in driver.current_url,
         timeout=UI_TIMEOUT,
     )
-    expected = {f"ercot/{ds}/{stage}" for ds in ("da_prices", "rt_prices", "as_prices")
+    expected = {f"ercot/{ds}_{stage}" for ds in ("da_prices", "rt_prices", "as_prices")
                 for stage in ("csv", "raw_parquet", "flattened")}  # fmt: skip
 
     def asset_links():
@@ -179,14 +204,75 @@ def _open_catalog(driver, base_url: str, clock: Clock) -> None:
     )
     clock.log(f"catalog (group:ercot) lists {len(keys)} ERCOT assets")
     _screenshot(driver, "catalog_ercot")
-    link = driver.find_element(By.CSS_SELECTOR, f"a[href$='/assets/{DATASET_PATH}/csv']")
+
+
+def _open_csv_asset(driver) -> None:
+    """From the catalog to the DA csv asset's page, by its link."""
+    from selenium.webdriver.common.by import By
+
+    link = driver.find_element(By.CSS_SELECTOR, f"a[href$='/assets/{CSV_KEY}']")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", link)
     link.click()
     wait_for(
         "the csv asset page",
-        lambda: driver.current_url.split("?")[0].endswith(f"/assets/{DATASET_PATH}/csv"),
+        lambda: driver.current_url.split("?")[0].endswith(f"/assets/{CSV_KEY}"),
         timeout=UI_TIMEOUT,
     )
+
+
+def _visible_texts(driver, texts: list[str]) -> list[str]:
+    """Which of `texts` some displayed element shows as its whole text."""
+    from selenium.webdriver.common.by import By
+
+    return [
+        text
+        for text in texts
+        if any(e.is_displayed() for e in driver.find_elements(By.XPATH, f"//*[text()='{text}']"))
+    ]
+
+
+def _lineage_names_datasets(driver, base_url: str, clock: Clock) -> None:
+    """The lineage graph of group ercot: every node says which dataset it is."""
+    driver.get(f"{base_url}/locations/{LOCATION}/asset-groups/ercot")
+    labels = ["da_prices_csv", "da_prices_raw_parquet", "da_prices_flattened"]
+    labels += ["as_prices_raw_parquet", "rt_prices_raw_parquet", "combined_da_as_rt_hourly"]
+    wait_for(
+        "the ercot lineage graph with dataset labels",
+        lambda: _visible_texts(driver, labels) == labels,
+        timeout=UI_TIMEOUT,
+    )
+    bare = _visible_texts(driver, ["csv", "raw_parquet", "flattened", "da_as_rt_hourly"])
+    assert bare == [], f"lineage nodes labelled without their dataset: {bare}"
+    clock.log("the ercot lineage graph labels its nodes with their datasets")
+    _screenshot(driver, "lineage_ercot")
+
+
+def _combined_month_plot(driver, base_url: str, clock: Clock) -> Path:
+    """The combined month's partition page: its `plotted` metadata names DA, RT and AS
+    columns, and its `plot` (markdown over 1,000 characters, so behind "[Show Markdown]")
+    opens as a PNG with one panel per market (800x700)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base_url}/assets/{COMBINED_KEY}?view=partitions&partition={MONTH}")
+    show = "//tr[td[normalize-space()='plot']]//*[text()='[Show Markdown]']"
+    link = wait_for(
+        f"the plot of {COMBINED_KEY} {MONTH} in its metadata",
+        lambda: driver.find_elements(By.XPATH, show),
+        timeout=UI_TIMEOUT,
+    )[0]
+    text = driver.execute_script("return document.body.textContent")
+    assert all(f"{market}: {prefix}" in text for market, prefix in MARKETS), text[-3000:]
+    driver.execute_script("arguments[0].click();", link)  # the cell scrolls sideways
+
+    def plot():
+        for image in driver.find_elements(By.CSS_SELECTOR, "img[src^='data:image/png']"):
+            if image.is_displayed() and image.size["height"] >= 600:
+                return image
+        return None
+
+    wait_for(f"the plot of {COMBINED_KEY} {MONTH} with three panels", plot, timeout=UI_TIMEOUT)
+    clock.log(f"{COMBINED_KEY} {MONTH} shows its DA, RT and AS plot")
+    return _screenshot(driver, f"combined_da_as_rt_hourly_{MONTH[:7]}")
 
 
 def _launch_one_partition(driver, base_url: str, asset_path: str, partition: str) -> str:
@@ -323,7 +409,7 @@ def test_materialize_one_partition_from_the_dagster_ui(tmp_path: Path, capsys):
             "PMA_ERCOT_MIS_URL": server.base_url,
         }
         _seed_instance(home, env, tmp_path / "seed.log")
-        clock.log(f"{DATASET_PATH} {DEMO_DAY} materialized into {root} (CLI)")
+        clock.log(f"ERCOT {DEMO_DAY} and month {MONTH[:7]} materialized into {root} (CLI)")
         downloads_before = _downloads(server)
         dev = DagsterDev(home, free_port(), env, tmp_path / "dagster_dev.log")
         try:
@@ -331,8 +417,8 @@ def test_materialize_one_partition_from_the_dagster_ui(tmp_path: Path, capsys):
                 clock.log(f"dagster dev serving {dev.base_url} (stand-in MIS {server.base_url})")
                 driver = chrome(tmp_path / "chromium-profile")
                 _open_catalog(driver, dev.base_url, clock)
-
-                csv_path = f"{DATASET_PATH}/csv"
+                _open_csv_asset(driver)
+                csv_path = CSV_KEY
                 short_id = _launch_one_partition(driver, dev.base_url, csv_path, UI_DAY)
                 clock.log(f"launched run {short_id} for {csv_path} {UI_DAY} from the UI")
                 csv_run = _wait_for_run(dev, short_id, csv_path)
@@ -341,7 +427,7 @@ def test_materialize_one_partition_from_the_dagster_ui(tmp_path: Path, capsys):
                     "the UI's run never downloaded from the stand-in server"
                 )
 
-                raw_path = f"{DATASET_PATH}/raw_parquet"
+                raw_path = RAW_KEY
                 short_id = _launch_one_partition(driver, dev.base_url, raw_path, UI_DAY)
                 clock.log(f"launched run {short_id} for {raw_path} {UI_DAY} from the UI")
                 raw_run = _wait_for_run(dev, short_id, raw_path)
@@ -351,6 +437,9 @@ def test_materialize_one_partition_from_the_dagster_ui(tmp_path: Path, capsys):
                 shot = _screenshot(driver, f"da_prices_raw_parquet_{UI_DAY}")
                 assert shot.stat().st_size > 10_000
                 clock.log("the UI shows the partition materialized")
+
+                _lineage_names_datasets(driver, dev.base_url, clock)
+                plot_shot = _combined_month_plot(driver, dev.base_url, clock)
         except BaseException:
             if driver is not None:
                 with contextlib.suppress(Exception):
@@ -362,4 +451,4 @@ def test_materialize_one_partition_from_the_dagster_ui(tmp_path: Path, capsys):
                 driver.quit()
     clock.log("done")
     with capsys.disabled():  # the artifact's path, even under -q without -s
-        print(f"\nUI screenshot: {shot}")
+        print(f"\nUI screenshots: {shot}, {plot_shot}")

@@ -15,10 +15,11 @@ from power_market_assets.assets.factory import (
     add_partition_metadata,
     lake_metadata,
     run_metadata,
-    wide_metadata,
+    wide_summary,
 )
 from power_market_assets.assets.partitions import monthly_for
-from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.registry.spec import DatasetSpec, combined_key_path
+from power_market_assets.reporting import plots
 from power_market_assets.transforms import combine
 from power_market_assets.transforms.flatten import TIME_COLUMNS
 from power_market_assets.transforms.names import assign_wide_columns, default_wide_columns
@@ -38,6 +39,35 @@ COMBINED_KINDS: dict[str, tuple[str, Callable[..., pl.DataFrame]]] = {
         combine.combine_da_as_rt_native,
     ),
 }
+# AS products drawn in a combined month's plot (ISOs clear 4 to 8 of them).
+PLOTTED_PRODUCTS = 6
+
+
+def combined_asset_keys(iso: str) -> list[dg.AssetKey]:
+    """The keys of an ISO's combined outputs, `<iso>/combined_<kind>`."""
+    return [dg.AssetKey(combined_key_path(iso, kind)) for kind in COMBINED_KINDS]
+
+
+def combined_month_metadata(
+    frame: pl.DataFrame,
+    month: str,
+    locations: list[str],
+    products: list[str],
+    title: str,
+    timezone: str,
+) -> dict:
+    """What the UI shows of a combined month: size, span, a preview and one plot panel per
+    market the output holds (DA, RT as the hourly mean or at its own granularity, AS) for
+    the first hubs and products, each on its own price scale."""
+    panels = plots.combined_panels(
+        frame.columns, locations[:PLOTTED_LOCATIONS], products[:PLOTTED_PRODUCTS]
+    )
+    png = plots.market_panels_plot_png(frame, panels, title, timezone=timezone)
+    return {
+        **wide_summary(frame, [month], [c for _, columns in panels for c in columns]),
+        "plotted": "; ".join(f"{name}: {', '.join(columns)}" for name, columns in panels),
+        "plot": dg.MetadataValue.md(plots.png_markdown(png, title)),
+    }
 
 
 def _wide_columns(
@@ -64,14 +94,18 @@ def build_combined_assets(
     iso = da_spec.iso.lower()
     outs = {
         kind: dg.AssetOut(
-            key=dg.AssetKey([iso, "combined", kind]),
+            key=dg.AssetKey(combined_key_path(iso, kind)),
             io_manager_key="lake_io",
             group_name=iso,
             kinds={"polars", "parquet"},
             description=description,
             automation_condition=MONTHLY_AUTOMATION,
+            # Key and view `<iso>/combined_<kind>`; files stay under <iso>/combined/<kind>.
             metadata=lake_metadata(
-                f"{iso}/combined/{kind}", "monthly", f"{iso}.combined_{kind}", compact=True
+                f"{iso}/combined/{kind}",
+                "monthly",
+                ".".join(combined_key_path(iso, kind)),
+                compact=True,
             ),
         )
         for kind, (description, _) in COMBINED_KINDS.items()
@@ -81,7 +115,7 @@ def build_combined_assets(
         name=f"{iso}_combined",
         outs=outs,
         ins={
-            name: dg.AssetIn(key=dg.AssetKey([*spec.key_prefix, "flattened"]))
+            name: dg.AssetIn(key=dg.AssetKey(spec.asset_key_path("flattened")))
             for name, spec in (("da", da_spec), ("as_", as_spec), ("rt", rt_spec))
             if spec is not None
         },
@@ -109,12 +143,17 @@ def build_combined_assets(
                 )
                 for month in context.partition_keys
             }
-            plotted = [f"da_{column}" for column in locations[:PLOTTED_LOCATIONS]]
-            title = f"{da_spec.iso} {kind}: day-ahead prices"
             add_partition_metadata(
                 context,
                 {
-                    month: wide_metadata({month: frame}, plotted, title, da_spec.timezone)
+                    month: combined_month_metadata(
+                        frame,
+                        month,
+                        locations,
+                        products,
+                        f"{da_spec.iso} {kind} {month[:7]}",
+                        da_spec.timezone,
+                    )
                     for month, frame in per_month.items()
                 },
                 asset_key=outs[kind].key,

@@ -20,6 +20,7 @@ from power_market_assets.io.changes import PartitionChanges, diff_with_file
 from power_market_assets.io.lake import (
     StagedPartitions,
     discard_staged,
+    stage_lake_path,
     stage_parquet,
     write_failure_marker,
 )
@@ -70,8 +71,9 @@ def lake_metadata(lake_path: str, granularity: str, view: str, **extra) -> dict:
 def stage_asset_args(
     spec: DatasetSpec, stage: str, granularity: str, description: str, **extra
 ) -> dict:
-    """The decorator arguments every stage asset of a dataset shares."""
-    key = dg.AssetKey([*spec.key_prefix, stage])
+    """The decorator arguments every stage asset of a dataset shares: the key
+    `<iso>/<dataset>_<stage>` (its catalog view's name), files under `<iso>/<dataset>/<stage>`."""
+    key = dg.AssetKey(spec.asset_key_path(stage))
     return {
         "key": key,
         "partitions_def": daily_for(spec) if granularity == "daily" else monthly_for(spec),
@@ -79,9 +81,7 @@ def stage_asset_args(
         "io_manager_key": "lake_io",
         "group_name": spec.iso.lower(),
         "description": description,
-        "metadata": lake_metadata(
-            "/".join(key.path), granularity, f"{spec.iso.lower()}.{spec.dataset}_{stage}"
-        ),
+        "metadata": lake_metadata(stage_lake_path(spec, stage), granularity, ".".join(key.path)),
         **extra,
     }
 
@@ -99,8 +99,7 @@ def _landed_from_folder(folder: Path) -> list[LandedSource]:
 
 
 def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
-    key = dg.AssetKey([*spec.key_prefix, "csv"])
-    lake_path = "/".join(key.path)
+    lake_path = stage_lake_path(spec, "csv")
     source_key = f"{spec.iso.lower()}_source"
 
     @dg.asset(
@@ -284,8 +283,8 @@ def fail_partitions(
 
 
 def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinition:
-    asset_key = dg.AssetKey([*spec.key_prefix, "raw_parquet"])
-    lake_path = "/".join(asset_key.path)
+    asset_key = dg.AssetKey(spec.asset_key_path("raw_parquet"))
+    lake_path = stage_lake_path(spec, "raw_parquet")
 
     @dg.asset(
         **stage_asset_args(
@@ -378,8 +377,8 @@ class RawSummary:
 
 
 def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsDefinition:
-    key = dg.AssetKey([*spec.key_prefix, "flattened"])
-    lake_path = "/".join(key.path)
+    key = dg.AssetKey(spec.asset_key_path("flattened"))
+    lake_path = stage_lake_path(spec, "flattened")
 
     @dg.asset(
         **stage_asset_args(
@@ -435,19 +434,19 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
 PLOTTED_LOCATIONS = 4
 
 
-def wide_metadata(
-    per_month: dict[str, pl.DataFrame], plotted: list[str], title: str, timezone: str
-) -> dict:
-    """What a user sees of a wide month in the UI: size, span, a preview and a plot of the
-    first hubs or products (`plotted` columns), so the month can be judged at a glance."""
+def months_frame(per_month: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The non-empty months as one frame (empty when none holds rows)."""
     frames = [f for f in per_month.values() if f.height]
-    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
-    shown = [c for c in plotted if c in frame.columns]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def wide_summary(frame: pl.DataFrame, months: list[str], preview: list[str]) -> dict:
+    """Size, span and a preview (time plus the `preview` columns) of wide months."""
+    shown = [c for c in preview if c in frame.columns]
     times = frame.get_column("interval_start_utc") if frame.height else None
-    png = plots.hub_price_plot_png(frame, plotted, title, timezone=timezone)
     return {
         "rows": frame.height,
-        "months": ", ".join(sorted(per_month)),
+        "months": ", ".join(sorted(months)),
         "columns": frame.width,
         "first_interval_utc": str(times.min()) if times is not None else "",
         "last_interval_utc": str(times.max()) if times is not None else "",
@@ -456,6 +455,18 @@ def wide_metadata(
             if frame.height
             else ""
         ),
+    }
+
+
+def wide_metadata(
+    per_month: dict[str, pl.DataFrame], plotted: list[str], title: str, timezone: str
+) -> dict:
+    """What a user sees of a wide month in the UI: size, span, a preview and a plot of the
+    first hubs or products (`plotted` columns), so the month can be judged at a glance."""
+    frame = months_frame(per_month)
+    png = plots.hub_price_plot_png(frame, plotted, title, timezone=timezone)
+    return {
+        **wide_summary(frame, list(per_month), plotted),
         "plot": dg.MetadataValue.md(plots.png_markdown(png, title)),
     }
 

@@ -56,8 +56,9 @@ def daily_job_name(spec: DatasetSpec) -> str:
 
 
 def landing_run_config(spec: DatasetSpec) -> dict:
-    """Stage 1 takes the day's files from the landing folder instead of the ISO."""
-    op = dg.AssetKey([*spec.key_prefix, "csv"]).to_python_identifier()
+    """Stage 1 takes the day's files from the landing folder instead of the ISO (the csv
+    asset's op is named after its key, e.g. ercot__da_prices_csv)."""
+    op = dg.AssetKey(spec.asset_key_path("csv")).to_python_identifier()
     return {"ops": {op: {"config": {"source": "landing"}}}}
 
 

@@ -302,7 +302,7 @@ def run_monthly(plan: BackfillPlan, runner: Runner, months: list[date], err: Tex
     """Rebuild the flattened months, then combined where its inputs are all there."""
     import dagster as dg
 
-    flat_key = dg.AssetKey([*plan.spec.key_prefix, "flattened"])
+    flat_key = dg.AssetKey(plan.spec.asset_key_path("flattened"))
     combined = downstream_monthly(runner, flat_key)
     ok = True
     for first, last in month_ranges(months):
@@ -313,7 +313,7 @@ def run_monthly(plan: BackfillPlan, runner: Runner, months: list[date], err: Tex
             continue
         print(f"{flat_key.to_user_string()} {first}..{last}: success", file=err)
         if combined and inputs_ready(runner, combined, first, last):
-            what = f"{plan.spec.iso.lower()}/combined {first}..{last}"
+            what = f"{plan.spec.iso.lower()}/combined_* {first}..{last}"
             result = runner.run_assets(combined, first, last)
             ok = ok and result.success
             if not result.success:

@@ -23,6 +23,7 @@ from power_market_assets.io.summary import (
     summary_path,
 )
 from power_market_assets.registry import ALL_DATASETS
+from power_market_assets.registry.spec import combined_key_path
 from power_market_assets.transforms.time import days_between, month_starts
 
 # Stage -> partition granularity, as the asset factory defines them.
@@ -57,7 +58,7 @@ def registry_entries() -> list[CatalogEntry]:
             stage=stage,
             granularity=granularity,
             interval_minutes=spec.interval_minutes,
-            view=f"{spec.iso.lower()}.{spec.dataset}_{stage}",
+            view=".".join(spec.asset_key_path(stage)),  # the view is named as the asset
             lake_path=stage_lake_path(spec, stage),
         )
         for spec in ALL_DATASETS
@@ -79,7 +80,7 @@ def combined_entries(lake: Lake) -> list[CatalogEntry]:
                     stage=kind_dir.name,
                     granularity="monthly",
                     interval_minutes=None,
-                    view=f"{iso_dir}.combined_{kind_dir.name}",
+                    view=".".join(combined_key_path(iso_dir, kind_dir.name)),
                     lake_path=f"{iso_dir}/combined/{kind_dir.name}",
                 )
             )

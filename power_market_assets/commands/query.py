@@ -175,6 +175,9 @@ def lock_down(
     con.execute(f"SET temp_directory = {_literal(str(spill_dir or ''))}")
     if spill_dir:
         con.execute(f"SET max_temp_directory_size = '{limits.memory_bytes * SPILL_FACTOR}B'")
+    # `*_utc` columns print in UTC on every machine; the views show local time as the ISO's
+    # wall clock (`interval_start_local` + `utc_offset`), whatever this zone is.
+    con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET allowed_directories = [{_literal(allowed)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")

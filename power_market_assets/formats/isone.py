@@ -10,6 +10,12 @@ Three file families carry the same prices:
   location ids only.
 - Web-service JSON (`{"HourlyLmps":{"HourlyLmp":[...]}}`, `{"FiveMinLmps":{...}}`):
   `BeginDate` is the local interval start with its UTC offset, so no DST guessing is needed.
+- Day-ahead ancillary (DASI) reserve data: the same C/H/D/T report, served from
+  `/transform/csv/daasreservedata` (`Local Date`, `Hour Ending`, `Location ID` 7000 only and
+  four clearing prices), and the `/daasreservedata` web service (`{"isone_web_services":
+  {"day_ahead_reserves":{"day_ahead_reserve":[...]}}}`, each record's `market_hour.local_day`
+  the local hour start with its offset). Whether the report's fall-back day writes `"02X"` or
+  `"02"` twice is UNCONFIRMED: a second `"02"` of a day is read as the repeated hour.
 - Yearly SMD hourly workbooks (.xlsx): one sheet per load zone (and "ISO NE CA") with
   `Date`, `Hr_End` and `DA_LMP`/`DA_EC`/`DA_CC`/`DA_MLC` (`RT_*` for real time), and a Notes
   sheet. Unlike the reports, every day has 24 rows, the spring-forward day included: its HE
@@ -64,12 +70,22 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "zone_id": ("Reserve Zone ID", "Reserve Zone Id"),
     "zone_name": ("Reserve Zone Name",),
     "TMSR": ("TMSR Clearing Price", "Ten Minute Spinning Reserve Clearing Price"),
-    "TMNSR": ("TMNSR Clearing Price", "Ten Minute Non-Spinning Reserve Clearing Price"),
-    "TMOR": ("TMOR Clearing Price", "Thirty Minute Operating Reserve Clearing Price"),
+    "TMNSR": (
+        "TMNSR Clearing Price",
+        "Ten Minute Non-Spinning Reserve Clearing Price",
+        "Ten Minute Reserve Clearing Price",  # DASI report [3P ERW]
+    ),
+    "TMOR": (
+        "TMOR Clearing Price",
+        "Thirty Minute Operating Reserve Clearing Price",
+        "Total Thirty Reserve Clearing Price",  # DASI report [3P ERW]
+    ),
+    "EIR": ("FER Price", "FER Clearing Price", "EIR Clearing Price"),
 }
 PRICE_FIELDS = ("lmp", "energy", "congestion", "loss")
 RESERVE_FIELDS = registry.RESERVE_PRODUCTS
-NUMERIC_FIELDS = frozenset(PRICE_FIELDS + RESERVE_FIELDS)
+DA_AS_FIELDS = registry.DA_AS_PRODUCTS
+NUMERIC_FIELDS = frozenset(PRICE_FIELDS + RESERVE_FIELDS + DA_AS_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -90,7 +106,12 @@ LAYOUTS: dict[str, Layout] = {
     "hourly_reserve": Layout(
         required=("date", "hour_ending", "zone_name") + RESERVE_FIELDS, optional=("zone_id",)
     ),
+    "daas_reserve": Layout(
+        required=("date", "hour_ending") + DA_AS_FIELDS, optional=("location_id",)
+    ),
 }
+# Layout -> (fields unpivoted into products, products per record) for ancillary tables.
+PRODUCT_FIELDS = {"hourly_reserve": RESERVE_FIELDS, "daas_reserve": DA_AS_FIELDS}
 
 # ISO-NE location type codes -> standard location types (external nodes stay NODE; their
 # ISO code is kept in iso_location_type).
@@ -102,6 +123,8 @@ TITLES = {
     "Real-Time Energy Market Hourly LMP Report": registry.RT_PRICES_HOURLY,
     "Five-Minute Locational Marginal Prices": registry.RT_PRICES,
     "Final Hourly Reserve Zone Prices & Designations": registry.RT_AS_PRICES,
+    # The DASI report's title line is UNCONFIRMED: the ISO Express report name [3P ERW].
+    registry.AS_PRICES.title: registry.AS_PRICES,
 }
 # SMD workbook sheet -> pricing location. "ISO NE CA" as the hub is UNCONFIRMED.
 SMD_SHEETS = {
@@ -128,7 +151,8 @@ _MARKET_TOKENS = {
     "hourlylmprt": registry.RT_PRICES_HOURLY,
 }
 log = logging.getLogger(__name__)
-_TRAILER_COUNT = re.compile(r"(\d+)\s*$")
+# "Total # of Data Records: 24" (histRpts, UNCONFIRMED) or "24 lines" (DASI report [3P ERW]).
+_TRAILER_COUNT = re.compile(r"(\d+)(?:\s+lines?)?\s*$")
 _NAME_DAY = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
 
@@ -359,6 +383,39 @@ def _reserve_long(frame: pl.DataFrame) -> pl.DataFrame:
     return long.with_columns(product.alias("product"))
 
 
+def _mark_repeated_hour(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """A second "02" of a day (per `by`) is the repeated fall-back hour, "02X": the DASI report
+    may write the hour twice instead of "02X" (UNCONFIRMED), in file order."""
+    label = pl.col("hour_ending").str.strip_chars()
+    nth = pl.int_range(pl.len()).over(["date", "hour_ending", *by])
+    repeated = (label == "02") & (nth > 0)
+    return frame.with_columns(
+        pl.when(repeated).then(label + "X").otherwise(pl.col("hour_ending")).alias("hour_ending")
+    )
+
+
+def _daas_long(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per (hour, DASI product); DASI clears system-wide only (location 7000), so a
+    row of another location is refused rather than taken as a second price of the product."""
+    if "location_id" in frame.columns:
+        location = pl.col("location_id").cast(pl.Utf8).str.strip_chars()
+        other = frame.filter(location != registry.DA_AS_LOCATION_ID)
+        if other.height:
+            row = other.row(0, named=True)
+            raise FormatError(
+                row["source_file"],
+                f"Location ID {row['location_id']!r} ({other.height} row(s)): day-ahead "
+                f"ancillary prices clear system-wide, location {registry.DA_AS_LOCATION_ID} only",
+            )
+    long = frame.unpivot(
+        index=["interval_start_utc", "source_file"],
+        on=list(DA_AS_FIELDS),
+        variable_name="product",
+        value_name="price",
+    )
+    return long
+
+
 # ---------------------------------------------------------------------------------------------
 # Per family readers
 
@@ -369,13 +426,17 @@ def read_reports(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame | Non
     frame = _report_frames(reports, layout)
     if frame is None or frame.height == 0:
         return None
-    _check_prices_present(frame, PRICE_FIELDS + RESERVE_FIELDS)
+    _check_prices_present(frame, PRICE_FIELDS + RESERVE_FIELDS + DA_AS_FIELDS)
     if spec.file_layout == "five_minute_lmp":
         days = {r.text.name: _file_day(r.text.name, r.comments) for r in reports}
         frame = frame.with_columns(
             pl.col("source_file").replace_strict(days, return_dtype=pl.Date).alias("_file_day")
         )
         return _resolve_locations(_five_minute_starts(frame, spec.timezone))
+    if spec.file_layout == "daas_reserve":
+        by = ["source_file", *(["location_id"] if "location_id" in frame.columns else [])]
+        frame = _hour_label_starts(_mark_repeated_hour(frame, by), spec.timezone)
+        return _daas_long(frame)
     frame = _hour_label_starts(frame, spec.timezone)
     if spec.file_layout == "hourly_reserve":
         return _reserve_long(frame)
@@ -383,15 +444,20 @@ def read_reports(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame | Non
 
 
 def _json_items(payload: object, root: str, name: str) -> list[dict]:
-    if not isinstance(payload, dict) or root not in payload:
-        found = list(payload)[:3] if isinstance(payload, dict) else type(payload).__name__
-        raise FormatError(name, f"JSON reply has no {root!r} root (found {found})")
-    inner = payload[root]
-    if not inner:  # "" or {} or null: no data
-        return []
+    """The records under `root` (dotted for nested roots, e.g.
+    "isone_web_services.day_ahead_reserves"); an empty level ("", {}, null) means no data."""
+    inner = payload
+    for level in root.split("."):
+        if not isinstance(inner, dict) or level not in inner:
+            found = list(inner)[:3] if isinstance(inner, dict) else type(inner).__name__
+            raise FormatError(name, f"JSON reply has no {root!r} root (found {found})")
+        inner = inner[level]
+        if not inner:  # "" or {} or null: no data
+            return []
     if not isinstance(inner, dict):
         raise FormatError(name, f"JSON {root!r} is not an object")
-    items = next(iter(inner.values()), []) if len(inner) == 1 else inner.get(root[:-1], [])
+    leaf = root.rsplit(".", 1)[-1]
+    items = next(iter(inner.values()), []) if len(inner) == 1 else inner.get(leaf[:-1], [])
     if isinstance(items, dict):  # a single record comes unwrapped
         items = [items]
     if not isinstance(items, list):
@@ -455,6 +521,41 @@ def _reserve_rows(items: list[dict], name: str) -> list[dict]:
     return rows
 
 
+# DASI web-service fields -> product [CLIENT: GS; 3P BUST]; EIR clears at the FER price.
+_DAAS_JSON_KEYS = {
+    "TMSR": "tmsr_clearing_price",
+    "TMNSR": "tmnsr_clearing_price",
+    "TMOR": "tmor_clearing_price",
+    "EIR": "fer_clearing_price",
+}
+
+
+def json_record_count(payload: object, root: str) -> int:
+    """Records under `root` of a web-service reply; 0 when it holds none (or has no root)."""
+    try:
+        return len(_json_items(payload, root, ""))
+    except FormatError:
+        return 0
+
+
+def _daas_rows(items: list[dict], name: str) -> list[dict]:
+    """`market_hour.local_day` is the local hour start with its offset (both fall-back hours
+    are told apart by the offset)."""
+    rows = []
+    for item in items:
+        hour = item.get("market_hour")
+        if not isinstance(hour, dict) or not hour.get("local_day"):
+            raise FormatError(name, f"JSON record lacks field 'market_hour.local_day': {item}")
+        row = {"begin": str(hour["local_day"])}
+        for product, key in _DAAS_JSON_KEYS.items():
+            row[product] = _json_number(item, key, name)
+        rows.append(row)
+    return rows
+
+
+_JSON_ROWS = {"daas_reserve": _daas_rows, "hourly_reserve": _reserve_rows}
+
+
 def _begin_to_utc(column: str) -> pl.Expr:
     return (
         pl.col(column)
@@ -473,9 +574,7 @@ def read_json_replies(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame 
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise FormatError(name, f"not JSON: {exc}") from None
         items = _json_items(payload, root, name)
-        rows = (
-            _reserve_rows(items, name) if spec.table_kind == "ancillary" else _lmp_rows(items, name)
-        )
+        rows = _JSON_ROWS.get(spec.file_layout, _lmp_rows)(items, name)
         if not rows:
             continue
         frame = pl.DataFrame(rows).with_columns(
@@ -488,6 +587,8 @@ def read_json_replies(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame 
     if not frames:
         return None
     frame = pl.concat(frames, how="diagonal_relaxed")
+    if spec.file_layout == "daas_reserve":
+        return _daas_long(frame)
     return _reserve_long(frame) if spec.table_kind == "ancillary" else frame
 
 
@@ -642,6 +743,8 @@ def _identify_json(name: str, text: str) -> DatasetSpec | None:
         return registry.RT_PRICES
     if root == "RealTimeHourlyOperatingReserves":
         return registry.RT_AS_PRICES
+    if root == "isone_web_services" and '"day_ahead_reserves"' in text:
+        return registry.AS_PRICES
     if root == "HourlyLmps":
         return _hourly_lmp_market(name)
     return None
@@ -668,7 +771,7 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     records for JSON replies, zone-sheet rows for workbooks; times the products per row for
     reserve prices."""
     path = Path(path)
-    per_record = len(RESERVE_FIELDS) if spec.table_kind == "ancillary" else 1
+    per_record = len(PRODUCT_FIELDS[spec.file_layout]) if spec.table_kind == "ancillary" else 1
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return count_data_lines(path.read_bytes()) * per_record

@@ -8,6 +8,13 @@ A file lock serializes concurrent rebuilds from parallel runs.
 View names come from the registry, never from folder names (a folder named with a `"` once
 ran its own SQL), every identifier and literal is escaped, and the rebuild connection can read
 nothing outside the lake (io/duckdb_safety.py).
+
+The Parquet files keep `interval_start_local` as an instant with the ISO's zone, which DuckDB
+would print in the session's time zone (UTC: the same text as `interval_start_utc`). The views
+show it as the ISO's wall clock instead (a TIMESTAMP, whatever the session time zone) with
+`utc_offset` ('-05:00') next to it, so the repeated fall-back hour stays distinguishable. Every
+column carries a comment with its meaning and unit (registry/schema.py COLUMN_UNITS):
+`select column_name, comment from duckdb_columns() where table_name = '...'`.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -30,6 +38,11 @@ from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.io.locations import VIEW_NAME as LOCATIONS_VIEW
 from power_market_assets.io.locations import locations_view_sql
 from power_market_assets.registry import ALL_DATASETS, COMBINED_INPUTS
+from power_market_assets.registry.schema import (
+    COLUMN_MEANINGS,
+    WIDE_VIEW_COMMENT,
+    column_comment,
+)
 from power_market_assets.registry.spec import DatasetSpec
 
 log = logging.getLogger(__name__)
@@ -44,9 +57,25 @@ COMBINED_KIND_NAMES = ("da_as_hourly", "da_as_rt_hourly", "da_as_rt_native")
 # all_isos.<dataset> unions every ISO's <iso>.<dataset>_raw_parquet (the standard long table).
 CROSS_ISO_SCHEMA = "all_isos"
 CROSS_ISO_DATASETS = ("da_prices", "rt_prices", "as_prices")
+# all_isos.rt_prices_hourly: every ISO's native RT prices (5 or 15 minutes, irregular for NYISO)
+# averaged to the hour, so ISOs compare hour by hour (not an ISO's own hourly price).
+RT_HOURLY_VIEW = "rt_prices_hourly"
+RT_NATIVE_DATASET = "rt_prices"
+# The standard time columns, first in every raw, flattened and combined table.
+TIME_COLUMNS = ("interval_start_utc", "interval_end_utc", "interval_start_local")
+LOCAL_COLUMN = "interval_start_local"
+OFFSET_COLUMN = "utc_offset"
+ZONED = "TIMESTAMP WITH TIME ZONE"
+# DuckDB rewrites a view's entry for each column comment, so commenting n columns costs n^2
+# (1,000 columns 0.3 s, 4,000 columns 10 s): wider views (nodal flattened months) get their
+# named columns' comments and the unit of all the others in the view's own comment.
+MAX_COLUMN_COMMENTS = 1000
 # What a rebuild killed mid-way leaves in the data root: its temp database, its WAL and
 # DuckDB's spill folder (`<database>.tmp`).
 _REBUILD_TEMPS = ".warehouse.duckdb.*.tmp*"
+
+
+TableShape = Literal["long", "wide", "combined"]
 
 
 @dataclass(frozen=True)
@@ -55,22 +84,34 @@ class CatalogView:
     name: str
     lake_path: str  # <iso>/<dataset>/<stage> or <iso>/combined/<kind>
     glob: str
+    timezone: str = ""  # the ISO's (registry), for the wall-clock interval_start_local
 
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}"
 
+    @property
+    def shape(self) -> TableShape:
+        """Long tables name their columns; wide ones hold one price column per location."""
+        if "/combined/" in self.lake_path:
+            return "combined"
+        return "wide" if self.lake_path.endswith("/flattened") else "long"
 
-def _view(lake: Lake, lake_path: str, name: str) -> CatalogView:
+
+def _view(lake: Lake, lake_path: str, name: str, timezone: str) -> CatalogView:
     glob = lake.stage_dir(lake_path) / "year=*" / "*.parquet"
     return CatalogView(
-        schema=lake_path.split("/")[0], name=name, lake_path=lake_path, glob=str(glob)
+        schema=lake_path.split("/")[0],
+        name=name,
+        lake_path=lake_path,
+        glob=str(glob),
+        timezone=timezone,
     )
 
 
 def _dataset_views(lake: Lake, spec: DatasetSpec) -> list[CatalogView]:
     return [
-        _view(lake, stage_lake_path(spec, stage), f"{spec.dataset}_{stage}")
+        _view(lake, stage_lake_path(spec, stage), f"{spec.dataset}_{stage}", spec.timezone)
         for stage in VIEW_STAGES
     ]
 
@@ -83,8 +124,8 @@ def registry_views(lake: Lake) -> list[CatalogView]:
     """
     views = [view for spec in ALL_DATASETS for view in _dataset_views(lake, spec)]
     views += [
-        _view(lake, f"{iso.lower()}/combined/{kind}", f"combined_{kind}")
-        for iso in COMBINED_INPUTS
+        _view(lake, f"{iso.lower()}/combined/{kind}", f"combined_{kind}", inputs[0].timezone)
+        for iso, inputs in COMBINED_INPUTS.items()
         for kind in COMBINED_KIND_NAMES
     ]
     return sorted(views, key=lambda v: v.lake_path)
@@ -104,30 +145,138 @@ def unregistered_folders(lake: Lake) -> list[str]:
     return sorted(f for f in found if f not in known and (lake.lake_dir / f).is_dir())
 
 
-def view_sql(view: CatalogView) -> str:
+def wall_clock_sql(column: str, timezone: str) -> str:
+    """An instant as the ISO's wall clock: a TIMESTAMP, printed the same in every session."""
+    return f"timezone({quote_literal(timezone)}, {quote_identifier(column)})"
+
+
+def utc_offset_sql(column: str, timezone: str) -> str:
+    """The ISO's UTC offset at an instant as text, '-05:00' (an INTERVAL column would not
+    survive `power-market query --csv`, which goes through Polars)."""
+    minutes = (
+        f"CAST((epoch({wall_clock_sql(column, timezone)}) - epoch({quote_identifier(column)}))"
+        " // 60 AS INTEGER)"
+    )
+    sign = f"CASE WHEN {minutes} < 0 THEN '-' ELSE '+' END"
+    return f"printf('%s%02d:%02d', {sign}, abs({minutes}) // 60, abs({minutes}) % 60)"
+
+
+def _select_list(view: CatalogView, wall_clock: bool) -> str:
+    """`*`, or the time columns first with interval_start_local as the ISO's wall clock and
+    utc_offset after it, then every other column (columns added over the years included)."""
+    if not (wall_clock and view.timezone):
+        return "*"
+    start, end, local = (quote_identifier(c) for c in TIME_COLUMNS)
     return (
-        f"CREATE OR REPLACE VIEW {_qualified_sql(view)} AS SELECT * FROM "
-        f"read_parquet({quote_literal(view.glob)}, union_by_name = true, "
+        f"{start}, {end}, {wall_clock_sql(LOCAL_COLUMN, view.timezone)} AS {local}, "
+        f"{utc_offset_sql(LOCAL_COLUMN, view.timezone)} AS {quote_identifier(OFFSET_COLUMN)}, "
+        f"* EXCLUDE ({start}, {end}, {local})"
+    )
+
+
+def view_sql(view: CatalogView, wall_clock: bool = False) -> str:
+    """The view over a folder's Parquet files; `wall_clock` when they store a zoned
+    interval_start_local (stores_zoned_local)."""
+    return (
+        f"CREATE OR REPLACE VIEW {_qualified_sql(view)} AS SELECT {_select_list(view, wall_clock)} "
+        f"FROM read_parquet({quote_literal(view.glob)}, union_by_name = true, "
         f"hive_partitioning = false)"
     )
+
+
+def stores_zoned_local(con: duckdb.DuckDBPyConnection, lake: Lake, view: CatalogView) -> bool:
+    """Whether the folder's newest file has the standard time columns with a zoned
+    interval_start_local (one footer read, on the connection locked to the lake)."""
+    files = lake.all_partition_files(view.lake_path)
+    if not files or not view.timezone:
+        return False
+    described = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({quote_literal(str(files[-1]))})"
+    ).fetchall()
+    types = {row[0]: row[1] for row in described}
+    return all(c in types for c in TIME_COLUMNS) and types[LOCAL_COLUMN] == ZONED
 
 
 def _qualified_sql(view: CatalogView) -> str:
     return f"{quote_identifier(view.schema)}.{quote_identifier(view.name)}"
 
 
-def cross_iso_sql(views: list[CatalogView]) -> dict[str, str]:
+def _union_view(name: str, selects: list[str]) -> tuple[str, str]:
+    """(qualified name, CREATE VIEW all_isos.<name> AS the union by column name of selects)."""
+    union = "\nUNION ALL BY NAME\n".join(selects)
+    target = f"{quote_identifier(CROSS_ISO_SCHEMA)}.{quote_identifier(name)}"
+    return f"{CROSS_ISO_SCHEMA}.{name}", f"CREATE OR REPLACE VIEW {target} AS {union}"
+
+
+def rt_hourly_select(view: CatalogView) -> str:
+    """One ISO's native RT prices averaged per location and UTC hour (an interval belongs to
+    the hour its start falls in, truncated in UTC whatever the session time zone); the hour
+    also as the ISO's wall clock with its offset, so ERCOT's 01:00 shows twice on 2024-11-03."""
+    hour = quote_identifier("hour_start_utc")
+    truncated = "date_trunc('hour', timezone('UTC', interval_start_utc))"
+    return (
+        f"SELECT {hour} AS interval_start_utc, "
+        f"timezone('UTC', max(naive_hour) + INTERVAL 1 HOUR) AS interval_end_utc, "
+        f"{wall_clock_sql('hour_start_utc', view.timezone)} AS interval_start_local, "
+        f"{utc_offset_sql('hour_start_utc', view.timezone)} AS utc_offset, "
+        "operating_day, iso, market, location, location_type, "
+        "min(interval_minutes) AS native_interval_minutes, avg(lmp) AS lmp_mean, "
+        "min(lmp) AS lmp_min, max(lmp) AS lmp_max, count(lmp) AS intervals "
+        f"FROM (SELECT *, {truncated} AS naive_hour, timezone('UTC', {truncated}) AS {hour} "
+        f"FROM {_qualified_sql(view)}) "
+        f"GROUP BY {hour}, operating_day, iso, market, location, location_type"
+    )
+
+
+def cross_iso_sql(
+    views: list[CatalogView], standard: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """all_isos views: one per standard dataset, the union (by column name) of every ISO's
-    stage-2 table, so hubs of different ISOs compare in one query, in UTC."""
-    statements = {}
-    for dataset in CROSS_ISO_DATASETS:
-        parts = [v for v in views if v.name == f"{dataset}_raw_parquet"]
-        if not parts:
-            continue
-        union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {_qualified_sql(v)}" for v in parts)
-        target = f"{quote_identifier(CROSS_ISO_SCHEMA)}.{quote_identifier(dataset)}"
-        statements[f"{CROSS_ISO_SCHEMA}.{dataset}"] = f"CREATE OR REPLACE VIEW {target} AS {union}"
+    stage-2 table, so hubs of different ISOs compare in one query, in UTC (each ISO's
+    interval_start_local is its own wall clock); and rt_prices_hourly (rt_hourly_select) over
+    the native RT views named in `standard` (those holding the standard time columns)."""
+    statements = dict(
+        _union_view(dataset, [f"SELECT * FROM {_qualified_sql(v)}" for v in parts])
+        for dataset in CROSS_ISO_DATASETS
+        if (parts := [v for v in views if v.name == f"{dataset}_raw_parquet"])
+    )
+    native_rt = [
+        v for v in views if v.name == f"{RT_NATIVE_DATASET}_raw_parquet" and v.qualified in standard
+    ]
+    if native_rt:
+        name, sql = _union_view(RT_HOURLY_VIEW, [rt_hourly_select(v) for v in native_rt])
+        statements[name] = sql
     return statements
+
+
+def _comment_sql(con: duckdb.DuckDBPyConnection, qualified: str, shape: TableShape) -> list[str]:
+    """`COMMENT ON COLUMN` for every column of a view that has a meaning or a unit; a wide
+    view also says on itself that its location columns are prices in $/MWh."""
+    schema, name = qualified.split(".", 1)
+    columns = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = "
+        f"{quote_literal(schema)} AND table_name = {quote_literal(name)} ORDER BY column_index"
+    ).fetchall()
+    target = f"{quote_identifier(schema)}.{quote_identifier(name)}"
+    statements = []
+    if shape != "long":
+        statements.append(f"COMMENT ON VIEW {target} IS {quote_literal(WIDE_VIEW_COMMENT)}")
+    if len(columns) > MAX_COLUMN_COMMENTS:
+        columns = [(c,) for (c,) in columns if c in COLUMN_MEANINGS]
+    for (column,) in columns:
+        comment = column_comment(column, wide=shape == "wide", combined=shape == "combined")
+        if comment:
+            statements.append(
+                f"COMMENT ON COLUMN {target}.{quote_identifier(column)} IS {quote_literal(comment)}"
+            )
+    return statements
+
+
+def comment_columns(con: duckdb.DuckDBPyConnection, shapes: dict[str, TableShape]) -> None:
+    """Comments (meaning and unit) on the columns of the views, by qualified name."""
+    statements = [sql for name, shape in shapes.items() for sql in _comment_sql(con, name, shape)]
+    if statements:
+        con.execute(";\n".join(statements))
 
 
 @contextmanager
@@ -193,18 +342,21 @@ def _write_catalog(
     schemas = sorted({v.schema for v in views})
     for schema in schemas:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+    standard = frozenset(v.qualified for v in views if stores_zoned_local(con, lake, v))
     for view in views:
-        con.execute(view_sql(view))
+        con.execute(view_sql(view, view.qualified in standard))
     extra = {
         f"{iso}.{LOCATIONS_VIEW}": sql for iso in schemas if (sql := locations_view_sql(lake, iso))
     }
     for statement in extra.values():
         con.execute(statement)
-    cross_iso = cross_iso_sql(views)
+    cross_iso = cross_iso_sql(views, standard)
     if cross_iso:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(CROSS_ISO_SCHEMA)}")
     for statement in cross_iso.values():
         con.execute(statement)
+    shapes = {v.qualified: v.shape for v in views}
+    comment_columns(con, {**shapes, **dict.fromkeys([*extra, *cross_iso], "long")})
     con.execute("CHECKPOINT")
     return {**extra, **cross_iso}
 

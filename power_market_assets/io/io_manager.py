@@ -27,6 +27,7 @@ from power_market_assets.io.lake import (
     write_parquet_files,
 )
 from power_market_assets.io.summary import footer_rows, record_partitions
+from power_market_assets.registry import get_spec
 
 
 def partition_key_of(day: date, granularity: str) -> str:
@@ -237,6 +238,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 f"are not used downstream until they are re-materialized: {reason['reason']}"
             )
         files = self.lake.existing_partition_files(lake_path, keys)
+        if not files and (empty := _before_first_available(lake_path, keys)) is not None:
+            context.log.info(f"{lake_path}: {keys[0]}..{keys[-1]} predate the dataset: no rows")
+            return empty
         if not files:
             raise FileNotFoundError(
                 f"no materialized partitions of {lake_path} for {keys[:1]}..{keys[-1:]}: "
@@ -245,3 +249,17 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if len(files) < len(keys):
             context.log.info(f"{lake_path}: {len(files)} of {len(keys)} upstream partitions exist")
         return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
+
+
+def _before_first_available(lake_path: str, keys: list[str]) -> pl.LazyFrame | None:
+    """No rows (the dataset's long schema) when every requested partition predates the
+    dataset's first available day, a market that did not exist yet (ISO-NE's day-ahead reserves
+    before 2025-03-01): its month flattens to no rows instead of failing the ISO's run."""
+    iso, dataset = lake_path.split("/")[:2]
+    try:
+        spec = get_spec(iso, dataset)
+    except KeyError:
+        return None
+    if not keys or max(keys) >= spec.first_available.isoformat():
+        return None
+    return pl.LazyFrame(schema=spec.schema)

@@ -40,8 +40,8 @@ def safe_part(part: str) -> str:
 
 
 def stage_lake_path(spec: DatasetSpec, stage: str) -> str:
-    """`<iso>/<dataset>/<stage>`: the lake path of a dataset's stage (its asset key path)."""
-    return "/".join([*spec.key_prefix, stage])
+    """`<iso>/<dataset>/<stage>`: the lake path of a dataset's stage (not its asset key)."""
+    return "/".join([*spec.lake_prefix, stage])
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,16 @@ rows, a cookie and a Referer required) and the authenticated web services (JSON)
 hourly workbooks (.xlsx) hold hub and load-zone DA and RT hourly prices too; the DA and RT
 hourly readers accept them.
 
-Ancillary services: ISO_FORMATS documents only real-time reserve prices (the "Final Hourly
-Reserve Zone Prices & Designations" report and `/realtimehourlyoperatingreserve`), so there is
-an `rt_as_prices` dataset and no day-ahead `as_prices`; COMBINED_INPUTS' AS entry is None.
-Reserve prices are published per reserve zone, so the product carries the zone:
-"ROS_TMSR", "CT_TMOR", ... (zone name, "_", product).
+Ancillary services:
+- `rt_as_prices`: real-time hourly reserve prices per reserve zone (the "Final Hourly Reserve
+  Zone Prices & Designations" report and `/realtimehourlyoperatingreserve`); the product
+  carries the zone: "ROS_TMSR", "CT_TMOR", ... (zone name, "_", product).
+- `as_prices`: day-ahead hourly clearing prices of the Day-Ahead Ancillary Services Initiative
+  (DASI, from operating day 2025-03-01), system-wide (reserve location 7000) only, so the
+  product is the plain product: TMSR, TMNSR, TMOR and EIR (ISO_FORMATS.md 4.4). It is ISO-NE's
+  AS input of the combined asset. Its partitions are the ISO's shared ones (the per-ISO jobs
+  need one partitions definition); days before `first_available` are not asked for, and a
+  month before it flattens to no rows (all-null as_* columns in the combined outputs).
 """
 
 from __future__ import annotations
@@ -61,6 +66,13 @@ ENERGY_BOUNDS = (
     PriceBound(start=MARKET_START, floor=-1000.0, cap=2500.0),
     PriceBound(start=date(2018, 6, 1), floor=-1000.0, cap=4000.0),
 )
+# Day-ahead ancillary services (DASI) started with operating day 2025-03-01 [3P ERW; CLIENT: GS].
+DASI_START = date(2025, 3, 1)
+# DASI products, cleared system-wide (reserve location 7000): ten-minute spinning, ten-minute
+# non-spinning, thirty-minute operating reserve and energy imbalance reserve (cleared against the
+# forecast energy requirement: its price is the report's "FER Price").
+DA_AS_PRODUCTS = ("TMSR", "TMNSR", "TMOR", "EIR")
+DA_AS_LOCATION_ID = "7000"
 RESERVE_BOUNDS = (
     PriceBound(start=MARKET_START, floor=0.0, cap=2500.0),
     PriceBound(start=date(2018, 6, 1), floor=0.0, cap=4000.0),
@@ -168,19 +180,53 @@ RT_AS_PRICES = _spec(
     "zone; products are named <zone>_<product>, e.g. ROS_TMSR.",
 )
 
+AS_PRICES = _spec(
+    dataset="as_prices",
+    title="Day-Ahead Hourly Reserve Requirements Prices Designations and Forecast",
+    table_kind="ancillary",
+    market="DAM",
+    interval_minutes=60,
+    first_available=DASI_START,
+    report_code="daasreservedata",
+    file_layout="daas_reserve",
+    publish_hour_local=13.5,  # UNCONFIRMED: with the DA LMPs (BUST fetches after 13:00)
+    source_params=_params(
+        # A dynamic ISO Express CSV (not histRpts): a path from the host root, with the day as
+        # the start and end of the range [3P ERW]; the landed file gets `report_name`.
+        report_path="/transform/csv/daasreservedata?start={yyyymmdd}&end={yyyymmdd}",
+        report_name="daasreservedata_{yyyymmdd}.csv",
+        tree_page="ancillary-daas-hourly-rr",
+        ws_paths="daasreservedata/day/{yyyymmdd}",
+        # {"isone_web_services":{"day_ahead_reserves":{"day_ahead_reserve":[...]}}} [CLIENT: GS]
+        ws_root="isone_web_services.day_ahead_reserves",
+    ),
+    default_locations=DA_AS_PRODUCTS,
+    price_bounds=RESERVE_BOUNDS,
+    description="Day-ahead hourly ancillary service clearing prices of the DASI market "
+    "(from 2025-03-01), system-wide: TMSR, TMNSR, TMOR and EIR (the FER price), $/MW-hour.",
+)
+
 # The six 4-hour blocks of the five-minute reports (local wall clock).
 BLOCKS = ("00-04", "04-08", "08-12", "12-16", "16-20", "20-24")
 
 
 def report_paths(spec: DatasetSpec, day: date) -> list[str]:
-    """URL paths (under the reports host) of a dataset's report file(s) for an operating day."""
+    """URL paths (under the reports host) of a dataset's report file(s) for an operating day:
+    under histRpts, or from the host root when the template starts with "/"."""
     template = spec.param("report_path")
     blocks = BLOCKS if "{block}" in template else ("",)
     version = spec.param("version", "final")
+    prefix = "" if template.startswith("/") else f"{REPORTS_PATH}/"
     return [
-        f"{REPORTS_PATH}/" + template.format(yyyymmdd=f"{day:%Y%m%d}", version=version, block=b)
-        for b in blocks
+        prefix + template.format(yyyymmdd=f"{day:%Y%m%d}", version=version, block=b) for b in blocks
     ]
+
+
+def report_name(spec: DatasetSpec, path: str, day: date) -> str:
+    """The file name a report lands under: `report_name` (query URLs), else the path's last
+    segment."""
+    template = spec.param("report_name")
+    return template.format(yyyymmdd=f"{day:%Y%m%d}") if template else path.rsplit("/", 1)[-1]
 
 
 def ws_paths(spec: DatasetSpec, day: date) -> list[tuple[str, str]]:
@@ -201,7 +247,6 @@ def ws_paths(spec: DatasetSpec, day: date) -> list[tuple[str, str]]:
     return out
 
 
-ISONE_DATASETS = (DA_PRICES, RT_PRICES, RT_PRICES_HOURLY, RT_AS_PRICES)
-# (DA hourly, DA hourly AS or None, finest RT) for the combined asset. ISO-NE's documented
-# reserve prices are real-time only, so there is no day-ahead AS input.
-COMBINED_INPUTS = (DA_PRICES, None, RT_PRICES)
+ISONE_DATASETS = (DA_PRICES, RT_PRICES, RT_PRICES_HOURLY, RT_AS_PRICES, AS_PRICES)
+# (DA hourly, DA hourly AS or None, finest RT) for the combined asset.
+COMBINED_INPUTS = (DA_PRICES, AS_PRICES, RT_PRICES)

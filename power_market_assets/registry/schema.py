@@ -74,3 +74,100 @@ HUB, ZONE, ZONE_EW, NODE, DC_TIE, DC_TIE_EW = (
     "DC_TIE_EW",
 )
 AGGREGATE, INTERFACE = "AGGREGATE", "INTERFACE"
+
+# Units: the one place the DuckDB column comments (io/catalog.py) and the README's schema table
+# (a test compares them) take them from. Ancillary-service prices are $/MW of capacity for one
+# hour, which is the same $/MWh.
+PRICE_UNIT = "$/MWh"
+QUANTITY_UNIT = "MW"
+COLUMN_UNITS: dict[str, str] = {
+    "interval_minutes": "minutes",
+    "lmp": PRICE_UNIT,
+    "energy": PRICE_UNIT,
+    "congestion": PRICE_UNIT,
+    "loss": PRICE_UNIT,
+    "ghg": PRICE_UNIT,
+    "price": PRICE_UNIT,
+    "load_mw": QUANTITY_UNIT,
+    "lmp_mean": PRICE_UNIT,
+    "lmp_min": PRICE_UNIT,
+    "lmp_max": PRICE_UNIT,
+    "max_abs_change": PRICE_UNIT,
+}
+# What a named column holds, as the catalog's column comment says it (the unit is appended).
+COLUMN_MEANINGS: dict[str, str] = {
+    "interval_start_utc": "interval start, UTC",
+    "interval_end_utc": "interval end, UTC",
+    "interval_start_local": "interval start, ISO wall clock (no time zone; utc_offset tells the "
+    "repeated fall-back hour apart)",
+    "utc_offset": "the ISO's UTC offset at interval_start_local, e.g. -06:00",
+    "operating_day": "the ISO's operating day",
+    "iso": "grid operator",
+    "market": "DAM (day-ahead) or RTM (real-time)",
+    "interval_minutes": "native interval length",
+    "native_interval_minutes": "native interval length of the averaged intervals, minutes",
+    "location": "the ISO's own location name",
+    "location_type": "HUB, ZONE, NODE, DC_TIE, AGGREGATE, INTERFACE... (mapped)",
+    "iso_location_type": "the ISO's own location type code",
+    "lmp": "locational marginal price (total)",
+    "energy": "energy component of the LMP",
+    "congestion": "congestion component of the LMP (one sign convention for every ISO)",
+    "loss": "loss component of the LMP",
+    "ghg": "greenhouse-gas component of the LMP (CAISO)",
+    "product": "ancillary-service product",
+    "price": "ancillary-service clearing price",
+    "load_mw": "load",
+    "source_file": "the ISO file the row came from",
+    "lmp_mean": "mean LMP of the native intervals starting in the hour",
+    "lmp_min": "lowest LMP of the native intervals starting in the hour",
+    "lmp_max": "highest LMP of the native intervals starting in the hour",
+    "intervals": "native intervals averaged (with an LMP)",
+    "rt_intervals": "RT intervals in the hour with a value for at least one location",
+    "max_abs_change": "largest absolute change of a value",
+}
+# A wide view's own comment (its columns' comments say the same, column by column).
+WIDE_VIEW_COMMENT = (
+    f"one column per location or product: prices in {PRICE_UNIT} "
+    "(<iso>.locations maps each column to the ISO's name)"
+)
+# Combined (stage 4) columns: prefix -> what the price is; RT statistics end in a suffix.
+COMBINED_PREFIXES = {
+    "da_": "day-ahead price",
+    "as_": "day-ahead ancillary-service price",
+    "rt_": "real-time price",
+}
+RT_STATISTICS = {
+    "_mean": "mean",
+    "_max": "highest",
+    "_min": "lowest",
+    "_std": "sample standard deviation",
+}
+
+
+def with_unit(meaning: str, unit: str | None) -> str:
+    return f"{meaning}, {unit}" if unit else meaning
+
+
+def _wide_price_meaning(column: str, combined: bool) -> str:
+    """A wide column is a price at the location or product it names (`<iso>.locations`)."""
+    if not combined:
+        return f"price at {column} (ISO name in <iso>.locations)"
+    prefix = next((p for p in COMBINED_PREFIXES if column.startswith(p)), "")
+    what = COMBINED_PREFIXES.get(prefix, "price")
+    rest = column.removeprefix(prefix)
+    if prefix == "rt_":
+        for suffix, stat in RT_STATISTICS.items():
+            if rest.endswith(suffix):
+                rest = rest.removesuffix(suffix)
+                what = f"{stat} of the hour's real-time prices"
+    return f"{what} at {rest} (ISO name in <iso>.locations)"
+
+
+def column_comment(column: str, wide: bool = False, combined: bool = False) -> str | None:
+    """The catalog's comment on a column: its meaning and unit. In wide tables (flattened,
+    combined) every column that is not a named one is a price; other unknown columns get none."""
+    if column in COLUMN_MEANINGS:
+        return with_unit(COLUMN_MEANINGS[column], COLUMN_UNITS.get(column))
+    if wide or combined:
+        return with_unit(_wide_price_meaning(column, combined), PRICE_UNIT)
+    return None

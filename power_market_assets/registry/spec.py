@@ -20,6 +20,14 @@ from power_market_assets.registry.schema import (
 TableKind = Literal["price", "ancillary"]
 Market = Literal["DAM", "RTM"]
 ListingDayRule = Literal["publish_date_plus_one", "name_interval_end", "name_sced_timestamp"]
+# The stages the asset factory builds for every dataset, in lineage order.
+STAGES = ("csv", "raw_parquet", "flattened")
+
+
+def combined_key_path(iso: str, kind: str) -> list[str]:
+    """`[iso, "combined_<kind>"]`: the asset key of an ISO's combined output, which is also its
+    DuckDB view `<iso>.combined_<kind>` (its lake path stays `<iso>/combined/<kind>`)."""
+    return [iso.lower(), f"combined_{kind}"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,15 @@ class DatasetSpec:
         return self.partitions_start or self.first_available
 
     @property
-    def key_prefix(self) -> list[str]:
+    def lake_prefix(self) -> list[str]:
+        """`[iso, dataset]`: the lake folder of the dataset; its stages are under it."""
         return [self.iso.lower(), self.dataset]
+
+    def asset_key_path(self, stage: str) -> list[str]:
+        """`[iso, "<dataset>_<stage>"]`, e.g. `ercot/da_prices_raw_parquet`: the asset key of a
+        stage, which is also its DuckDB view `ercot.da_prices_raw_parquet`. The UI labels a
+        lineage node with the key's last part, so that part must name the dataset."""
+        return [self.iso.lower(), f"{self.dataset}_{stage}"]
 
     @property
     def schema(self) -> dict:

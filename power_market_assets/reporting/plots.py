@@ -6,6 +6,10 @@ import: callers wrap the markdown in `dg.MetadataValue.md(...)`.
 
     png = hub_price_plot_png(flattened, ["HB_NORTH", "HB_HOUSTON"], "ERCOT DA 2024-11-03")
     context.add_output_metadata({"hub_prices": dg.MetadataValue.md(png_markdown(png, "DA hubs"))})
+
+A combined month holds several markets on different scales (DA and RT energy prices, AS
+clearing prices): `market_panels_plot_png` draws one panel per market over a shared time axis,
+with the panels `combined_panels` picks from the columns the output actually holds.
 """
 
 from __future__ import annotations
@@ -21,18 +25,32 @@ import polars as pl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["PNG_SIGNATURE", "TIME_COLUMN", "hub_price_plot_png", "png_markdown"]
+__all__ = [
+    "PANEL_HEIGHT_PX",
+    "PNG_SIGNATURE",
+    "TIME_COLUMN",
+    "combined_panels",
+    "hub_price_plot_png",
+    "market_panels_figure",
+    "market_panels_plot_png",
+    "png_markdown",
+]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TIME_COLUMN = "interval_start_utc"
 WIDTH_PX, HEIGHT_PX, DPI = 800, 300, 100
+# A market panel plot is HEADER_PX (title, time axis) plus PANEL_HEIGHT_PX per panel.
+HEADER_PX, PANEL_HEIGHT_PX = 100, 200
+
+# One panel: its market label ("DA", "RT", "AS") and the wide columns drawn in it.
+Panel = tuple[str, list[str]]
 
 # Fixed so that the same frame gives the same bytes (no "Software: matplotlib x.y" chunk).
 _PNG_METADATA = {"Software": None}
 
 
-def _figure() -> tuple[Figure, FigureCanvasAgg]:
-    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
+def _figure(height_px: int = HEIGHT_PX) -> tuple[Figure, FigureCanvasAgg]:
+    fig = Figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI, layout="constrained")
     return fig, FigureCanvasAgg(fig)
 
 
@@ -88,24 +106,97 @@ def hub_price_plot_png(
         _placeholder(fig, shown_title, "no rows")
         return _render(fig, canvas)
 
-    dtype = frame.schema[TIME_COLUMN]
-    tz = _time_zone(dtype, timezone)
+    tz = _time_zone(frame.schema[TIME_COLUMN], timezone)
+    ax = fig.add_subplot()
+    _draw_lines(ax, frame, present, y_label)
+    ax.set_title(shown_title, fontsize=10)
+    _time_axis(ax, tz)
+    return _render(fig, canvas)
+
+
+def _draw_lines(ax, frame: pl.DataFrame, columns: Sequence[str], y_label: str) -> None:
+    """One step line per column against the time column; nulls break the line."""
     # Polars gives tz-aware datetimes to numpy as UTC datetime64; matplotlib takes those as UTC.
     x = frame.get_column(TIME_COLUMN).to_numpy()
-    ax = fig.add_subplot()
-    for loc in present:
-        y = frame.get_column(loc).cast(pl.Float64, strict=False).to_numpy().astype(np.float64)
-        ax.plot(x, y, linewidth=1.2, label=loc, drawstyle="steps-post")
-    ax.set_title(shown_title, fontsize=10)
+    for column in columns:
+        y = frame.get_column(column).cast(pl.Float64, strict=False).to_numpy().astype(np.float64)
+        ax.plot(x, y, linewidth=1.2, label=column, drawstyle="steps-post")
     ax.set_ylabel(y_label, fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    ax.legend(fontsize=7, ncols=min(len(columns), 6), loc="upper left", frameon=False)
+
+
+def _time_axis(ax, tz: ZoneInfo) -> None:
     ax.set_xlabel(f"interval start ({tz.key})", fontsize=8)
     locator = mdates.AutoDateLocator(tz=tz, minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
-    ax.tick_params(labelsize=7)
-    ax.grid(True, linewidth=0.4, alpha=0.5)
-    ax.legend(fontsize=7, ncols=min(len(present), 6), loc="upper left", frameon=False)
-    return _render(fig, canvas)
+
+
+def combined_panels(
+    columns: Sequence[str], locations: Sequence[str], products: Sequence[str]
+) -> list[Panel]:
+    """The DA, RT and AS panels of a combined frame, as far as its `columns` hold them.
+
+    Combined columns (transforms/combine.py) are `da_<loc>`, `as_<product>` and either
+    `rt_<loc>` (RT granularity) or `rt_<loc>_mean` with max/min/std (hourly): RT is drawn as
+    the hourly mean where there is one. A market without columns gets no panel.
+    """
+    have = set(columns)
+
+    def rt_column(loc: str) -> str:
+        return f"rt_{loc}_mean" if f"rt_{loc}_mean" in have else f"rt_{loc}"
+
+    candidates = [
+        ("DA", [f"da_{loc}" for loc in locations]),
+        ("RT", [rt_column(loc) for loc in locations]),
+        ("AS", [f"as_{product}" for product in products]),
+    ]
+    panels = [(name, [c for c in wanted if c in have]) for name, wanted in candidates]
+    return [(name, shown) for name, shown in panels if shown]
+
+
+def market_panels_figure(
+    wide: pl.DataFrame,
+    panels: Sequence[Panel],
+    title: str,
+    *,
+    timezone: str | None = None,
+) -> Figure:
+    """One panel per market (stacked, shared time axis) with a line per column of `wide`.
+
+    Each market keeps its own price scale (an AS price of 5 $/MWh stays visible next to an
+    RT spike). Columns absent from `wide` are left out, and a panel left with none is
+    dropped; with no time column, no rows or no panel, the figure says so instead.
+    """
+    shown = [(name, [c for c in cols if c in wide.columns]) for name, cols in panels]
+    shown = [(name, cols) for name, cols in shown if cols]
+    fig, _ = _figure(HEADER_PX + PANEL_HEIGHT_PX * max(len(shown), 1))
+    frame = wide.drop_nulls(TIME_COLUMN).sort(TIME_COLUMN) if TIME_COLUMN in wide.columns else None
+    if frame is None or frame.is_empty() or not shown:
+        reason = f"no {TIME_COLUMN} column" if frame is None else "no rows or no plotted columns"
+        _placeholder(fig, title, reason)
+        return fig
+    tz = _time_zone(frame.schema[TIME_COLUMN], timezone)
+    axes = fig.subplots(len(shown), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (name, columns) in zip(axes, shown, strict=True):
+        _draw_lines(ax, frame, columns, f"{name} $/MWh")
+    fig.suptitle(title, fontsize=10)
+    _time_axis(axes[-1], tz)
+    return fig
+
+
+def market_panels_plot_png(
+    wide: pl.DataFrame,
+    panels: Sequence[Panel],
+    title: str,
+    *,
+    timezone: str | None = None,
+) -> bytes:
+    """`market_panels_figure` as a PNG, 800 px wide and PANEL_HEIGHT_PX taller per panel."""
+    fig = market_panels_figure(wide, panels, title, timezone=timezone)
+    return _render(fig, fig.canvas)
 
 
 def png_markdown(png: bytes, alt: str) -> str:

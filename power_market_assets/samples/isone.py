@@ -9,7 +9,10 @@ the same numbers:
   repeated fall-back hour; the spring day omits `"02"` (or `"03"`, `spring_label`).
   Five-minute reports: six 4-hour files a day, `Local Time` = interval start.
 - web-service JSON replies (`HourlyLmps`, `FiveMinLmps`, reserve replies), `BeginDate` local
-  with milliseconds and offset.
+  with milliseconds and offset; the DASI reply nests its records under
+  `isone_web_services.day_ahead_reserves` and stamps each hour with `market_hour.local_day`.
+- the DASI day-ahead reserve report (`/transform/csv/daasreservedata?start=&end=`): one
+  system-wide row (location 7000) per hour, a `"T","<n> lines"` trailer.
 - a small yearly SMD hourly workbook (.xlsx, written by samples/xlsx.py): 24 rows on the
   spring-forward day (HE 02 synthesized as the average of HE 01 and HE 03, as in the real
   workbooks) and a Notes sheet.
@@ -23,7 +26,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -63,12 +66,41 @@ RESERVE_HEADER = (
     "TMNSR Clearing Price",
     "TMOR Clearing Price",
 )
+# The DASI report's columns [3P ERW: the header its connector checks against the live report].
+DAAS_HEADER = (
+    "Local Date",
+    "Hour Ending",
+    "Location ID",
+    "Ten Minute Spinning Reserve Requirement",
+    "Total Ten Minute Reserve Requirement",
+    "Total Thirty Minute Reserve Requirement",
+    "Forecasted MW Requirement",
+    "Ten Minute Spinning Reserve Clearing Price",
+    "Ten Minute Reserve Clearing Price",
+    "Total Thirty Reserve Clearing Price",
+    "FER Price",
+    "TMSR Designated MW",
+    "TMNSR Designated MW",
+    "TMOR Designated MW",
+    "EIR Designated MW",
+)
+# Its second "H" line: units ("$" for prices [3P ERW]; the rest UNCONFIRMED).
+DAAS_UNITS = ("Date", "HE", "String", *("MW",) * 4, *("$",) * 4, *("MW",) * 4)
+# DASI web-service price fields per product [CLIENT: GS]; the MW fields ride along.
+DAAS_JSON_PRICES = {
+    "TMSR": "tmsr_clearing_price",
+    "TMNSR": "tmnsr_clearing_price",
+    "TMOR": "tmor_clearing_price",
+    "EIR": "fer_clearing_price",
+}
 BLOCKS = registry.BLOCKS
 SMD_COLUMNS = (
     "Date", "Hr_End", "DA_Demand", "RT_Demand", "DA_LMP", "DA_EC", "DA_CC", "DA_MLC",
     "RT_LMP", "RT_EC", "RT_CC", "RT_MLC", "Dry_Bulb", "Dew_Point",
 )  # fmt: skip
-_SPEC_SALT = {"da_prices": 11, "rt_prices": 12, "rt_prices_hourly": 13, "rt_as_prices": 14}
+_SPEC_SALT = {
+    "da_prices": 11, "rt_prices": 12, "rt_prices_hourly": 13, "rt_as_prices": 14, "as_prices": 15,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,6 +112,9 @@ class ReportStyle:
     five_min_columns: tuple[str, ...] = FIVE_MIN_HEADER
     five_min_repeat: Literal["order", "suffix_x"] = "order"
     spring_label: Literal["03", "02"] = "03"  # label of the hour starting 01:00 EST
+    # The DASI report (/transform/csv): its trailer and its repeated fall-back hour label.
+    transform_trailer: str = "{n} lines"
+    transform_fall_label: Literal["02X", "02"] = "02X"
 
 
 @dataclass(frozen=True)
@@ -122,6 +157,16 @@ class PriceRow:
     @property
     def lmp(self) -> float:
         return _round(self.energy + self.congestion + self.loss)
+
+
+@dataclass
+class DaasRow:
+    """One hour of the system-wide DASI results: requirements, prices and designations."""
+
+    interval: Interval
+    requirements: tuple[float, float, float, float]  # TMSR, total 10, total 30, forecast MW
+    prices: dict[str, float]  # TMSR, TMNSR, TMOR, EIR
+    designated: tuple[float, float, float, float]  # TMSR, TMNSR, TMOR, EIR MW
 
 
 @dataclass
@@ -224,6 +269,27 @@ def reserve_rows(day: date, seed: int = 0, style=ReportStyle()) -> list[ReserveR
     return rows
 
 
+def daas_rows(day: date, seed: int = 0, style=ReportStyle()) -> list[DaasRow]:
+    """DASI hours: the reserve prices cascade (TMSR >= TMNSR >= TMOR); EIR apart."""
+    rng = random.Random(f"{seed}-daas-{day.isoformat()}")
+    rows = []
+    for interval in intervals(day, 60, style):
+        tmor = _round(rng.uniform(0.0, 3.0))
+        tmnsr = _round(tmor + rng.uniform(0.0, 4.0))
+        tmsr = _round(tmnsr + rng.uniform(0.0, 6.0))
+        eir = 0.0 if rng.random() < 0.5 else _round(rng.uniform(0.1, 25.0))
+        load = _round(rng.uniform(11000.0, 19000.0))
+        rows.append(
+            DaasRow(
+                interval,
+                (800.0, 1700.0, 2600.0, load),
+                {"TMSR": tmsr, "TMNSR": tmnsr, "TMOR": tmor, "EIR": eir},
+                (_round(rng.uniform(800, 1200)), 900.0, 1000.0, _round(rng.uniform(0, 900))),
+            )
+        )
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------
 # Report CSVs
 
@@ -296,6 +362,14 @@ def _reserve_line(row: ReserveRow) -> str:
     return f'"{i.label_date}","{i.hour_label}","{row.zone_id}","{row.zone}",{prices}'
 
 
+def _daas_line(row: DaasRow, style: ReportStyle) -> str:
+    i = row.interval
+    label = "02" if i.hour_label == "02X" and style.transform_fall_label == "02" else i.hour_label
+    numbers = [*row.requirements, *row.prices.values(), *row.designated]
+    cells = ",".join(_num(n) for n in numbers)
+    return f'"{i.label_date}","{label}","{registry.DA_AS_LOCATION_ID}",{cells}'
+
+
 def report_path(spec: DatasetSpec, day: date, block: str = "") -> str:
     """The URL path of a report file on www.iso-ne.com."""
     paths = registry.report_paths(spec, day)
@@ -306,6 +380,10 @@ def report_files(
     spec: DatasetSpec, day: date, n_locations: int = 20, seed: int = 0, style=ReportStyle()
 ) -> list[SampleFile]:
     """The report CSV(s) of one dataset and day."""
+    if spec.file_layout == "daas_reserve":
+        lines = [_daas_line(r, style) for r in daas_rows(day, seed, style)]
+        daas_style = replace(style, trailer=style.transform_trailer)
+        return [_report(spec, day, DAAS_HEADER, DAAS_UNITS, lines, daas_style)]
     if spec.file_layout == "hourly_reserve":
         rows = reserve_rows(day, seed, style)
         lines = [_reserve_line(r) for r in rows]
@@ -328,7 +406,7 @@ def report_files(
 
 def _report(spec, day, header, types, lines, style, block: str = "") -> SampleFile:
     path = report_path(spec, day, block)
-    name = path.rsplit("/", 1)[-1]
+    name = registry.report_name(spec, path, day)
     body = report_bytes(spec.title, name, day, header, types, lines, style)
     return SampleFile(spec, day, "reports", path, name, body, "text/csv", len(lines))
 
@@ -343,19 +421,47 @@ def empty_report(spec: DatasetSpec, day: date, style=ReportStyle()) -> bytes:
 # Web-service JSON
 
 
-def _begin(interval: Interval) -> str:
+def _begin(interval: Interval, milliseconds: bool = True) -> str:
     local = interval.start_local
     offset = local.strftime("%z")
-    return f"{local:%Y-%m-%dT%H:%M:%S}.000{offset[:3]}:{offset[3:]}"
+    fraction = ".000" if milliseconds else ""
+    return f"{local:%Y-%m-%dT%H:%M:%S}{fraction}{offset[:3]}:{offset[3:]}"
 
 
 ws_paths = registry.ws_paths
 
 
+def ws_payload(root: str, items: list[dict]) -> dict:
+    """A reply under a (dotted) root: `{root: {<root minus "s">: items}}`, nested per level;
+    without items the innermost level is "" (what the stand-in says for a day it lacks)."""
+    levels = root.split(".")
+    payload: object = {levels[-1][:-1]: items} if items else ""
+    for level in reversed(levels):
+        payload = {level: payload}
+    return payload  # type: ignore[return-value]
+
+
 def _wrap(spec: DatasetSpec, items: list[dict]) -> bytes:
-    root = spec.param("ws_root")
-    payload = {root: {root[:-1]: items}} if items else {root: ""}
+    payload = ws_payload(spec.param("ws_root"), items)
     return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+
+
+def _daas_item(row: DaasRow, milliseconds: bool) -> dict:
+    """One DASI web-service record [CLIENT: GS; 3P BUST]; field order UNCONFIRMED."""
+    spin, ten, thirty, forecast = row.requirements
+    designated = dict(zip(("tmsr", "tmnsr", "tmor", "eir"), row.designated, strict=True))
+    return {
+        "market_hour": {
+            "local_day": _begin(row.interval, milliseconds),
+            "local_hour_end": row.interval.hour_label,
+        },
+        "ten_min_spin_req_mw": spin,
+        "total_ten_min_req_mw": ten,
+        "total_thirty_min_req_mw": thirty,
+        "forecasted_energy_req_mw": forecast,
+        **{DAAS_JSON_PRICES[p]: price for p, price in row.prices.items()},
+        **{f"{p}_designation_mw": mw for p, mw in designated.items()},
+    }
 
 
 def _lmp_item(row: PriceRow) -> dict:
@@ -371,10 +477,14 @@ def _lmp_item(row: PriceRow) -> dict:
 
 
 def ws_files(
-    spec: DatasetSpec, day: date, n_locations: int = 20, seed: int = 0
+    spec: DatasetSpec, day: date, n_locations: int = 20, seed: int = 0, ws_milliseconds=True
 ) -> list[SampleFile]:
     """The web-service replies of one dataset and day (same numbers as the reports)."""
     out = []
+    if spec.file_layout == "daas_reserve":
+        ((path, name),) = ws_paths(spec, day)
+        items = [_daas_item(r, ws_milliseconds) for r in daas_rows(day, seed)]
+        return [_ws_file(spec, day, path, name, items)]
     if spec.table_kind == "ancillary":
         rows = reserve_rows(day, seed)
         for (path, name), (zone_id, _) in zip(

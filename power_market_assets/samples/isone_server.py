@@ -4,9 +4,11 @@ URL patterns as on the real hosts (ISO_FORMATS.md section 4):
 
 - `GET /isoexpress/web/reports/pricing/-/tree/<page>`: an HTML page that sets the session
   cookie (`JSESSIONID`).
-- `GET /static-transform/csv/histRpts/<dir>/<file>.csv`: the report, `text/csv`; refused with
-  403 and an HTML "Access Denied" page unless the request carries a cookie the server issued
-  and a `Referer` naming an ISO Express report page. A day the server does not hold is 404.
+- `GET /static-transform/csv/histRpts/<dir>/<file>.csv` and the dynamic
+  `GET /transform/csv/<report>?start=YYYYMMDD&end=YYYYMMDD` (the DASI reserve data): the report,
+  `text/csv`; refused with 403 and an HTML "Access Denied" page unless the request carries a
+  cookie the server issued and a `Referer` naming an ISO Express report page. A day the server
+  does not hold is 404.
 - `GET /api/v1.1/<path>[.json]`: web-service JSON; HTTP basic auth (401 otherwise). A day not
   held answers the reply's root with no records (`{"HourlyLmps":""}`).
 
@@ -24,7 +26,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from power_market_assets.registry import isone as registry
-from power_market_assets.samples.isone import SampleFile, empty_report
+from power_market_assets.samples.isone import SampleFile, empty_report, ws_payload
 from power_market_assets.samples.standin import (
     FAULTS,
     HTML_ERROR_PAGE,
@@ -36,6 +38,7 @@ from power_market_assets.samples.standin import (
 )
 
 API_PREFIX = "/api/v1.1"
+TRANSFORM_PATH = "/transform/csv/"
 COOKIE = "JSESSIONID"
 ACCESS_DENIED = (
     b"<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY><H1>Access Denied</H1>"
@@ -99,7 +102,7 @@ class IsoneStandInServer(StandInServer):
             return Response(405, b"Method Not Allowed", "text/plain")
         if request.path.startswith("/isoexpress/web/reports/"):
             return self._page()
-        if request.path.startswith(registry.REPORTS_PATH + "/"):
+        if request.path.startswith((registry.REPORTS_PATH + "/", TRANSFORM_PATH)):
             return self._report(request)
         if request.path.startswith(API_PREFIX + "/"):
             return self._api(request)
@@ -129,7 +132,7 @@ class IsoneStandInServer(StandInServer):
         if not self._has_session(request):
             return Response(403, ACCESS_DENIED, "text/html")
         with self._lock:
-            found = self._reports.get(request.path)
+            found = self._reports.get(request.path) or self._reports.get(request.target)
         if found is None:
             return not_found(b"<html><body>Page Not Found</body></html>")
         return Response(
@@ -165,7 +168,7 @@ class IsoneStandInServer(StandInServer):
         root = _root_for(path)
         if root is None:
             return Response(404, b'{"error":"Not Found"}', "application/json")
-        return Response(200, json.dumps({root: ""}).encode(), "application/json")
+        return Response(200, json.dumps(ws_payload(root, [])).encode(), "application/json")
 
     def custom_fault(self, fault: Fault, response: Response) -> Response:
         if fault.fault == "forbidden_403":

@@ -9,6 +9,9 @@ retried; a 404 or a well-formed report without "D" lines means "not published ye
 Web services (account, 4.3): HTTP basic auth with the ISO-NE user and password, JSON by
 `Accept: application/json`. A reply whose root holds no records means "not published yet".
 
+A day before the dataset's `first_available` (the DASI reserve data starts 2025-03-01) is not
+asked for: the market did not exist, so the day is absent.
+
 A day is returned only when all of its files are published (all six 5-minute blocks; for the
 web services, records in the reply of the day's last hour), so a half-published day is absent,
 not landed half.
@@ -25,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from power_market_assets.formats.isone import count_data_lines
+from power_market_assets.formats.isone import count_data_lines, json_record_count
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import HttpClient, SourceError
@@ -78,7 +81,7 @@ class IsoneReportsClient:
 
     def files(self, spec: DatasetSpec, day: date) -> list[RemoteFile]:
         return [
-            RemoteFile(f"{self.base_url}{path}", path.rsplit("/", 1)[-1])
+            RemoteFile(f"{self.base_url}{path}", registry.report_name(spec, path, day))
             for path in registry.report_paths(spec, day)
         ]
 
@@ -164,7 +167,7 @@ class IsoneWebServicesClient:
                     status=401,
                 ) from None
             raise
-        records = _record_count(json.loads(dest.read_bytes()), root)
+        records = json_record_count(json.loads(dest.read_bytes()), root)
         return LandedSource.from_download(result), records
 
     def fetch_day(self, spec: DatasetSpec, day: date, dest_dir: Path) -> list[LandedSource]:
@@ -186,14 +189,6 @@ class IsoneWebServicesClient:
         return kept
 
 
-def _record_count(payload: object, root: str) -> int:
-    inner = payload.get(root) if isinstance(payload, dict) else None
-    if not inner or not isinstance(inner, dict):
-        return 0
-    items = next(iter(inner.values()), [])
-    return 1 if isinstance(items, dict) else len(items or [])
-
-
 def _validator_json(root: str):
     def validate(path: Path) -> None:
         body = Path(path).read_bytes()
@@ -201,8 +196,9 @@ def _validator_json(root: str):
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ValueError(f"not JSON (starts with {body[:40]!r})") from None
-        if not isinstance(payload, dict) or root not in payload:
-            raise ValueError(f"JSON reply without the {root!r} root")
+        top = root.split(".", 1)[0]
+        if not isinstance(payload, dict) or top not in payload:
+            raise ValueError(f"JSON reply without the {top!r} root")
 
     return validate
 
@@ -228,7 +224,13 @@ def fetch_days(
     else:
         raise ValueError(f"unknown ISO-NE channel {channel!r} (expected one of {CHANNELS})")
     result: dict[date, list[LandedSource]] = {}
-    for day in sorted(set(days)):
+    before = sorted(d for d in set(days) if d < spec.first_available)
+    if before:
+        log.info(
+            "%s %s starts on %s: %d earlier day(s) not asked for (%s..%s)",
+            spec.iso, spec.dataset, spec.first_available, len(before), before[0], before[-1],
+        )  # fmt: skip
+    for day in sorted(set(days) - set(before)):
         landed = client.fetch_day(spec, day, download_dir / day.isoformat())
         if landed:
             result[day] = landed
