@@ -13,13 +13,13 @@ from pathlib import Path
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from power_market_assets.demo import run_demo
+    from power_market_assets.commands.demo import run_demo
 
     return run_demo(data_root=args.data_root, start=args.start, end=args.end, nodes=args.nodes)
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from power_market_assets.ingest import ingest_paths
+    from power_market_assets.commands.ingest import ingest_paths
 
     return ingest_paths(
         [Path(p) for p in args.paths], data_root=args.data_root, dataset=args.dataset
@@ -27,7 +27,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from power_market_assets.bench import run_benchmark
+    from power_market_assets.commands.bench import run_benchmark
 
     return run_benchmark(
         month=args.month,

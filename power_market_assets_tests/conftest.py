@@ -1,4 +1,5 @@
-"""Shared fixtures: the real ISO files carried in power_market_assets_tests/fixtures/real/."""
+"""Shared fixtures: the real ISO files carried in power_market_assets_tests/fixtures/real/ and
+the tiny hand-built lake of the CLI tests (plain helpers live in helpers.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+
+from power_market_assets.io.lake import Lake
+from power_market_assets_tests.helpers import build_lake
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = Path(
@@ -21,3 +25,9 @@ def real_ercot_dir() -> Path:
     if not (folder / "dam-spp.zip").exists():
         pytest.fail(f"real ERCOT fixtures missing at {folder} (they are part of the repo)")
     return folder
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    """A fresh tiny lake per test (helpers.build_lake): the CLI commands read it, some write."""
+    return build_lake(tmp_path / "data")

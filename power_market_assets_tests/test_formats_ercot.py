@@ -22,7 +22,7 @@ from power_market_assets.formats.ercot import (
 )
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
-from power_market_assets.samples.ercot import api_json_bytes, generate_documents, write_api_json
+from power_market_standins.ercot import api_json_bytes, generate_documents, write_api_json
 
 
 def _texts(*files: tuple[str, str]):

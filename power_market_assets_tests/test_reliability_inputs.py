@@ -20,14 +20,14 @@ import polars as pl
 import pytest
 
 from power_market_assets.automation.runs import run_range
+from power_market_assets.commands.ingest import Recognized, land
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.ingest import Recognized, land
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.resources import LakeResource
 from power_market_assets.registry.ercot import DA_PRICES
-from power_market_assets.samples.ercot import SampleDocument, generate_documents, make_zip
-from power_market_assets.samples.server import ErcotStandInServer
+from power_market_standins.ercot import SampleDocument, generate_documents, make_zip
+from power_market_standins.ercot_server import ErcotStandInServer
 
 FIRST = date(2024, 11, 5)
 DAYS = [FIRST + timedelta(days=i) for i in range(8)]
@@ -159,6 +159,7 @@ def test_bad_inputs_are_quarantined_with_a_reason_and_never_escape(tmp_path, doc
     assert not lake.lake_dir.exists() and not (lake.landing_dir / "ercot").exists()
 
 
+@pytest.mark.slow
 def test_documented_inputs_land_and_run(tmp_path, docs) -> None:
     root = tmp_path / "data"
     lake = Lake.at(root)

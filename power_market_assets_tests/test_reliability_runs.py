@@ -32,13 +32,15 @@ from power_market_assets.io.changes import diff_partition, read_change_log
 from power_market_assets.io.lake import Lake, sweep_stale_temps, write_parquet_files
 from power_market_assets.registry import ercot
 from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES
-from power_market_assets.samples.ercot import SampleDocument, generate_documents, make_zip
-from power_market_assets.samples.server import ErcotStandInServer
 from power_market_assets.sources.landing import (
     land_operating_day,
     read_metadata,
     recover_interrupted_swaps,
 )
+from power_market_standins.ercot import SampleDocument, generate_documents, make_zip
+from power_market_standins.ercot_server import ErcotStandInServer
+
+pytestmark = pytest.mark.slow  # crashes, subprocesses and concurrent Dagster runs
 
 DAYS = [date(2024, 11, 5), date(2024, 11, 6), date(2024, 11, 7)]
 RAW_DA = "ercot/da_prices/raw_parquet"

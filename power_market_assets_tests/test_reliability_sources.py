@@ -22,10 +22,10 @@ from power_market_assets.automation.runs import run_range
 from power_market_assets.definitions import build_definitions
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry.ercot import DA_PRICES
-from power_market_assets.samples.ercot import build_listing, generate_documents
-from power_market_assets.samples.server import ErcotStandInServer
 from power_market_assets.sources.ercot import ErcotMisClient, fetch_day_archives
 from power_market_assets.sources.http import HttpClient, SourceError
+from power_market_standins.ercot import build_listing, generate_documents
+from power_market_standins.ercot_server import ErcotStandInServer
 
 DAY = date(2024, 11, 5)
 LAKE_DA = "ercot/da_prices/raw_parquet"

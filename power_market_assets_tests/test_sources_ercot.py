@@ -15,8 +15,6 @@ import requests
 
 from power_market_assets.formats.archive import ArchiveError
 from power_market_assets.registry.ercot import DA_PRICES, RT_LMP, RT_PRICES
-from power_market_assets.samples.ercot import generate_documents
-from power_market_assets.samples.server import MISSING_KEY_MESSAGE, ErcotStandInServer
 from power_market_assets.sources.ercot import (
     ErcotMisClient,
     ErcotPublicApiClient,
@@ -29,7 +27,9 @@ from power_market_assets.sources.landing import (
     land_operating_day,
     read_metadata,
 )
-from power_market_assets_tests.support import SleepRecorder
+from power_market_assets_tests.helpers import SleepRecorder
+from power_market_standins.ercot import generate_documents
+from power_market_standins.ercot_server import MISSING_KEY_MESSAGE, ErcotStandInServer
 
 DAY = date(2024, 11, 3)  # fall-back day: 100 RT documents
 RT_DAYS = [date(2024, 11, 2), DAY]

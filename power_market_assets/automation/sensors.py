@@ -25,9 +25,9 @@ from power_market_assets.automation.runs import (
     landing_run_config,
     range_tags,
 )
+from power_market_assets.commands.ingest import Recognized, land, recognize, set_aside, vet
 from power_market_assets.formats.archive import sha256_file
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.ingest import Recognized, land, recognize, set_aside, vet
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import SourceError

@@ -93,7 +93,7 @@ def _sample_columns(df: pl.DataFrame, spec: DatasetSpec, extra: Iterable[str] = 
         "interval_start_utc",
         "interval_start_local",
         "operating_day",
-        *(("location", "location_type") if spec.table_kind == "price" else ("product",)),
+        *spec.table_kind.series_columns,
         spec.value_column,
         *extra,
         "source_file",

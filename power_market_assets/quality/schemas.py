@@ -1,7 +1,8 @@
 """Pandera (polars backend) schemas built from a DatasetSpec.
 
 The long table schema is the stage raw_parquet contract (registry/schema.py): exact columns and
-dtypes, no extra columns, non-null identity and value columns. Uniqueness of spec.unique_key
+dtypes, no extra columns, non-null identity and value columns (the nullable ones are declared by
+the dataset's kind, registry/kinds.py). Uniqueness of spec.unique_key
 is checked once, by quality.checks.check_duplicates (a second scan of millions of keys here
 would double the cost of the blocking checks).
 Price bounds depend on the operating day's era and live in quality.checks.check_price_range.
@@ -17,9 +18,6 @@ import polars as pl
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.flatten import TIME_COLUMNS
 
-# Columns that may be null in a long table; everything else is required.
-NULLABLE_LONG_COLUMNS = frozenset({"iso_location_type", "energy", "congestion", "loss", "ghg"})
-
 
 def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     """Strict schema of the standard long table of `spec` (columns, dtypes, nulls).
@@ -32,12 +30,13 @@ def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
         "market": spec.market,
         "interval_minutes": spec.interval_minutes,
     }
+    nullable = spec.table_kind.nullable_columns
     for name, dtype in spec.schema.items():
         checks = [pa.Check.eq(fixed_values[name])] if name in fixed_values else None
         columns[name] = pa.Column(
             dtype,
             checks=checks,
-            nullable=name in NULLABLE_LONG_COLUMNS,
+            nullable=name in nullable,
             required=True,
         )
     return pa.DataFrameSchema(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
 ISO = "CAISO"
@@ -50,7 +51,7 @@ _spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET
 DA_PRICES = _spec(
     dataset="da_prices",
     title="DAM Locational Marginal Prices",
-    table_kind="price",
+    table_kind=PRICE,
     market="DAM",
     interval_minutes=60,
     first_available=MARKET_START,
@@ -76,7 +77,7 @@ DA_PRICES = _spec(
 RT_PRICES = _spec(
     dataset="rt_prices",
     title="Real-Time Dispatch (RTD) Interval LMPs",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=5,
     first_available=MARKET_START,
@@ -101,7 +102,7 @@ RT_PRICES = _spec(
 RT_PRICES_15MIN = _spec(
     dataset="rt_prices_15min",
     title="Fifteen-Minute Market (FMM) LMPs",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=15,
     first_available=FMM_START,
@@ -126,7 +127,7 @@ RT_PRICES_15MIN = _spec(
 AS_PRICES = _spec(
     dataset="as_prices",
     title="DAM Ancillary Service Clearing Prices",
-    table_kind="ancillary",
+    table_kind=ANCILLARY,
     market="DAM",
     interval_minutes=60,
     first_available=MARKET_START,

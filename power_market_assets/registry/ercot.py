@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
 ISO = "ERCOT"
@@ -44,7 +45,7 @@ _spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET
 DA_PRICES = _spec(
     dataset="da_prices",
     title="DAM Settlement Point Prices",
-    table_kind="price",
+    table_kind=PRICE,
     market="DAM",
     interval_minutes=60,
     first_available=date(2014, 5, 1),
@@ -64,7 +65,7 @@ DA_PRICES = _spec(
 RT_PRICES = _spec(
     dataset="rt_prices",
     title="Settlement Point Prices at Resource Nodes, Hubs and Load Zones",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=15,
     first_available=date(2017, 6, 30),
@@ -84,7 +85,7 @@ RT_PRICES = _spec(
 AS_PRICES = _spec(
     dataset="as_prices",
     title="DAM Clearing Prices for Capacity",
-    table_kind="ancillary",
+    table_kind=ANCILLARY,
     market="DAM",
     interval_minutes=60,
     first_available=date(2017, 7, 2),
@@ -109,7 +110,7 @@ AS_PRICES = _spec(
 RT_LMP = _spec(
     dataset="rt_lmp",
     title="LMPs by Resource Nodes, Load Zones and Trading Hubs",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=5,
     # Earliest document in the public API archive (3P); the MIS keeps about 5 days.

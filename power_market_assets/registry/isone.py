@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
 ISO = "ISONE"
@@ -89,7 +90,7 @@ _spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET
 DA_PRICES = _spec(
     dataset="da_prices",
     title="Day-Ahead Energy Market Hourly LMP Report",
-    table_kind="price",
+    table_kind=PRICE,
     market="DAM",
     interval_minutes=60,
     first_available=MARKET_START,
@@ -113,7 +114,7 @@ DA_PRICES = _spec(
 RT_PRICES = _spec(
     dataset="rt_prices",
     title="Five-Minute Locational Marginal Prices",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=5,
     first_available=MARKET_START,
@@ -137,7 +138,7 @@ RT_PRICES = _spec(
 RT_PRICES_HOURLY = _spec(
     dataset="rt_prices_hourly",
     title="Real-Time Energy Market Hourly LMP Report",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=60,
     first_available=MARKET_START,
@@ -160,7 +161,7 @@ RT_PRICES_HOURLY = _spec(
 RT_AS_PRICES = _spec(
     dataset="rt_as_prices",
     title="Final Hourly Reserve Zone Prices & Designations",
-    table_kind="ancillary",
+    table_kind=ANCILLARY,
     market="RTM",
     interval_minutes=60,
     first_available=date(2006, 10, 1),  # locational forward reserve / RT reserve pricing
@@ -183,7 +184,7 @@ RT_AS_PRICES = _spec(
 AS_PRICES = _spec(
     dataset="as_prices",
     title="Day-Ahead Hourly Reserve Requirements Prices Designations and Forecast",
-    table_kind="ancillary",
+    table_kind=ANCILLARY,
     market="DAM",
     interval_minutes=60,
     first_available=DASI_START,

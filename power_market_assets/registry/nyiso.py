@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import date
 from functools import partial
 
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
 ISO = "NYISO"
@@ -95,7 +96,7 @@ _spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET
 DA_PRICES = _spec(
     dataset="da_prices",
     title="DAM LBMP, zonal and generator",
-    table_kind="price",
+    table_kind=PRICE,
     market="DAM",
     interval_minutes=60,
     first_available=MARKET_START,
@@ -113,7 +114,7 @@ DA_PRICES = _spec(
 RT_PRICES = _spec(
     dataset="rt_prices",
     title="Real-time (RTD) LBMP, zonal and generator",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=5,
     first_available=MARKET_START,
@@ -132,7 +133,7 @@ RT_PRICES = _spec(
 RT_PRICES_HOURLY = _spec(
     dataset="rt_prices_hourly",
     title="Real-time LBMP, hourly integrated, zonal and generator",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=60,
     first_available=MARKET_START,
@@ -148,7 +149,7 @@ RT_PRICES_HOURLY = _spec(
 AS_PRICES = _spec(
     dataset="as_prices",
     title="DAM ancillary service prices",
-    table_kind="ancillary",
+    table_kind=ANCILLARY,
     market="DAM",
     interval_minutes=60,
     first_available=MARKET_START,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
 ISO = "PJM"
@@ -111,7 +112,7 @@ _spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET
 DA_PRICES = _spec(
     dataset="da_prices",
     title="Day-Ahead Hourly LMPs",
-    table_kind="price",
+    table_kind=PRICE,
     market="DAM",
     interval_minutes=60,
     first_available=date(2000, 6, 1),  # UNCONFIRMED: start of da_hrl_lmps history
@@ -128,7 +129,7 @@ DA_PRICES = _spec(
 RT_PRICES = _spec(
     dataset="rt_prices",
     title="Real-Time Five Minute LMPs",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=5,
     # UNCONFIRMED: 5-minute history older than ~186 days is archived (still served).
@@ -146,7 +147,7 @@ RT_PRICES = _spec(
 RT_PRICES_HOURLY = _spec(
     dataset="rt_prices_hourly",
     title="Real-Time Hourly LMPs",
-    table_kind="price",
+    table_kind=PRICE,
     market="RTM",
     interval_minutes=60,
     first_available=date(1998, 4, 1),
@@ -163,7 +164,7 @@ RT_PRICES_HOURLY = _spec(
 AS_PRICES = _spec(
     dataset="as_prices",
     title="Day-Ahead Ancillary Service Prices",
-    table_kind="ancillary",
+    table_kind=ANCILLARY,
     market="DAM",
     interval_minutes=60,
     first_available=date(2022, 10, 1),  # [3P]: the DA reserve market began with RPF

@@ -8,6 +8,15 @@ from __future__ import annotations
 
 import polars as pl
 
+from power_market_assets.registry.kinds import (
+    ANCILLARY,
+    KINDS,
+    PRICE,
+    PRICE_UNIT,
+    QUANTITY_UNIT,
+    TableKind,
+)
+
 ISOS = ("ERCOT", "CAISO", "NYISO", "ISONE", "PJM")
 MARKETS = ("DAM", "RTM")
 
@@ -32,36 +41,20 @@ def _time_columns(timezone: str) -> dict[str, pl.DataType]:
     }
 
 
+def long_schema(kind: TableKind, timezone: str) -> dict[str, pl.DataType]:
+    """The long table of a kind: shared time columns, the kind's columns, then source_file."""
+    return {**_time_columns(timezone), **kind.dtypes, "source_file": pl.Utf8()}
+
+
 def price_schema(timezone: str) -> dict[str, pl.DataType]:
     """Long table of location prices (DA and RT LMPs / settlement point prices)."""
-    return {
-        **_time_columns(timezone),
-        "location": pl.Utf8(),
-        "location_type": pl.Utf8(),
-        "iso_location_type": pl.Utf8(),
-        "lmp": pl.Float64(),
-        "energy": pl.Float64(),
-        "congestion": pl.Float64(),
-        "loss": pl.Float64(),
-        # CAISO's greenhouse-gas component (MGHG); null elsewhere.
-        "ghg": pl.Float64(),
-        "source_file": pl.Utf8(),
-    }
+    return long_schema(PRICE, timezone)
 
 
 def ancillary_schema(timezone: str) -> dict[str, pl.DataType]:
     """Long table of ancillary-service clearing prices, one row per product per interval."""
-    return {
-        **_time_columns(timezone),
-        "product": pl.Utf8(),
-        "price": pl.Float64(),
-        "source_file": pl.Utf8(),
-    }
+    return long_schema(ANCILLARY, timezone)
 
-
-# Columns that identify one row; duplicates on these keys are a data error.
-PRICE_KEY = ("interval_start_utc", "location", "location_type")
-ANCILLARY_KEY = ("interval_start_utc", "product")
 
 # Location types (mapped from ISO codes). *_EW are ERCOT's energy-weighted twins of a zone;
 # AGGREGATE and INTERFACE are PJM's aggregates (residual metered EDCs) and external interfaces.
@@ -75,19 +68,31 @@ HUB, ZONE, ZONE_EW, NODE, DC_TIE, DC_TIE_EW = (
 )
 AGGREGATE, INTERFACE = "AGGREGATE", "INTERFACE"
 
+
+def _kind_units() -> dict[str, str]:
+    """Each measured column of every kind with its kind's unit (one unit per column name)."""
+    units: dict[str, str] = {}
+    for kind in KINDS:
+        for column in kind.measured_columns:
+            if units.setdefault(column, kind.unit) != kind.unit:
+                raise ValueError(f"column {column!r} has two units: {units[column]}, {kind.unit}")
+    return units
+
+
+def _kind_meanings() -> dict[str, str]:
+    """What each column of every kind holds (the first kind naming a column says it)."""
+    meanings: dict[str, str] = {}
+    for kind in KINDS:
+        for column in kind.columns:
+            meanings.setdefault(column.name, column.meaning)
+    return meanings
+
+
 # Units: the one place the DuckDB column comments (io/catalog.py) and the README's schema table
-# (a test compares them) take them from. Ancillary-service prices are $/MW of capacity for one
-# hour, which is the same $/MWh.
-PRICE_UNIT = "$/MWh"
-QUANTITY_UNIT = "MW"
+# (a test compares them) take them from; a long table's units come from its kind.
 COLUMN_UNITS: dict[str, str] = {
     "interval_minutes": "minutes",
-    "lmp": PRICE_UNIT,
-    "energy": PRICE_UNIT,
-    "congestion": PRICE_UNIT,
-    "loss": PRICE_UNIT,
-    "ghg": PRICE_UNIT,
-    "price": PRICE_UNIT,
+    **_kind_units(),
     "load_mw": QUANTITY_UNIT,
     "lmp_mean": PRICE_UNIT,
     "lmp_min": PRICE_UNIT,
@@ -106,16 +111,7 @@ COLUMN_MEANINGS: dict[str, str] = {
     "market": "DAM (day-ahead) or RTM (real-time)",
     "interval_minutes": "native interval length",
     "native_interval_minutes": "native interval length of the averaged intervals, minutes",
-    "location": "the ISO's own location name",
-    "location_type": "HUB, ZONE, NODE, DC_TIE, AGGREGATE, INTERFACE... (mapped)",
-    "iso_location_type": "the ISO's own location type code",
-    "lmp": "locational marginal price (total)",
-    "energy": "energy component of the LMP",
-    "congestion": "congestion component of the LMP (one sign convention for every ISO)",
-    "loss": "loss component of the LMP",
-    "ghg": "greenhouse-gas component of the LMP (CAISO)",
-    "product": "ancillary-service product",
-    "price": "ancillary-service clearing price",
+    **_kind_meanings(),
     "load_mw": "load",
     "source_file": "the ISO file the row came from",
     "lmp_mean": "mean LMP of the native intervals starting in the hour",
@@ -130,12 +126,10 @@ WIDE_VIEW_COMMENT = (
     f"one column per location or product: prices in {PRICE_UNIT} "
     "(<iso>.locations maps each column to the ISO's name)"
 )
-# Combined (stage 4) columns: prefix -> what the price is; RT statistics end in a suffix.
-COMBINED_PREFIXES = {
-    "da_": "day-ahead price",
-    "as_": "day-ahead ancillary-service price",
-    "rt_": "real-time price",
-}
+# Combined (stage 4) columns: prefix -> what the price is (the combine roles of the price
+# tables' kinds); RT statistics end in a suffix.
+_COMBINED_ROLES = (PRICE.role("DAM"), ANCILLARY.role("DAM"), PRICE.role("RTM"))
+COMBINED_PREFIXES = {role.prefix: role.meaning for role in _COMBINED_ROLES if role}
 RT_STATISTICS = {
     "_mean": "mean",
     "_max": "highest",

@@ -10,14 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from power_market_assets.registry.schema import (
-    ANCILLARY_KEY,
-    PRICE_KEY,
-    ancillary_schema,
-    price_schema,
-)
+from power_market_assets.registry.kinds import TableKind
+from power_market_assets.registry.schema import long_schema
 
-TableKind = Literal["price", "ancillary"]
 Market = Literal["DAM", "RTM"]
 ListingDayRule = Literal["publish_date_plus_one", "name_interval_end", "name_sced_timestamp"]
 # The stages the asset factory builds for every dataset, in lineage order.
@@ -44,7 +39,7 @@ class DatasetSpec:
     iso: str
     dataset: str  # da_prices, rt_prices, as_prices, rt_lmp, ...
     title: str
-    table_kind: TableKind
+    table_kind: TableKind  # registry/kinds.py: PRICE, ANCILLARY, QUANTITY_BY_AREA, ...
     market: Market
     interval_minutes: int  # native interval (for irregular data: the nominal one)
     timezone: str
@@ -93,21 +88,25 @@ class DatasetSpec:
 
     @property
     def schema(self) -> dict:
-        if self.table_kind == "price":
-            return price_schema(self.timezone)
-        return ancillary_schema(self.timezone)
+        """The standard long table (stage raw_parquet) of the dataset's kind."""
+        return long_schema(self.table_kind, self.timezone)
 
     @property
     def unique_key(self) -> tuple[str, ...]:
-        return PRICE_KEY if self.table_kind == "price" else ANCILLARY_KEY
+        return self.table_kind.key
 
     @property
     def value_column(self) -> str:
-        return "lmp" if self.table_kind == "price" else "price"
+        return self.table_kind.value_column
 
     @property
     def pivot_column(self) -> str:
-        return "location" if self.table_kind == "price" else "product"
+        return self.table_kind.pivot_column
+
+    @property
+    def unit(self) -> str:
+        """Unit of the value columns (the kind's)."""
+        return self.table_kind.unit
 
     def bounds_on(self, day: date) -> PriceBound:
         """The price bound in force on an operating day."""

@@ -72,14 +72,15 @@ def wide_key(location: str, location_type: str | None) -> str:
 
 
 def wide_key_expr(spec: DatasetSpec) -> pl.Expr:
-    """Vectorized `wide_key` over a long table (the product name for ancillary tables)."""
-    if spec.table_kind != "price":
-        return pl.col(spec.pivot_column).cast(pl.Utf8)
-    location = pl.col("location").cast(pl.Utf8)
+    """Vectorized `wide_key` over a long table: the kind's pivot value, plus "_EW" for the
+    energy-weighted twins where the kind has a location_type."""
+    key = pl.col(spec.pivot_column).cast(pl.Utf8)
+    if "location_type" not in spec.table_kind.dtypes:
+        return key
     return (
         pl.when(pl.col("location_type").cast(pl.Utf8).str.ends_with(EW_SUFFIX))
-        .then(location + pl.lit(EW_SUFFIX))
-        .otherwise(location)
+        .then(key + pl.lit(EW_SUFFIX))
+        .otherwise(key)
     )
 
 
@@ -117,26 +118,37 @@ def _text(long: pl.DataFrame, column: str) -> pl.Expr:
     return pl.lit(None, dtype=pl.Utf8).alias(column)
 
 
+def _map_sources(spec: DatasetSpec, frame: pl.DataFrame) -> dict[str, str]:
+    """Map column -> the long column the kind carries into it (zone wherever the table has
+    one)."""
+    sources = {target: source for source, target in spec.table_kind.map_columns}
+    if "zone" in frame.columns:
+        sources.setdefault("zone", "zone")
+    return {t: c for t, c in sources.items() if c in frame.columns}
+
+
+def _mapped(distinct: pl.DataFrame, sources: dict[str, str], target: str) -> pl.Expr:
+    """The map column `target` from its long column, or null where the kind maps none."""
+    if target not in sources:
+        return pl.lit(None, pl.Utf8).alias(target)
+    return _text(distinct, sources[target]).alias(target)
+
+
 def location_map(long: pl.DataFrame | pl.LazyFrame, spec: DatasetSpec) -> pl.DataFrame:
     """One row per wide column of the table: wide_column, location, location_type,
-    iso_location_type, product (ancillary tables), zone (where the long table has one).
+    iso_location_type, product, zone: the long columns the kind maps there
+    (`TableKind.map_columns`, e.g. product for ancillary tables), null where it maps none.
 
     Sorted by wide_column. A key seen with several types keeps the first by sorted type (the
     pivot refuses two rows in one wide cell anyway).
     """
     frame = long.collect() if isinstance(long, pl.LazyFrame) else long
-    ancillary = spec.table_kind != "price"
+    sources = _map_sources(spec, frame)
     # Distinct descriptions first (a month of SCED rows holds ~1,000 of them), then the key.
-    carried = ["product"] if ancillary else ["location", "location_type", "iso_location_type"]
-    carried += ["zone"] if "zone" in frame.columns else []
-    distinct = frame.select([c for c in carried if c in frame.columns]).unique()
+    distinct = frame.select(list(dict.fromkeys(sources.values()))).unique()
     described = distinct.select(
         wide_key_expr(spec).alias("__key__"),
-        pl.lit(None, pl.Utf8).alias("location") if ancillary else _text(distinct, "location"),
-        _text(distinct, "location_type"),
-        _text(distinct, "iso_location_type"),
-        _text(distinct, "product") if ancillary else pl.lit(None, pl.Utf8).alias("product"),
-        _text(distinct, "zone"),
+        *(_mapped(distinct, sources, target) for target in MAP_SCHEMA if target != "wide_column"),
     )
     first = described.sort(pl.all(), nulls_last=True).unique("__key__", keep="first")
     names = assign_wide_columns(first.get_column("__key__"), spec.default_locations)
@@ -146,10 +158,17 @@ def location_map(long: pl.DataFrame | pl.LazyFrame, spec: DatasetSpec) -> pl.Dat
     return mapped.select(list(MAP_SCHEMA)).cast(MAP_SCHEMA).sort("wide_column")
 
 
+def _with_long_names(spec: DatasetSpec, mapping: pl.DataFrame) -> pl.DataFrame:
+    """`mapping` with the columns the kind maps renamed back to its long names (a fuel mix's
+    `product` is its `fuel`), so `wide_key_expr` reads the map as it reads the long table."""
+    renames = {target: source for source, target in spec.table_kind.map_columns}
+    return mapping.rename({t: s for t, s in renames.items() if t != s and t in mapping.columns})
+
+
 def wide_column_expr(spec: DatasetSpec, mapping: pl.DataFrame) -> pl.Expr:
     """Each long row's wide column through `mapping` (`location_map` of the same rows); null
     for a row the mapping does not know (the pivot check then reports it, never raises)."""
-    keys = mapping.select(wide_key_expr(spec).alias("key"), "wide_column")
+    keys = _with_long_names(spec, mapping).select(wide_key_expr(spec).alias("key"), "wide_column")
     return wide_key_expr(spec).replace_strict(
         keys.get_column("key"),
         keys.get_column("wide_column"),
