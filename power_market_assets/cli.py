@@ -11,6 +11,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from power_market_assets.settings import Settings
+
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from power_market_assets.commands.demo import run_demo
@@ -20,23 +22,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from power_market_assets.commands.ingest import ingest_paths
+    from power_market_assets.definitions import build_definitions
 
     return ingest_paths(
-        [Path(p) for p in args.paths], data_root=args.data_root, dataset=args.dataset
+        [Path(p) for p in args.paths],
+        data_root=args.data_root,
+        dataset=args.dataset,
+        build_definitions=build_definitions,
     )
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from power_market_assets.commands.bench import run_benchmark
+    from power_market_assets.commands.bench import run_from_args
 
-    return run_benchmark(
-        month=args.month,
-        nodes=args.nodes,
-        repeats=args.repeats,
-        dagster=not args.no_dagster,
-        dataset=args.dataset,
-        days=args.days,
-    )
+    return run_from_args(args)
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
@@ -181,7 +180,7 @@ def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) ->
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="power-market", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    default_root = os.environ.get("PMA_DATA_ROOT", "data")
+    default_root = Settings.from_env(os.environ).data_root
 
     demo = sub.add_parser(
         "demo",

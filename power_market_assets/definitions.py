@@ -1,10 +1,8 @@
 """The one Definitions object: assets, checks, jobs and resources of the platform.
 
-Settings come from environment variables so the same code runs the demo (stand-in servers,
-data under ./data) and production (the ISOs' real endpoints): PMA_DATA_ROOT, and per ISO its
-base URL and credentials as documented in io/<iso>_resource.py (PMA_ERCOT_MIS_URL,
-PMA_CAISO_URL, ...; credentials such as ERCOT_API_PASSWORD or PJM_API_KEY are read through
-dg.EnvVar and never shown in the UI).
+Settings come from environment variables (power_market_assets/settings.py lists them all) so
+the same code runs the demo (stand-in servers, data under ./data) and production (the ISOs'
+real endpoints); credentials are read through dg.EnvVar and never shown in the UI.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from power_market_assets.io.io_manager import LakeIOManager
 from power_market_assets.io.resources import LakeResource, source_resources
 from power_market_assets.registry import COMBINED_INPUTS, DATASETS_BY_ISO
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 
 # The beta/preview APIs used on purpose (single-run backfill policies, declarative automation;
 # see docs/reference/DAGSTER_NOTES.md) warn once per asset: ~60 lines in every UI and CLI
@@ -34,7 +33,6 @@ from power_market_assets.registry.spec import DatasetSpec
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
-DEFAULT_DATA_ROOT = "data"
 DAILY_STAGES = ("csv", "raw_parquet")
 
 
@@ -50,7 +48,7 @@ def build_resources(
     source_urls: Mapping[str, str] | None = None,
 ) -> dict:
     """Resources for every ISO; `source_urls` ({"CAISO": url, ...}) overrides base URLs."""
-    root = data_root or os.environ.get("PMA_DATA_ROOT", DEFAULT_DATA_ROOT)
+    root = data_root or Settings.from_env(os.environ).data_root
     urls = dict(source_urls or {})
     if ercot_mis_url:
         urls["ERCOT"] = ercot_mis_url

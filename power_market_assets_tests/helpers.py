@@ -416,3 +416,12 @@ def irregular_long(
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def ingest_paths(paths: list[Path], data_root: str = "data", dataset: str | None = None) -> int:
+    """`power-market ingest` as the CLI runs it: with the project's Definitions passed in
+    (imported here so that tests which never ingest do not load the Definitions)."""
+    from power_market_assets.commands import ingest
+    from power_market_assets.definitions import build_definitions
+
+    return ingest.ingest_paths(paths, data_root, dataset, build_definitions=build_definitions)

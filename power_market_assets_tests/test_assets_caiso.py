@@ -14,7 +14,7 @@ from power_market_assets.definitions import lake_resources
 from power_market_assets.io.caiso_resource import CaisoSource
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import caiso
-from power_market_standins.caiso import standin_server
+from power_market_standins.caiso_server import standin_server
 
 pytestmark = pytest.mark.slow  # Dagster runs against the stand-in
 

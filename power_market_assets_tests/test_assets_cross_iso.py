@@ -15,13 +15,13 @@ import dagster as dg
 import duckdb
 import pytest
 
+from power_market_assets.automation.drops import recognize
 from power_market_assets.automation.runs import (
     daily_job_name,
     failure_messages,
     landing_run_config,
     run_range,
 )
-from power_market_assets.commands.ingest import recognize
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats import identify_file, read_dataset_files
 from power_market_assets.formats.errors import FormatError
@@ -136,7 +136,7 @@ def test_drifted_header_names_file_and_column_and_blocks_downstream(
 def test_yearly_workbook_is_ingested_under_every_day_it_covers(tmp_path: Path) -> None:
     """ISO-NE's SMD hourly workbook spans many days: ingest lands it under each, and one
     range run builds every day's partition from it (25 hours on the fall-back day)."""
-    from power_market_assets.commands.ingest import land
+    from power_market_assets.automation.drops import land
     from power_market_standins.isone import smd_workbook_bytes
 
     days = [date(2024, 11, 2), FALL_BACK, date(2024, 11, 4)]

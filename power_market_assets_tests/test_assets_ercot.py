@@ -188,7 +188,7 @@ def test_public_api_channel_bulk_download(tmp_path: Path, server, monkeypatch) -
 
 
 def test_ingest_real_dam_file(tmp_path: Path, real_ercot_dir: Path, monkeypatch) -> None:
-    from power_market_assets.commands.ingest import ingest_paths
+    from power_market_assets_tests.helpers import ingest_paths
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     junk = tmp_path / "x7Qz_random.txt"

@@ -17,7 +17,8 @@ from power_market_assets.commands.backfill import run_backfill
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats import ercot as ercot_format
 from power_market_assets.formats import identify_file, read_dataset_files
-from power_market_assets.formats.ercot_history import read_workbook, split_workbook
+from power_market_assets.formats.ercot import read_workbook
+from power_market_assets.formats.ercot_history import split_workbook
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.ercot_resource import ErcotSource
 from power_market_assets.io.lake import Lake

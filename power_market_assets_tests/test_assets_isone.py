@@ -17,7 +17,7 @@ from power_market_assets.io.isone_resource import IsoneSource, resource_from_env
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import isone as registry
 from power_market_assets.transforms.names import default_wide_columns
-from power_market_standins.isone import standin_server
+from power_market_standins.isone_server import standin_server
 
 pytestmark = pytest.mark.slow  # Dagster runs against the stand-in
 

@@ -29,6 +29,7 @@ from power_market_assets.registry import isone as registry
 from power_market_assets.sources.http import HttpClient
 from power_market_assets.sources.isone import IsoneReportsClient, fetch_days
 from power_market_standins import isone as samples
+from power_market_standins.isone_server import standin_server
 
 SPEC = registry.AS_PRICES
 FALL, SPRING, NORMAL = date(2025, 11, 2), date(2025, 3, 9), date(2025, 11, 3)
@@ -140,7 +141,7 @@ def test_identify_report_and_reply() -> None:
 
 @pytest.fixture(scope="module")
 def server():
-    with samples.standin_server([BEFORE_DASI, FALL], n_locations=10) as running:
+    with standin_server([BEFORE_DASI, FALL], n_locations=10) as running:
         yield running
 
 

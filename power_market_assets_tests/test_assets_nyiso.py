@@ -16,7 +16,7 @@ from power_market_assets.io.lake import Lake
 from power_market_assets.io.nyiso_resource import NyisoSource
 from power_market_assets.registry import nyiso
 from power_market_assets.transforms.names import default_wide_columns
-from power_market_standins.nyiso import standin_server
+from power_market_standins.nyiso_server import standin_server
 
 pytestmark = pytest.mark.slow  # Dagster runs against the stand-in
 
@@ -70,7 +70,7 @@ def lake_root(server, tmp_path_factory) -> Path:
 def test_fall_back_day_and_month_in_the_lake(spec, lake_root: Path) -> None:
     lake = Lake.at(lake_root)
     day_dir = lake.csv_day_dir(_stage(spec, "csv"), FALL_BACK.isoformat())
-    stems = spec.param("file_names").split(",")
+    stems = list(spec.source.file_names)
     assert sorted(p.name for p in day_dir.glob("*.csv")) == sorted(
         f"20241103{stem}.csv" for stem in stems
     )

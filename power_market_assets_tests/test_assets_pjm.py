@@ -15,7 +15,7 @@ from power_market_assets.definitions import lake_resources
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.pjm_resource import PjmSource
 from power_market_assets.registry import pjm
-from power_market_standins.pjm import standin_server
+from power_market_standins.pjm_server import standin_server
 
 pytestmark = pytest.mark.slow  # Dagster runs against the stand-in
 
@@ -84,7 +84,7 @@ def test_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
         metadata = json.loads((day_dir / "metadata.json").read_text())
         pages = [p for p in sorted(day_dir.glob("*.json")) if p.name != "metadata.json"]
         assert [f["original_name"] for f in metadata["files"]] == [p.name for p in pages]
-        assert all(spec.param("feed") in f["source_url"] for f in metadata["files"])
+        assert all(spec.source.feed in f["source_url"] for f in metadata["files"])
         assert KEY not in json.dumps(metadata)
         wide = pl.read_parquet(lake.partition_file(f"pjm/{spec.dataset}/flattened", "2024-11-01"))
         assert wide.height == intervals and wide.width > 4

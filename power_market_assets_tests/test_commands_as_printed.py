@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,24 @@ def test_query_prints_utc_columns_in_utc_on_any_machine(tmp_path: Path) -> None:
         assert shown.returncode == 0, shown.stderr
         text = shown.stdout.replace("T", " ")
         assert "2024-11-01 06:00:00" in text, (flags, shown.stdout)
+
+
+def test_every_test_docs_faults_cites_exists() -> None:
+    """docs/FAULTS.md names the test behind each fault: each must exist under that name."""
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "FAULTS.md").read_text()
+    cited = re.findall(r"`([a-z_]+)::(test_[A-Za-z0-9_]+)", text)
+    assert len(cited) > 80
+    examples = {("module", "test_name"), ("reliability_inputs", "test_x")}
+    tests = root / "power_market_assets_tests"
+    missing = [
+        f"{module}::{name}"
+        for module, name in cited
+        if (module, name) not in examples
+        and f"def {name}" not in _text_or_empty(tests / f"test_{module}.py")
+    ]
+    assert missing == []
+
+
+def _text_or_empty(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

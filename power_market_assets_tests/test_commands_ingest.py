@@ -12,9 +12,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from power_market_assets.automation.drops import land, recognize
 from power_market_assets.cli import main
 from power_market_assets.commands import ingest
-from power_market_assets.commands.ingest import ingest_paths, land, recognize
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats import identify_file
 from power_market_assets.formats.errors import FormatError
@@ -22,6 +22,7 @@ from power_market_assets.io.lake import Lake
 from power_market_assets.io.resources import LakeResource
 from power_market_assets.registry import ercot, get_spec, isone
 from power_market_assets.sources.landing import land_operating_day, read_metadata
+from power_market_assets_tests.helpers import ingest_paths
 from power_market_standins.ercot import generate_documents
 from power_market_standins.isone import ws_files
 

@@ -175,8 +175,7 @@ def test_skipped_and_repeated_labels_are_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rule", ["interval_ending", "interval_beginning"])
 def test_rt_time_stamp_rule(rule, tmp_path: Path) -> None:
-    params = tuple((k, rule if k == "time_stamp" else v) for k, v in nyiso.RT_PRICES.source_params)
-    spec = replace(nyiso.RT_PRICES, source_params=params)
+    spec = replace(nyiso.RT_PRICES, source=replace(nyiso.RT_PRICES.source, time_stamp=rule))
     frame = _read_generated(spec, FALL_BACK, tmp_path, SampleOptions(n_locations=2))
     first_stamp = generate_files(spec, [FALL_BACK], SMALL)[0].data.split(b"\n")[1][:22]
     expected_first = (
@@ -281,7 +280,7 @@ def test_non_numeric_and_empty_price_cells(tmp_path: Path) -> None:
 
 def test_identify_by_name_and_by_header() -> None:
     for spec in nyiso.NYISO_DATASETS:
-        for stem in spec.param("file_names").split(","):
+        for stem in spec.source.file_names:
             assert identify(f"20241103{stem}.csv", b"") is spec
             assert identify(f"20241101{stem}_csv.zip", b"") is spec
     rt_head = f'{LBMP_HEADER}\r\n"11/03/2024 00:05:00","WEST",61752,1.00,0.00,0.00\r\n'.encode()

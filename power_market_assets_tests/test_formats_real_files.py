@@ -131,6 +131,7 @@ def test_a_whole_yearly_dam_workbook_is_ingested_as_one_range_run(
     for 2025-01-01..2025-12-31, 23 hours on the spring day, 25 on the fall-back day with both
     01:00 hours (Repeated Hour Flag N, then Y), and every workbook row in the lake once."""
     from power_market_assets.commands import ingest
+    from power_market_assets_tests.helpers import ingest_paths
 
     locations = (HUBS + LOAD_ZONES)[::5]  # 3 of the 15, to stay fast
     book = generate_history_workbook(ERCOT_DA, 2025, locations=locations)
@@ -140,7 +141,7 @@ def test_a_whole_yearly_dam_workbook_is_ingested_as_one_range_run(
     # An in-memory Dagster instance: the on-disk one spends minutes committing 1,500 events
     # of a 365-partition run to SQLite on a busy disk, which is not what this test is about.
     monkeypatch.setattr(ingest, "persistent_instance", lambda root: dg.DagsterInstance.ephemeral())
-    assert ingest.ingest_paths([path], data_root=str(root)) == 0, capsys.readouterr().out
+    assert ingest_paths([path], data_root=str(root)) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert "ercot_da_prices_daily 2025-01-01..2025-12-31: success" in out
     lake = Lake.at(root)

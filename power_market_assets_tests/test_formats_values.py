@@ -23,8 +23,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from power_market_assets.automation.drops import recognize
 from power_market_assets.automation.runs import run_range
-from power_market_assets.commands.ingest import ingest_paths, recognize
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats import archive, read_dataset_files
 from power_market_assets.formats.archive import ArchiveError, extract_csv_members
@@ -32,6 +32,7 @@ from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import caiso, ercot, isone, nyiso, pjm
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets_tests.helpers import ingest_paths
 from power_market_standins import caiso as caiso_samples
 from power_market_standins import ercot as ercot_samples
 from power_market_standins import isone as isone_samples

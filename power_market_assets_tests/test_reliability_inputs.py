@@ -19,8 +19,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from power_market_assets.automation.drops import Recognized, land
 from power_market_assets.automation.runs import run_range
-from power_market_assets.commands.ingest import Recognized, land
 from power_market_assets.definitions import build_definitions
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import Lake

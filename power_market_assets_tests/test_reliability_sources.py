@@ -115,14 +115,14 @@ def test_hostile_file_name_in_listing_cannot_escape_downloads(server, client, do
     listing = build_listing(docs)
     entry = listing["ListDocsByRptTypeRes"]["DocumentList"][0]["Document"]
     entry["ConstructedName"] = "../../escaped.DAMSPNP4190_csv.zip"
-    server.set_raw_listing(DA_PRICES.report_id, json.dumps(listing).encode())
+    server.set_raw_listing(str(DA_PRICES.source.report_type_id), json.dumps(listing).encode())
     try:
         with pytest.raises(SourceError, match="unsafe download path"):
             fetch_day_archives(
                 DA_PRICES, [DAY], channel="mis", download_dir=tmp_path / "a" / "b", mis=client
             )
     finally:
-        server.clear_raw_listing(DA_PRICES.report_id)
+        server.clear_raw_listing(str(DA_PRICES.source.report_type_id))
     assert _files(tmp_path) == ["a", "b"]  # nothing written anywhere else
 
 

@@ -20,7 +20,7 @@ from power_market_assets.sources.caiso import (
 from power_market_assets.sources.http import HttpClient, SourceError
 from power_market_assets.sources.landing import land_operating_day
 from power_market_assets_tests.helpers import SleepRecorder
-from power_market_standins.caiso import standin_server
+from power_market_standins.caiso_server import standin_server
 
 FALL_BACK = date(2024, 11, 3)
 DAYS = [date(2024, 11, 2), FALL_BACK]

@@ -16,7 +16,7 @@ from power_market_assets.sources.isone import (
     IsoneWebServicesClient,
     fetch_days,
 )
-from power_market_standins.isone import standin_server
+from power_market_standins.isone_server import standin_server
 
 DAY, MISSING = date(2024, 11, 3), date(2024, 11, 5)
 USER, PASSWORD = "analyst@example.com", "isone-Pass-w0rd"

@@ -15,8 +15,8 @@ from power_market_assets.registry import nyiso
 from power_market_assets.sources.http import HttpClient, SourceError
 from power_market_assets.sources.nyiso import NyisoMisClient, fetch_days, plan_days
 from power_market_assets_tests.helpers import SleepRecorder
-from power_market_standins.nyiso import SampleOptions, generate_files, standin_server
-from power_market_standins.nyiso_server import NyisoStandInServer
+from power_market_standins.nyiso import SampleOptions, generate_files
+from power_market_standins.nyiso_server import NyisoStandInServer, standin_server
 
 NOV = [date(2024, 11, 1) + timedelta(days=i) for i in range(3)]  # with the fall-back day
 FEB = [date(2024, 2, 1) + timedelta(days=i) for i in range(29)]  # a whole (leap) month

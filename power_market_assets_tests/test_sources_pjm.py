@@ -15,8 +15,8 @@ from power_market_assets.registry import pjm
 from power_market_assets.sources.http import HttpClient, SourceError
 from power_market_assets.sources.pjm import PjmDataMinerClient, day_range, fetch_days
 from power_market_assets_tests.helpers import SleepRecorder
-from power_market_standins.pjm import feed_items, standin_server
-from power_market_standins.pjm_server import MISSING_KEY_MESSAGE, PjmStandInServer
+from power_market_standins.pjm import feed_items
+from power_market_standins.pjm_server import MISSING_KEY_MESSAGE, PjmStandInServer, standin_server
 
 DAY = date(2024, 11, 3)  # fall-back day
 OTHER = date(2024, 11, 2)

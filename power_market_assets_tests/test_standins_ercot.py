@@ -147,7 +147,7 @@ def test_names(dam_docs, rt_docs) -> None:
         stem = doc.friendly_name.removesuffix("_csv")
         assert doc.csv_name.endswith(f".{doc.publish_time:%Y%m%d.%H%M%S}.{stem}.csv")
         assert doc.constructed_name.endswith(f".{stem}_csv.zip")
-        assert doc.csv_name.startswith(f"cdr.{int(doc.spec.report_id):08d}.")
+        assert doc.csv_name.startswith(f"cdr.{doc.spec.source.report_type_id:08d}.")
     assert dam_docs[0].friendly_name == "DAMSPNP4190_csv"
     assert dam_docs[0].publish_time.date() == date(2026, 6, 11)  # the day before delivery
     assert 12 <= dam_docs[0].publish_time.hour <= 13

@@ -35,7 +35,7 @@ from power_market_assets.transforms.names import (
     sql_identifier,
 )
 from power_market_assets_tests.helpers import FALL_BACK, price_long
-from power_market_standins.nyiso import standin_server
+from power_market_standins.nyiso_server import standin_server
 
 AWKWARD = {
     "N.Y.C.": "n_y_c",

@@ -63,7 +63,7 @@ class OasisRows:
 
     @property
     def queryname(self) -> str:
-        return self.spec.param("queryname")
+        return self.spec.source.query_name
 
 
 def sample_nodes(n_locations: int = 20, seed: int = 0) -> list[str]:
@@ -144,8 +144,8 @@ def _lmp_parts(rng: np.random.Generator, n_times: int, n_nodes: int, rt: bool) -
 
 def _lmp_lines(spec: DatasetSpec, day: date, nodes: Sequence[str], seed: int, pad_hour: bool):
     tz = ZoneInfo(spec.timezone)
-    query = spec.param("queryname")
-    run = spec.param("market_run_id")
+    query = spec.source.query_name
+    run = spec.source.market_run_id
     rt = spec.market == "RTM"
     grp = "ALL_APNODES" if rt else "ALL"
     starts = expected_interval_starts([day], spec.timezone, spec.interval_minutes).to_list()
@@ -173,7 +173,7 @@ def _lmp_lines(spec: DatasetSpec, day: date, nodes: Sequence[str], seed: int, pa
 
 def _as_lines(spec: DatasetSpec, day: date, seed: int, pad_hour: bool):
     tz = ZoneInfo(spec.timezone)
-    run = spec.param("market_run_id")
+    run = spec.source.market_run_id
     starts = expected_interval_starts([day], spec.timezone, spec.interval_minutes).to_list()
     rng = _rng(seed, "PRC_AS", day.isoformat())
     levels = {"NR": 0.5, "RD": 8.0, "RMD": 0.1, "RMU": 0.2, "RU": 10.0, "SR": 4.0}
@@ -209,7 +209,7 @@ def generate_rows(
 ) -> OasisRows:
     """Every data line of `spec`'s query for these operating days (sorted by time here; the
     server shuffles them). `pad_hour` writes OPR_HR as 01..25 (zero padding UNCONFIRMED)."""
-    query = spec.param("queryname")
+    query = spec.source.query_name
     nodes = sample_nodes(n_locations, seed)
     lines: list[tuple] = []
     for day in sorted(set(days)):
@@ -252,7 +252,9 @@ def day_csv(rows: OasisRows, day: date, seed: int = 0) -> tuple[str, bytes]:
         (pl.col("interval_start_utc") >= start) & (pl.col("interval_start_utc") < end)
     )
     spec = rows.spec
-    name = member_name(rows.queryname, spec.param("market_run_id"), spec.param("version"), day, day)
+    name = member_name(
+        rows.queryname, spec.source.market_run_id, str(spec.source.version), day, day
+    )
     return name, shuffled_csv(rows.header, part.get_column("line").to_list(), seed)
 
 
@@ -262,13 +264,6 @@ def generate_all(
     """Every CAISO dataset's rows, by OASIS queryname."""
     days = list(days)
     return {
-        spec.param("queryname"): generate_rows(spec, days, n_locations, seed, **options)
+        spec.source.query_name: generate_rows(spec, days, n_locations, seed, **options)
         for spec in caiso.CAISO_DATASETS
     }
-
-
-def standin_server(days: list[date], n_locations: int = 20, seed: int = 0, **options):
-    """A (not yet started) stand-in OASIS server holding every CAISO dataset for `days`."""
-    from power_market_standins.caiso_server import CaisoStandInServer
-
-    return CaisoStandInServer(generate_all(days, n_locations, seed), seed=seed, **options)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -28,6 +28,7 @@ import polars as pl
 from power_market_standins.caiso import (
     COMPONENTS,
     OasisRows,
+    generate_all,
     member_name,
     shuffled_csv,
     zip_members,
@@ -139,8 +140,8 @@ class CaisoStandInServer(StandInServer):
             rows is None
             or spec is None
             or query.get("resultformat") != "6"
-            or query.get("market_run_id") != spec.param("market_run_id")
-            or query.get("version") != spec.param("version")
+            or query.get("market_run_id") != spec.source.market_run_id
+            or query.get("version") != str(spec.source.version)
             or end <= start
         ):
             return self._error(1001, "INVALID_REQUEST.xml")
@@ -159,7 +160,7 @@ class CaisoStandInServer(StandInServer):
         first, last = self._local_dates(rows, start, end)
         spec = rows.spec
         name = member_name(
-            rows.queryname, spec.param("market_run_id"), spec.param("version"), first, last
+            rows.queryname, spec.source.market_run_id, str(spec.source.version), first, last
         )
         return name.removesuffix(".csv")
 
@@ -192,7 +193,7 @@ class CaisoStandInServer(StandInServer):
         if grouped and self.split_components and rows.spec.table_kind == "price":
             spec = rows.spec
             first, last = self._local_dates(rows, start, end)
-            run, version = spec.param("market_run_id"), spec.param("version")
+            run, version = spec.source.market_run_id, str(spec.source.version)
             members = []
             for kind, _ in COMPONENTS:
                 part = selected.filter(pl.col("lmp_type") == kind).get_column("line").to_list()
@@ -223,3 +224,15 @@ class CaisoStandInServer(StandInServer):
 def shuffle_seed(*parts: object) -> int:
     """A stable small seed (Python's hash of str is salted per process)."""
     return random.Random(repr(parts)).randint(0, 1 << 16)
+
+
+def standin_server(
+    days: list[date], n_locations: int = 20, seed: int = 0, **options
+) -> CaisoStandInServer:
+    """A (not yet started) stand-in OASIS server holding every CAISO dataset for `days`."""
+    return CaisoStandInServer(generate_all(days, n_locations, seed), seed=seed, **options)
+
+
+def standin_environment(server: CaisoStandInServer) -> dict[str, str]:
+    """No real-world 5 s pause between OASIS requests against the stand-in."""
+    return {"PMA_CAISO_PAUSE_SECONDS": "0"}

@@ -31,7 +31,6 @@ entry time = publish time (local). The generator is vectorized (numpy prices, po
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import struct
 import zlib
@@ -49,7 +48,6 @@ from power_market_assets.registry.ercot import (
     AS_PRODUCTS,
     DC_TIES,
     ECRS_START,
-    ERCOT_DATASETS,
     HUBS,
     LOAD_ZONES,
 )
@@ -80,7 +78,7 @@ _SYLLABLES = (
 _NODE_SUFFIXES = (
     "RN", "RN", "ALL", "UNIT1", "UNIT2", "CC1", "SLR_RN", "WND_RN", "ESR_RN", "G1", "PV1", "BES1",
 )  # fmt: skip
-_SPEC_SALT = {"12331": 1, "12301": 2, "12329": 3, "12300": 0}
+_SPEC_SALT = {12331: 1, 12301: 2, 12329: 3, 12300: 0}
 
 
 @dataclass(frozen=True)
@@ -426,8 +424,8 @@ def _package(
     interval_end_local: datetime | None = None,
     dst_repeated: bool = False,
 ) -> SampleDocument:
-    rtid8 = f"{int(spec.report_id):08d}"
-    salt = _SPEC_SALT.get(spec.report_id, int(spec.report_id) % 4)
+    rtid8 = f"{spec.source.report_type_id:08d}"
+    salt = _SPEC_SALT.get(spec.source.report_type_id, spec.source.report_type_id % 4)
     member = f"cdr.{rtid8}.{DUNS}.{publish:%Y%m%d}.{publish:%H%M%S}.{stem}.csv"
     zip_bytes = make_zip(member, csv_bytes, publish, compresslevel=compresslevel)
     built = publish + timedelta(milliseconds=int(rng.integers(900, 1600)))
@@ -447,7 +445,7 @@ def _package(
     doc_id = _doc_id(publish, salt, xml=False)
     xml_id = _doc_id(publish, salt, xml=True)
     report = {
-        "report_type_id": spec.report_id,
+        "report_type_id": str(spec.source.report_type_id),
         "report_name": spec.title,
         "prefix": "cdr",
         "keep_days": EXPIRY_DAYS[spec.file_layout],
@@ -565,7 +563,7 @@ def _hourly_document(
     rng = np.random.default_rng([seed, salt, day.toordinal(), 1])
     return _package(
         spec,
-        stem=spec.friendly_name_stem,
+        stem=spec.source.friendly_name_stem,
         publish=_dam_publish(spec, day, rng),
         csv_bytes=_csv_text(header, "\n".join(lines)),
         day=day,
@@ -579,7 +577,7 @@ def _generate_dam_spp(
 ) -> list[SampleDocument]:
     tz = ZoneInfo(spec.timezone)
     points = _points(locs, seed, rt=False)
-    salt = _SPEC_SALT.get(spec.report_id, 0)
+    salt = _SPEC_SALT.get(spec.source.report_type_id, 0)
     names = pl.Series("name", points.names)
     docs = []
     for day in days:
@@ -597,7 +595,7 @@ def _generate_dam_mcpc(
     spec: DatasetSpec, days: list[date], seed: int, compresslevel: int
 ) -> list[SampleDocument]:
     tz = ZoneInfo(spec.timezone)
-    salt = _SPEC_SALT.get(spec.report_id, 0)
+    salt = _SPEC_SALT.get(spec.source.report_type_id, 0)
     base_level = {"ECRS": 6.0, "NSPIN": 3.0, "REGDN": 4.0, "REGUP": 7.0, "RRS": 5.0}
     docs = []
     for day in days:
@@ -641,7 +639,7 @@ def _generate_rtm_spp(
     tz = ZoneInfo(spec.timezone)
     minutes = spec.interval_minutes
     points = _points(locs, seed, rt=True)
-    salt = _SPEC_SALT.get(spec.report_id, 0)
+    salt = _SPEC_SALT.get(spec.source.report_type_id, 0)
     name_type = pl.Series(
         "nt", [f"{n},{t}" for n, t in zip(points.names, points.types, strict=True)]
     )
@@ -668,7 +666,10 @@ def _generate_rtm_spp(
                 _package(
                     spec,
                     stem=friendly_stem(
-                        spec.friendly_name_stem, f"{end_wall:%Y%m%d_%H%M}", repeated, xhr_style
+                        spec.source.friendly_name_stem,
+                        f"{end_wall:%Y%m%d_%H%M}",
+                        repeated,
+                        xhr_style,
                     ),
                     publish=publish,
                     csv_bytes=_csv_text(RTM_HEADER, body),
@@ -727,7 +728,7 @@ def _generate_sced_lmp(
 ) -> list[SampleDocument]:
     tz = ZoneInfo(spec.timezone)
     points = _points(locs, seed, rt=False)  # every point once, sorted by name
-    salt = _SPEC_SALT.get(spec.report_id, 0)
+    salt = _SPEC_SALT.get(spec.source.report_type_id, 0)
     names = pl.Series("name", points.names)
     docs = []
     for day in days:
@@ -760,7 +761,9 @@ def _generate_sced_lmp(
             docs.append(
                 _package(
                     spec,
-                    stem=friendly_stem(spec.friendly_name_stem, stamp, run.repeated, xhr_style),
+                    stem=friendly_stem(
+                        spec.source.friendly_name_stem, stamp, run.repeated, xhr_style
+                    ),
                     publish=publish,
                     csv_bytes=_csv_text(SCED_HEADER, body),
                     day=day,
@@ -816,26 +819,13 @@ def generate_documents(
     raise ValueError(f"no ERCOT sample generator for file layout {spec.file_layout!r}")
 
 
-def standin_server(days: list[date], n_locations: int = 40, seed: int = 0):
-    """A (not yet started) stand-in MIS server holding every ERCOT dataset for `days`."""
-    from power_market_standins.ercot_server import ErcotStandInServer
-
-    return ErcotStandInServer(
-        [
-            doc
-            for spec in ERCOT_DATASETS
-            for doc in generate_documents(spec, days, n_nodes=n_locations, seed=seed)
-        ]
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Listing and files
 
 
 def build_listing(docs: list[SampleDocument]) -> dict:
     """The `IceDocListJsonWS` JSON for these documents: newest first, `_csv` before `_xml`."""
-    report_ids = {d.spec.report_id for d in docs}
+    report_ids = {str(d.spec.source.report_type_id) for d in docs}
     if len(report_ids) > 1:
         raise ValueError(f"a listing holds one report type, got {sorted(report_ids)}")
     ordered = sorted(docs, key=lambda d: (d.publish_time.astimezone(UTC), d.doc_id), reverse=True)
@@ -856,10 +846,6 @@ def write_documents(docs: list[SampleDocument], folder: Path | str) -> list[Path
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     return [atomic_write_bytes(out / doc.constructed_name, doc.zip_bytes) for doc in docs]
-
-
-def write_listing(docs: list[SampleDocument], path: Path | str) -> Path:
-    return atomic_write_bytes(Path(path), listing_bytes(build_listing(docs)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -961,7 +947,7 @@ def api_reply(
         return (*labels, not row[flag_at] if flag_true_first else row[flag_at])
 
     rows.sort(key=order)
-    report = spec.api_path.rsplit("/", 1)[-1]
+    report = spec.source.api_path.rsplit("/", 1)[-1]
     base = "https://api.ercot.com/api/public-reports"
     return {
         "_meta": {
@@ -973,7 +959,7 @@ def api_reply(
         "report": {
             "reportName": report,
             "reportDisplayName": spec.title,
-            "reportId": spec.report_id,
+            "reportId": str(spec.source.report_type_id),
             "reportEMIL": spec.report_code,
             "downloadLimit": 2000000,
         },
@@ -991,8 +977,8 @@ def api_reply(
         ],
         "data": rows,
         "_links": {
-            "self": {"href": f"{base}/{spec.api_path}"},
-            "parent": {"href": f"{base}/{spec.api_path.split('/')[0]}"},
+            "self": {"href": f"{base}/{spec.source.api_path}"},
+            "parent": {"href": f"{base}/{spec.source.api_path.split('/')[0]}"},
         },
     }
 
@@ -1038,7 +1024,3 @@ def corrupt_document(
     entry = dict(doc.listing_entry)
     entry["ContentSize"] = str(len(zip_bytes))
     return dataclasses.replace(doc, csv_bytes=csv_bytes, zip_bytes=zip_bytes, listing_entry=entry)
-
-
-def document_sha256(doc: SampleDocument) -> str:
-    return hashlib.sha256(doc.zip_bytes).hexdigest()

@@ -29,11 +29,17 @@ import uuid
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from power_market_standins.ercot import SampleDocument, build_listing, listing_bytes
+from power_market_assets.registry.ercot import ERCOT_DATASETS
+from power_market_standins.ercot import (
+    SampleDocument,
+    build_listing,
+    generate_documents,
+    listing_bytes,
+)
 from power_market_standins.standin import (
     FAULTS,
     MISSING_KEY_MESSAGE,
@@ -107,7 +113,7 @@ class ErcotStandInServer(StandInServer):
     def add_documents(self, docs: Iterable[SampleDocument]) -> None:
         with self._lock:
             for doc in docs:
-                rtid = doc.spec.report_id
+                rtid = str(doc.spec.source.report_type_id)
                 code = doc.spec.report_code.lower()
                 self._samples.setdefault(rtid, []).append(doc)
                 self._listing_cache.pop(rtid, None)
@@ -143,12 +149,6 @@ class ErcotStandInServer(StandInServer):
         """Go back to serving the generated listing of a report type."""
         with self._lock:
             self._raw_listings.pop(str(report_type_id), None)
-
-    def add_raw_document(self, doc_id: str, body: bytes, file_name: str = "") -> None:
-        with self._lock:
-            self._docs[str(doc_id)] = _StoredDoc(
-                body, file_name or f"{doc_id}.zip", "", "", "", True
-            )
 
     def revoke_tokens(self) -> None:
         """Make every issued token invalid (the API then answers 401)."""
@@ -333,3 +333,19 @@ def _merged_listing(docs: list[SampleDocument], extra: list[dict[str, str]]) -> 
     items = items + [{"Document": dict(entry)} for entry in extra]
     items.sort(key=lambda i: datetime.fromisoformat(i["Document"]["PublishDate"]), reverse=True)
     return {"ListDocsByRptTypeRes": {"DocumentList": items}}
+
+
+def standin_server(days: list[date], n_locations: int = 40, seed: int = 0) -> ErcotStandInServer:
+    """A (not yet started) stand-in MIS server holding every ERCOT dataset for `days`."""
+    return ErcotStandInServer(
+        [
+            doc
+            for spec in ERCOT_DATASETS
+            for doc in generate_documents(spec, days, n_nodes=n_locations, seed=seed)
+        ]
+    )
+
+
+def standin_environment(server: ErcotStandInServer) -> dict[str, str]:
+    """Nothing to set: ERCOT's MIS has no pause between requests and needs no credentials."""
+    return {}

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from power_market_assets.formats.isone import SMD_SHEETS
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import day_bounds_utc
@@ -442,7 +443,7 @@ def ws_payload(root: str, items: list[dict]) -> dict:
 
 
 def _wrap(spec: DatasetSpec, items: list[dict]) -> bytes:
-    payload = ws_payload(spec.param("ws_root"), items)
+    payload = ws_payload(spec.source.ws_root, items)
     return json.dumps(payload, separators=(",", ":")).encode("utf-8")
 
 
@@ -584,8 +585,6 @@ def _with_synthesized_spring_hour(day_rows: list[list]) -> list[list]:
 
 
 def _smd_sheet_names() -> Iterable[tuple[str, str]]:
-    from power_market_assets.formats.isone import SMD_SHEETS
-
     return ((sheet, location) for sheet, (location, _) in SMD_SHEETS.items())
 
 
@@ -607,10 +606,3 @@ def generate_files(
             out.extend(report_files(spec, day, n_locations, seed, style))
             out.extend(ws_files(spec, day, n_locations, seed))
     return out
-
-
-def standin_server(days: list[date], n_locations: int = 20, seed: int = 0):
-    """A (not yet started) stand-in ISO-NE server holding every ISO-NE dataset for `days`."""
-    from power_market_standins.isone_server import IsoneStandInServer
-
-    return IsoneStandInServer(generate_files(registry.ISONE_DATASETS, days, n_locations, seed))

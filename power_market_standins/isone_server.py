@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from power_market_assets.registry import isone as registry
-from power_market_standins.isone import SampleFile, empty_report, ws_payload
+from power_market_standins.isone import SampleFile, empty_report, generate_files, ws_payload
 from power_market_standins.standin import (
     FAULTS,
     HTML_ERROR_PAGE,
@@ -182,7 +182,17 @@ class IsoneStandInServer(StandInServer):
 
 def _root_for(path: str) -> str | None:
     for spec in registry.ISONE_DATASETS:
-        stem = spec.param("ws_paths").split("/{", 1)[0].split("/day", 1)[0]
+        stem = spec.source.ws_path.split("/{", 1)[0].split("/day", 1)[0]
         if path.startswith(stem.split("/", 1)[0]):
-            return spec.param("ws_root")
+            return spec.source.ws_root
     return None
+
+
+def standin_server(days: list[date], n_locations: int = 20, seed: int = 0) -> IsoneStandInServer:
+    """A (not yet started) stand-in ISO-NE server holding every ISO-NE dataset for `days`."""
+    return IsoneStandInServer(generate_files(registry.ISONE_DATASETS, days, n_locations, seed))
+
+
+def standin_environment(server: IsoneStandInServer) -> dict[str, str]:
+    """No real-world 10 s spacing between ISO-NE requests against the stand-in."""
+    return {"PMA_ISONE_MIN_INTERVAL": "0"}

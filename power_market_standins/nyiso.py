@@ -234,9 +234,9 @@ def lbmp_file(
         lb, lo, co = _money(lbmp[t]), _money(loss[t]), _money(congestion[t])
         for k, (name, ptid) in enumerate(points):
             rows.append((stamp.label, name, str(ptid), lb[k], lo[k], co[k]))
-    style = opts.styles.get(spec.param("folder"), CsvStyle())
+    style = opts.styles.get(spec.source.folder, CsvStyle())
     data = csv_bytes(LBMP_HEADER, rows, 2, style)
-    return SampleFile(spec, day, spec.param("folder"), stem, data, len(rows))
+    return SampleFile(spec, day, spec.source.folder, stem, data, len(rows))
 
 
 def asp_file(spec: DatasetSpec, day: date, stamps: list[Stamp], opts: SampleOptions) -> SampleFile:
@@ -260,10 +260,12 @@ def asp_file(spec: DatasetSpec, day: date, stamps: list[Stamp], opts: SampleOpti
                 prices.append(reg_move[t])
             money = _money(np.array(prices))
             rows.append((stamp.label, stamp.zone_label, zone, str(nyiso.ZONE_PTIDS[zone]), *money))
-    style = opts.styles.get(spec.param("folder"), CsvStyle())
+    style = opts.styles.get(spec.source.folder, CsvStyle())
     header = RT_AS_HEADER if rt else AS_HEADER
     data = csv_bytes(header, rows, 3, style)
-    return SampleFile(spec, day, spec.param("folder"), spec.param("file_names"), data, len(rows))
+    return SampleFile(
+        spec, day, spec.source.folder, ",".join(spec.source.file_names), data, len(rows)
+    )
 
 
 def generate_files(
@@ -271,7 +273,7 @@ def generate_files(
 ) -> list[SampleFile]:
     """Every daily file of a NYISO dataset for these operating days."""
     opts = options or SampleOptions()
-    rule = opts.time_stamp or spec.param("time_stamp", "interval_beginning")
+    rule = opts.time_stamp or spec.source.time_stamp
     out = []
     for day in sorted(set(days)):
         stamps = day_stamps(spec, day, rule, opts.off_schedule)  # type: ignore[arg-type]
@@ -283,11 +285,7 @@ def generate_files(
 
 
 def _stems(spec: DatasetSpec) -> list[str]:
-    return [s for s in spec.param("file_names").split(",") if s]
-
-
-def monthly_zip_name(stem: str, month: date) -> str:
-    return f"{month:%Y%m}01{stem}_csv.zip"
+    return list(spec.source.file_names)
 
 
 def monthly_zip(files: Iterable[SampleFile]) -> bytes:
@@ -302,14 +300,3 @@ def generate_all(days: Iterable[date], options: SampleOptions | None = None) -> 
     """Every NYISO dataset's files for these days."""
     days = list(days)
     return [f for spec in nyiso.NYISO_DATASETS for f in generate_files(spec, days, options)]
-
-
-def standin_server(days: list[date], n_locations: int = 20, seed: int = 0, **options):
-    """A (not yet started) stand-in NYISO server holding every dataset for these days.
-
-    Extra keyword arguments go to `SampleOptions` (styles, time_stamp, off_schedule).
-    """
-    from power_market_standins.nyiso_server import NyisoStandInServer
-
-    opts = SampleOptions(n_locations=n_locations, seed=seed, **options)
-    return NyisoStandInServer(generate_all(days, opts))

@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from power_market_standins.nyiso import SampleFile, monthly_zip
+from power_market_standins.nyiso import SampleFile, SampleOptions, generate_all, monthly_zip
 from power_market_standins.standin import (
     FAULTS,
     Fault,
@@ -75,12 +75,6 @@ class NyisoStandInServer(StandInServer):
         with self._lock:
             for sample in files:
                 self._files[(sample.folder, sample.stem, sample.operating_day)] = sample
-            self._zips.clear()
-
-    def withdraw(self, day: date) -> None:
-        """Forget every file of a day (as if it were not published yet)."""
-        with self._lock:
-            self._files = {k: v for k, v in self._files.items() if k[2] != day}
             self._zips.clear()
 
     def files(self) -> list[SampleFile]:
@@ -152,3 +146,19 @@ def _without_last_member(body: bytes) -> bytes:
         return out.getvalue()
     except zipfile.BadZipFile:
         return body
+
+
+def standin_server(
+    days: list[date], n_locations: int = 20, seed: int = 0, **options
+) -> NyisoStandInServer:
+    """A (not yet started) stand-in NYISO server holding every dataset for these days.
+
+    Extra keyword arguments go to `SampleOptions` (styles, time_stamp, off_schedule).
+    """
+    opts = SampleOptions(n_locations=n_locations, seed=seed, **options)
+    return NyisoStandInServer(generate_all(days, opts))
+
+
+def standin_environment(server: NyisoStandInServer) -> dict[str, str]:
+    """Nothing to set: NYISO's MIS is public and the client sets no pause."""
+    return {}

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from power_market_assets.formats.archive import atomic_write_bytes
-from power_market_assets.registry.pjm import AS_PRODUCTS, HUBS, PJM_DATASETS, ZONES
+from power_market_assets.registry.pjm import AS_PRODUCTS, HUBS, ZONES
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import expected_interval_starts
 
@@ -96,9 +96,9 @@ def lmp_items(
     seed: int = 0,
 ) -> list[dict]:
     """One item per (interval, pnode), sorted by interval then pnode_id, PJM field order."""
-    s = spec.param("suffix")
+    s = spec.source.suffix
     labels = _interval_labels(spec, day)
-    rng = np.random.default_rng([seed, _SALT.get(spec.param("feed"), 19), day.toordinal()])
+    rng = np.random.default_rng([seed, _SALT.get(spec.source.feed, 19), day.toordinal()])
     hours = np.array([int(ept[11:13]) + int(ept[14:16]) / 60 for _, ept in labels])
     shape = 28 + 14 * np.sin((hours - 7) / 24 * 2 * np.pi) + rng.normal(0, 2, len(labels))
     energy = np.round(shape, 6)
@@ -266,7 +266,7 @@ def csv_export(
 
 
 def spec_fields(spec: DatasetSpec) -> list[str]:
-    return spec.param("fields").split(",")
+    return spec.source.fields.split(",")
 
 
 def write_json_day(
@@ -274,8 +274,8 @@ def write_json_day(
 ) -> Path:
     """One day's reply as a single JSON file (what stage 1 holds for a one-page day)."""
     items = select_fields(feed_items(spec, [day], n_locations, seed), spec_fields(spec))
-    body = json_reply(spec.param("feed"), items, total_rows=len(items), fields=spec_fields(spec))
-    return atomic_write_bytes(Path(folder) / f"{spec.param('feed')}_{day}_p001.json", body)
+    body = json_reply(spec.source.feed, items, total_rows=len(items), fields=spec_fields(spec))
+    return atomic_write_bytes(Path(folder) / f"{spec.source.feed}_{day}_p001.json", body)
 
 
 def write_csv_day(
@@ -285,14 +285,4 @@ def write_csv_day(
     """One day as a Data Miner CSV export, named after the feed."""
     items = feed_items(spec, [day], n_locations, seed)
     body = csv_export(items, spec_fields(spec), **style)
-    return atomic_write_bytes(Path(folder) / f"{spec.param('feed')}_{day}.csv", body)
-
-
-def standin_server(days: list[date], n_locations: int = 20, seed: int = 0):
-    """A (not yet started) stand-in Data Miner holding every PJM dataset for these days."""
-    from power_market_standins.pjm_server import PjmStandInServer
-
-    server = PjmStandInServer()
-    for spec in PJM_DATASETS:
-        server.add_items(spec.param("feed"), feed_items(spec, days, n_locations, seed))
-    return server
+    return atomic_write_bytes(Path(folder) / f"{spec.source.feed}_{day}.csv", body)

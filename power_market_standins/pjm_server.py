@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import ClassVar
 
-from power_market_standins.pjm import json_reply
+from power_market_assets.registry.pjm import PJM_DATASETS
+from power_market_standins.pjm import feed_items, json_reply
 from power_market_standins.standin import (
     FAULTS,
     MISSING_KEY_MESSAGE,
@@ -113,10 +114,6 @@ class PjmStandInServer(StandInServer):
                 if not i["datetime_beginning_ept"].startswith(prefix)
             ]  # fmt: skip
 
-    def feed_names(self) -> list[str]:
-        with self._lock:
-            return sorted(self._feeds)
-
     # -- routes --------------------------------------------------------------------------
 
     def route(self, request: Request) -> Response:
@@ -199,3 +196,16 @@ class PjmStandInServer(StandInServer):
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             return Response(429, json.dumps(body).encode(), "application/json", extra)
         return super().custom_fault(fault, response)
+
+
+def standin_server(days: list[date], n_locations: int = 20, seed: int = 0) -> PjmStandInServer:
+    """A (not yet started) stand-in Data Miner holding every PJM dataset for these days."""
+    server = PjmStandInServer()
+    for spec in PJM_DATASETS:
+        server.add_items(spec.source.feed, feed_items(spec, days, n_locations, seed))
+    return server
+
+
+def standin_environment(server: PjmStandInServer) -> dict[str, str]:
+    """No real-world 10 s spacing, and the stand-in's own demo subscription key."""
+    return {"PMA_PJM_MIN_INTERVAL": "0", "PJM_API_KEY": server.subscription_key}

@@ -1,37 +1,59 @@
 """One stand-in server per ISO, filled with real-format samples for some operating days.
 
-Every ISO's module <iso>.py has `standin_server(days, n_locations, seed)`.
+`SERVERS` is the one table of the ISOs' server modules (<iso>_server.py), each checked against
+`StandIn` (contract.py) and the registry's ISO list when this module is imported.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 
+from power_market_assets.formats.contract import conforms
+from power_market_assets.registry.schema import ISOS
+from power_market_standins import (
+    caiso_server,
+    ercot_server,
+    isone_server,
+    nyiso_server,
+    pjm_server,
+)
+from power_market_standins.contract import StandIn
 from power_market_standins.standin import StandInServer
+
+
+def _server_table(modules: Mapping[str, StandIn]) -> dict[str, StandIn]:
+    """The server modules in the registry's ISO order; an ISO in one list and not the other
+    fails at import."""
+    if set(modules) != set(ISOS):
+        raise ImportError(f"stand-ins for {sorted(modules)}, registry ISOs {list(ISOS)}")
+    return {iso: conforms(modules[iso], StandIn) for iso in ISOS}
+
+
+SERVERS: dict[str, StandIn] = _server_table(
+    {
+        "ERCOT": ercot_server,
+        "CAISO": caiso_server,
+        "NYISO": nyiso_server,
+        "ISONE": isone_server,
+        "PJM": pjm_server,
+    }
+)
 
 
 def standin_server(
     iso: str, days: Sequence[date], n_locations: int = 20, seed: int = 0
 ) -> StandInServer:
     """A (not yet started) stand-in server holding every dataset of `iso` for `days`."""
-    module = importlib.import_module(f"power_market_standins.{iso.lower()}")
-    return module.standin_server(list(days), n_locations=n_locations, seed=seed)
+    return SERVERS[iso].standin_server(list(days), n_locations=n_locations, seed=seed)
 
 
 def standin_environment(iso: str, server: StandInServer) -> dict[str, str]:
     """Settings that point an ISO's resource at its stand-in: no real-world pauses between
     requests (CAISO 5 s, ISO-NE and PJM 10 s) and the stand-in's own demo credentials."""
-    if iso == "CAISO":
-        return {"PMA_CAISO_PAUSE_SECONDS": "0"}
-    if iso == "ISONE":
-        return {"PMA_ISONE_MIN_INTERVAL": "0"}
-    if iso == "PJM":
-        return {"PMA_PJM_MIN_INTERVAL": "0", "PJM_API_KEY": server.subscription_key}
-    return {}
+    return SERVERS[iso].standin_environment(server)
 
 
 @contextmanager

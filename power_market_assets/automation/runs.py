@@ -10,7 +10,6 @@ check, so a SIGKILLed run would otherwise stay STARTED in the UI forever).
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from datetime import date, timedelta
 from pathlib import Path
@@ -85,8 +84,7 @@ def persistent_instance(root: Path) -> dg.DagsterInstance:
     home = lake.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     ensure_instance_config(home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
-    instance = dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.from_config(str(home.resolve()))
     recover_after_crash(lake, instance)
     return instance
 

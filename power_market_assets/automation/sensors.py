@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from power_market_assets.automation.drops import Recognized, land, recognize, set_aside, vet
 from power_market_assets.automation.publication import (
     PublicationCursor,
     calendar_days,
@@ -25,11 +26,11 @@ from power_market_assets.automation.runs import (
     landing_run_config,
     range_tags,
 )
-from power_market_assets.commands.ingest import Recognized, land, recognize, set_aside, vet
 from power_market_assets.formats.archive import sha256_file
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.sources.contract import IsoSource
 from power_market_assets.sources.http import SourceError
 
 INBOX_KEEP_KEYS = 5000
@@ -62,7 +63,7 @@ def build_landing_inbox_sensor(
     """Files dropped into <data root>/landing/inbox/ (any ISO, any recognized format, zips
     included) move into their dataset's landing folder and request stage 1-2 runs for the day
     they cover; anything else, and any drop that would fail a day it covers (rehearsed with
-    the run's blocking checks, `ingest.vet`), moves to landing/quarantine/ with a reason file
+    the run's blocking checks, `drops.vet`), moves to landing/quarantine/ with a reason file
     and leaves the day as it was."""
 
     @dg.sensor(
@@ -148,12 +149,13 @@ def build_publication_sensor(
                 f"{iso} was unavailable {cursor.failures} time(s) in a row; next poll after "
                 f"{datetime.fromtimestamp(cursor.retry_at, UTC).isoformat()}"
             )
-        source = getattr(context.resources, source_key)
+        source: IsoSource = getattr(context.resources, source_key)
         requests: list[dg.RunRequest] = []
         try:
             for spec in specs:
-                lister = getattr(source, "published_days", None)
-                published = lister(spec) if lister else calendar_days(spec, now)
+                published = source.published_days(spec)
+                if published is None:  # no listing: follow the publication calendar
+                    published = calendar_days(spec, now)
                 last = latest_published_day(spec, now)
                 ready = {d: v for d, v in published.items() if d <= last}
                 for day in cursor.new_days(spec, ready)[: max_requests_per_tick - len(requests)]:

@@ -22,7 +22,10 @@ from typing import TextIO
 
 import polars as pl
 
+from power_market_assets.automation import runs
+from power_market_assets.automation.runs import daily_job_name, log_config, range_tags
 from power_market_assets.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parse_day
+from power_market_assets.definitions import build_definitions
 from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.registry import DatasetSpec, get_spec
 from power_market_assets.transforms.time import days_between, month_starts, next_month
@@ -47,8 +50,6 @@ class BackfillPlan:
 
     @property
     def daily_job(self) -> str:
-        from power_market_assets.automation.runs import daily_job_name
-
         return daily_job_name(self.spec)
 
 
@@ -157,9 +158,6 @@ class Runner:
     run_range: Callable | None = None
 
     def __post_init__(self) -> None:
-        from power_market_assets.automation import runs
-        from power_market_assets.definitions import build_definitions
-
         self.defs = build_definitions(data_root=str(self.lake.root))
         self.instance = runs.persistent_instance(self.lake.root)
         self.run_range = self.run_range or runs.run_range
@@ -177,8 +175,6 @@ class Runner:
     def run_assets(self, keys: list, first: str, last: str):
         """One single run of an asset selection over a partition range."""
         import dagster as dg
-
-        from power_market_assets.automation.runs import log_config, range_tags
 
         assets = [a for a in self.defs.assets if isinstance(a, dg.AssetsDefinition)]
         return dg.materialize(

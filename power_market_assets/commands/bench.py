@@ -33,15 +33,18 @@ from pathlib import Path
 
 import polars as pl
 
+from power_market_assets.automation.runs import daily_job_name, landing_run_config, run_range
+from power_market_assets.definitions import build_definitions
 from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
 from power_market_assets.io.stages import land_days, parse_days
 from power_market_assets.registry import ercot
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 from power_market_assets.sources.ercot import operating_day_for
 from power_market_assets.sources.landing import LandedSource
 from power_market_assets.transforms.time import days_between, next_month
+from power_market_standins.ercot import generate_documents, write_documents
 
-PHASES = ("floor", "pipeline")
 DATASETS = {spec.dataset: spec for spec in ercot.ERCOT_DATASETS}
 SCED_START = date(2024, 11, 2)  # rt_lmp windows start here: the fall-back day comes second
 
@@ -104,9 +107,6 @@ def phase_dagster(zips: list[Path], data_root: Path, spec: DatasetSpec) -> tuple
     """
     import dagster as dg
 
-    from power_market_assets.automation.runs import daily_job_name, landing_run_config, run_range
-    from power_market_assets.definitions import build_definitions
-
     lake = Lake.at(data_root)
     by_day = _zips_by_day(zips, spec)
     for day, paths in by_day.items():
@@ -153,6 +153,18 @@ def bench_days(spec: DatasetSpec, month: str, days: int | None) -> tuple[list[da
     return window, f"{window[0]}..{window[-1]}"
 
 
+def run_from_args(args) -> int:
+    """The benchmark as `power-market bench` and `python -m ...bench` are asked for it."""
+    return run_benchmark(
+        month=args.month,
+        nodes=args.nodes,
+        repeats=args.repeats,
+        dagster=not args.no_dagster,
+        dataset=args.dataset,
+        days=args.days,
+    )
+
+
 def run_benchmark(
     month: str = "2024-07",
     nodes: int = 1000,
@@ -161,14 +173,12 @@ def run_benchmark(
     dataset: str = "rt_prices",
     days: int | None = None,
 ) -> int:
-    from power_market_standins.ercot import generate_documents, write_documents
-
     spec = DATASETS[dataset]
     window, label = bench_days(spec, month, days)
 
     # Under the data root, on the lake's own file system (file creation in /tmp is several
     # times slower on these machines, which would measure the wrong thing).
-    data_root = Path(os.environ.get("PMA_DATA_ROOT", "data"))
+    data_root = Path(Settings.from_env(os.environ).data_root)
     data_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=data_root)).resolve()
     try:
@@ -245,15 +255,7 @@ def _main() -> None:
     parser.add_argument("--no-dagster", action="store_true")
     args = parser.parse_args()
     if args.phase is None:
-        code = run_benchmark(
-            month=args.month,
-            nodes=args.nodes,
-            repeats=args.repeats,
-            dagster=not args.no_dagster,
-            dataset=args.dataset,
-            days=args.days,
-        )
-        raise SystemExit(code)
+        raise SystemExit(run_from_args(args))
     spec = DATASETS[args.dataset]
     os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 2))
     zips = sorted(Path(args.zips).glob("*.zip")) if args.zips else []

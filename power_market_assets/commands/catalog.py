@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, TextIO
 
 from power_market_assets.commands import EXIT_OK, compact_ranges
+from power_market_assets.io.catalog import refresh_catalog
 from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.io.summary import (
     check_states,
@@ -236,8 +237,6 @@ def run_catalog(
     out = out or sys.stdout
     lake = Lake.at(data_root)
     if refresh:
-        from power_market_assets.io.catalog import refresh_catalog
-
         views = refresh_catalog(lake)
         print(f"rebuilt {lake.warehouse_path}: {len(views)} view(s)", file=sys.stderr)
     entries, checks_known = build_catalog(lake, refresh=refresh)

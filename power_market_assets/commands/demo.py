@@ -21,9 +21,11 @@ from power_market_assets.automation.runs import (
     persistent_instance,
     run_range,
 )
+from power_market_assets.definitions import build_definitions
 from power_market_assets.io.catalog import connect_read_only
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import DATASETS_BY_ISO
+from power_market_assets.settings import DEFAULT_DATA_ROOT
 from power_market_assets.transforms.time import days_between
 from power_market_standins.servers import environment, standin_environment, standin_server
 
@@ -70,8 +72,6 @@ def _run_iso(
     iso: str, days: list[date], lake: Lake, instance: dg.DagsterInstance, nodes: int
 ) -> list[dg.ExecuteInProcessResult]:
     """Stages 1-2 over the days, then 3-4 over their months, against the ISO's stand-in."""
-    from power_market_assets.definitions import build_definitions
-
     first, last = days[0].isoformat(), days[-1].isoformat()
     name = iso.lower()
     with ExitStack() as stack:
@@ -91,7 +91,10 @@ def _run_iso(
 
 
 def run_demo(
-    data_root: str = "data", start: str = "2024-11-01", end: str = "2024-11-04", nodes: int = 20
+    data_root: str = DEFAULT_DATA_ROOT,
+    start: str = "2024-11-01",
+    end: str = "2024-11-04",
+    nodes: int = 20,
 ) -> int:
     lake = Lake.at(data_root)
     days = days_between(date.fromisoformat(start), date.fromisoformat(end))

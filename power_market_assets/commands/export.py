@@ -26,15 +26,17 @@ from power_market_assets.commands import (
     parse_day,
 )
 from power_market_assets.commands.catalog import STAGE_GRANULARITY
+from power_market_assets.io.catalog import COMBINED_KIND_NAMES
 from power_market_assets.io.lake import Lake, sink_parquet_file, stage_lake_path
 from power_market_assets.registry import ALL_DATASETS, get_spec
+from power_market_assets.registry.schema import COMBINED_PREFIXES as COMBINED_ROLES
 from power_market_assets.transforms.flatten import TIME_COLUMNS
 from power_market_assets.transforms.names import sql_identifier
 from power_market_assets.transforms.time import days_between, month_starts
 
 COMBINED = "combined"
 # Combined (stage 4) columns are <prefix><location>[<stat>]: da_hb_north, rt_hb_north_mean.
-COMBINED_PREFIXES = ("da_", "as_", "rt_")
+COMBINED_PREFIXES = tuple(COMBINED_ROLES)  # da_, as_, rt_: the table kinds' combine roles
 COMBINED_STATS = ("_mean", "_max", "_min", "_std")
 
 
@@ -80,8 +82,6 @@ def combined_request(
     iso: str, kind: str | None, first: date, last: date, names: tuple[str, ...]
 ) -> ExportRequest:
     """Stage 4 of one ISO: monthly wide tables, one folder per kind."""
-    from power_market_assets.io.catalog import COMBINED_KIND_NAMES
-
     isos = sorted({spec.iso for spec in ALL_DATASETS})
     if iso.upper() not in isos:
         raise UsageError(f"unknown ISO {iso!r}: one of {', '.join(isos)}")

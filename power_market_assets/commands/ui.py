@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from power_market_assets.automation.runs import persistent_instance
 from power_market_assets.commands import EXIT_OK
 from power_market_assets.io.lake import Lake
 
@@ -49,8 +50,6 @@ def ui_environment(lake: Lake) -> dict[str, str]:
 
 def prepare_instance(lake: Lake) -> None:
     """Write the instance's dagster.yaml (storage, run monitoring) before the UI reads it."""
-    from power_market_assets.automation.runs import persistent_instance
-
     persistent_instance(lake.root).dispose()
 
 

@@ -62,7 +62,7 @@ LAYOUTS: dict[str, Layout] = {
 
 
 def price_column(spec: DatasetSpec) -> str:
-    return spec.param("price_column", "MW")
+    return spec.source.price_column
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,7 +443,7 @@ def identify(name: str, head: bytes) -> DatasetSpec | None:
         if spec.file_layout == "oasis_as" and "INTVL" in upper:
             continue  # PRC_INTVL_AS (real-time AS) has the same columns
         run = row.get("MARKET_RUN_ID", "").strip()
-        if run and run != spec.param("market_run_id"):
+        if run and run != spec.source.market_run_id:
             continue
         return spec
     return None

@@ -15,7 +15,6 @@ import csv
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -65,10 +64,6 @@ def split_csv(data: bytes, name: str) -> CsvText:
     if body and not body.endswith(b"\n"):
         body += b"\n"
     return CsvText(name=name, header=header, body=body, rows=body.count(b"\n"))
-
-
-def read_csv_texts(paths: Sequence[Path]) -> list[CsvText]:
-    return [split_csv(Path(p).read_bytes(), Path(p).name) for p in paths]
 
 
 def group_by_header(texts: Sequence[CsvText]) -> dict[tuple[str, ...], list[CsvText]]:

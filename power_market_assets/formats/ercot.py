@@ -18,16 +18,15 @@ code, so header drift and bad cells are reported the same way.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from power_market_assets.formats import ercot_history
 from power_market_assets.formats.csvjoin import (
     CsvText,
     check_fields,
@@ -35,6 +34,10 @@ from power_market_assets.formats.csvjoin import (
     group_by_header,
     parse_fields,
     split_csv,
+)
+from power_market_assets.formats.ercot_layouts import (
+    LAYOUTS,
+    canonical_fields,
 )
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
@@ -50,58 +53,11 @@ from power_market_assets.registry.schema import (
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import wall_clock_to_utc
 
-# Canonical field -> header spellings seen across eras and channels (compared case-insensitively
-# after removing spaces and underscores, so "Delivery Date", "DELIVERY_DATE", "deliveryDate" and
-# "DSTFlag    " all match).
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "delivery_date": ("DeliveryDate", "OperDay", "OperatingDay"),
-    "hour_ending": ("HourEnding",),
-    "delivery_hour": ("DeliveryHour",),
-    "delivery_interval": ("DeliveryInterval",),
-    "settlement_point": ("SettlementPoint", "SettlementPointName"),
-    "settlement_point_type": ("SettlementPointType",),
-    "price": ("SettlementPointPrice", "MCPC", "LMP"),
-    "ancillary_type": ("AncillaryType",),
-    "dst_flag": ("DSTFlag", "RepeatedHourFlag", "RepeatHourFlag"),
-    "sced_timestamp": ("SCEDTimestamp",),
-}
 # SCED run times: the MIS CSV writes MM/DD/YYYY HH:MM:SS; the API's form is UNCONFIRMED
 # ("yyyy-MM-ddTH24:mm:ss" in its query parameters), so ISO forms are accepted too.
 SCED_TIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")  # MIS CSV, public API JSON
 
-
-@dataclass(frozen=True)
-class Layout:
-    """Which canonical fields a file layout needs, and which may be absent."""
-
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ("dst_flag",)
-    # Header name to quote in errors when it is not the first alias (e.g. LMP for price).
-    names: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def column_name(self, canonical: str) -> str:
-        return self.names.get(canonical, FIELD_ALIASES[canonical][0])
-
-
-LAYOUTS: dict[str, Layout] = {
-    "dam_spp": Layout(required=("delivery_date", "hour_ending", "settlement_point", "price")),
-    "rtm_spp": Layout(
-        required=(
-            "delivery_date",
-            "delivery_hour",
-            "delivery_interval",
-            "settlement_point",
-            "settlement_point_type",
-            "price",
-        )
-    ),
-    "dam_mcpc": Layout(required=("delivery_date", "hour_ending", "ancillary_type", "price")),
-    "sced_lmp": Layout(
-        required=("sced_timestamp", "settlement_point", "price"),
-        names={"price": "LMP", "dst_flag": "RepeatedHourFlag"},
-    ),
-}
 
 # ERCOT settlement point type codes (NP6-905-CD) -> standard location types.
 ERCOT_LOCATION_TYPES = {
@@ -117,20 +73,6 @@ ERCOT_LOCATION_TYPES = {
     "LCCRN": NODE,
     "PUN": NODE,
 }
-
-
-def _normalize(name: str) -> str:
-    return name.strip().replace(" ", "").replace("_", "").lower()
-
-
-_ALIAS_LOOKUP = {
-    _normalize(alias): field for field, aliases in FIELD_ALIASES.items() for alias in aliases
-}
-
-
-def canonical_fields(header: Sequence[str]) -> list[str | None]:
-    """Map each header cell to its canonical field (None for columns we do not use)."""
-    return [_ALIAS_LOOKUP.get(_normalize(cell)) for cell in header]
 
 
 def _with_repeated_hour_key(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
@@ -335,19 +277,20 @@ def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
     """Read extracted ERCOT files (stage 1: MIS .csv or public API .json) into the standard
     long table (stage 2). Yearly history workbooks (.xlsx) are read by formats/ercot_history.py,
     which renders their sheets in the daily layout, so every file goes through read_texts."""
-    from power_market_assets.formats import ercot_history  # builds on this module
-
     paths = [Path(p) for p in paths]
     books = [p for p in paths if ercot_history.is_workbook(p)]
     texts = [_read_text(p) for p in paths if not ercot_history.is_workbook(p)]
     return read_texts(texts + ercot_history.workbook_texts(books, spec), spec)
 
 
+def read_workbook(path: Path | str, spec: DatasetSpec) -> pl.DataFrame:
+    """A yearly history workbook -> the dataset's standard long table (rows of every sheet)."""
+    return read_texts(ercot_history.sheet_texts(path, spec), spec)
+
+
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """A CSV yields one row per data line; an API JSON one per entry of its "data" list; a
     yearly workbook one per filled row of its sheets."""
-    from power_market_assets.formats import ercot_history  # builds on this module
-
     if ercot_history.is_workbook(path):
         return ercot_history.count_workbook_rows(path)
     if Path(path).suffix.lower() != ".json":
@@ -389,8 +332,6 @@ def json_field_names(head: bytes) -> list[str]:
 def identify(name: str, head: bytes) -> DatasetSpec | None:
     """Which ERCOT dataset a file is: a CSV by its header line, an API JSON reply by the names
     in its "fields" list (the file name is not needed); a yearly history workbook by its name."""
-    from power_market_assets.formats import ercot_history  # builds on this module
-
     if ercot_history.is_workbook(name):
         return ercot_history.identify_workbook(name)
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")

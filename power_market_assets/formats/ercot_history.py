@@ -42,9 +42,9 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from power_market_assets.formats import ercot
 from power_market_assets.formats.archive import atomic_write_bytes
 from power_market_assets.formats.csvjoin import CsvText, split_csv
+from power_market_assets.formats.ercot_layouts import LAYOUTS, canonical_fields
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.registry.ercot import DA_PRICES, RT_PRICES
 from power_market_assets.registry.spec import DatasetSpec
@@ -181,8 +181,8 @@ def text_sheet(path: Path, sheet: str) -> pl.DataFrame:
 
 def _header_fields(raw: pl.DataFrame, where: str, layout: str) -> dict[str, str]:
     """Canonical field -> the sheet's column name; FormatError on a missing or repeated one."""
-    fields = ercot.canonical_fields(raw.columns)
-    required = ercot.LAYOUTS[layout].required
+    fields = canonical_fields(raw.columns)
+    required = LAYOUTS[layout].required
     missing = [f for f in required if f not in fields]
     if missing:
         wanted = ", ".join(f"{WORKBOOK_NAMES[f]!r}" for f in missing)
@@ -432,11 +432,6 @@ def sheet_texts(path: Path | str, spec: DatasetSpec) -> list[CsvText]:
 
 def workbook_texts(paths: Iterable[Path | str], spec: DatasetSpec) -> list[CsvText]:
     return [text for path in paths for text in sheet_texts(path, spec)]
-
-
-def read_workbook(path: Path | str, spec: DatasetSpec) -> pl.DataFrame:
-    """A yearly workbook -> the dataset's standard long table (rows of every sheet)."""
-    return ercot.read_texts(sheet_texts(path, spec), spec)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,7 +39,6 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.formats import name_tokens
 from power_market_assets.formats.csvjoin import (
     CsvText,
     check_fields,
@@ -49,6 +48,7 @@ from power_market_assets.formats.csvjoin import (
     parse_fields,
 )
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.filenames import name_tokens
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.schema import HUB, NODE, ZONE
@@ -565,7 +565,7 @@ def _begin_to_utc(column: str) -> pl.Expr:
 
 
 def read_json_replies(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame | None:
-    root = spec.param("ws_root")
+    root = spec.source.ws_root
     frames = []
     for path in paths:
         name = Path(path).name
@@ -595,7 +595,7 @@ def read_json_replies(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame 
 def read_smd_workbook(path: Path, spec: DatasetSpec) -> pl.DataFrame | None:
     """A yearly SMD hourly workbook: the DA_* or RT_* columns of each zone sheet."""
     name = Path(path).name
-    prefix = spec.param("smd_prefix")
+    prefix = spec.source.smd_prefix
     if not prefix:
         raise FormatError(name, f"SMD workbooks hold no {spec.dataset} data")
     try:
@@ -778,7 +778,7 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     if suffix == ".json":
         try:
             payload = json.loads(path.read_bytes())
-            return len(_json_items(payload, spec.param("ws_root"), path.name)) * per_record
+            return len(_json_items(payload, spec.source.ws_root, path.name)) * per_record
         except (FormatError, ValueError):
             return 0
     if suffix == ".xlsx":

@@ -6,7 +6,7 @@ Conventions (docs/reference/ISO_FORMATS.md section 3):
 - "Time Stamp" is Eastern wall-clock time, `MM/DD/YYYY HH:MM` or `MM/DD/YYYY HH:MM:SS`;
   quoting and line ends vary by file and era (all variants are read alike).
 - Hourly files stamp the hour beginning; RTD files (realtime, rtasp) the interval ENDING, so
-  the start is the stamp's instant minus the nominal interval (`spec.param("time_stamp")`).
+  the start is the stamp's instant minus the nominal interval (`spec.source.time_stamp`).
   Off-schedule RTD stamps (00:15:12) are kept as published, never snapped.
 - DST: the spring-forward day has no 02:00 label; on the fall-back day the 01:00 labels are
   printed twice. LBMP files have no time-zone column, so row order is the only discriminator
@@ -53,6 +53,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     **{product: (column,) for product, column in nyiso.RT_AS_PRODUCT_COLUMNS.items()},
 }
 LBMP_PRICES = ("lbmp", "losses", "congestion")
+# The spec.file_layout values read here (told apart by table kind; test_registry_completeness).
+LAYOUTS = frozenset({"lbmp", "asp"})
 ISO_ZONE, ISO_GEN = "ZONE", "GEN"  # iso_location_type: which NYISO report a row came from
 _ZONE_NAMES = frozenset(nyiso.ZONE_PTIDS)
 _FILE_KIND = re.compile(r"_(zone|gen)(?:[._]|$)", re.I)
@@ -175,7 +177,7 @@ def _interval_starts(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     table = _instant_table(frame.select(key).unique(), spec)
     _check_instants(table, frame, key)
     start = pl.col("_instant_utc")
-    if spec.param("time_stamp", "interval_beginning") == "interval_ending":
+    if spec.source.time_stamp == "interval_ending":
         start = start - pl.duration(minutes=spec.interval_minutes)
     table = table.select(*key, start.alias("interval_start_utc"))
     return frame.join(table, on=key, how="left", nulls_equal=True)
@@ -271,7 +273,7 @@ _NAME_PATTERN = re.compile(
 
 def _spec_for_folder(folder: str) -> DatasetSpec | None:
     for spec in nyiso.NYISO_DATASETS:
-        if spec.param("folder") == folder.lower():
+        if spec.source.folder == folder.lower():
             return spec
     return None
 

@@ -42,6 +42,8 @@ from power_market_assets.registry.spec import DatasetSpec
 UTC_FIELD = "datetime_beginning_utc"
 EPT_FIELD = "datetime_beginning_ept"
 CURRENT_FIELD = "row_is_current"
+# The spec.file_layout values read here (test_registry_completeness checks every spec has one).
+LAYOUTS = frozenset({"lmp", "ancillary"})
 
 # PJM `type` codes -> standard location types (the code itself goes to iso_location_type).
 PJM_LOCATION_TYPES = {
@@ -75,20 +77,20 @@ _JSON_UTC = re.compile(r'"datetime_beginning_utc"\s*:\s*"([^"]+)"')
 def price_fields(spec: DatasetSpec) -> tuple[str, ...]:
     """Numeric fields, the total first (lmp layout: total, energy, congestion, loss)."""
     if spec.file_layout == "lmp":
-        s = spec.param("suffix")
+        s = spec.source.suffix
         return (
             f"total_lmp_{s}",
             f"system_energy_price_{s}",
             f"congestion_price_{s}",
             f"marginal_loss_price_{s}",
         )
-    return (spec.param("value_field", "value"),)
+    return (spec.source.value_field,)
 
 
 def text_fields(spec: DatasetSpec) -> tuple[str, ...]:
     if spec.file_layout == "lmp":
         return (UTC_FIELD, EPT_FIELD, "pnode_name", "type")
-    return (UTC_FIELD, EPT_FIELD, spec.param("product_field", "ancillary_service"))
+    return (UTC_FIELD, EPT_FIELD, spec.source.product_field)
 
 
 def required_fields(spec: DatasetSpec) -> tuple[str, ...]:
@@ -98,11 +100,11 @@ def required_fields(spec: DatasetSpec) -> tuple[str, ...]:
 def optional_fields(spec: DatasetSpec) -> tuple[str, ...]:
     if spec.file_layout == "lmp":
         return (CURRENT_FIELD,)
-    return (CURRENT_FIELD, spec.param("unit_field", "unit"))
+    return (CURRENT_FIELD, spec.source.unit_field)
 
 
 def _price_units(spec: DatasetSpec) -> frozenset[str]:
-    return frozenset(u.strip().lower() for u in spec.param("price_units").split(",") if u.strip())
+    return frozenset(spec.source.price_units)
 
 
 def _keep_row(spec: DatasetSpec, current: object, unit: object) -> bool:
@@ -295,7 +297,7 @@ def _kept(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     if CURRENT_FIELD in frame.columns:
         flag = pl.col(CURRENT_FIELD).str.strip_chars().str.to_lowercase()
         keep = keep & (flag.is_null() | ~flag.is_in(list(_FALSE)))
-    unit_field = spec.param("unit_field", "unit")
+    unit_field = spec.source.unit_field
     units = _price_units(spec)
     if spec.file_layout != "lmp" and unit_field in frame.columns and units:
         unit = pl.col(unit_field).str.strip_chars().str.to_lowercase()
@@ -358,7 +360,7 @@ def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
 
 
 def _count_kept_records(records: Iterable[dict], spec: DatasetSpec) -> int:
-    unit_field = spec.param("unit_field", "unit")
+    unit_field = spec.source.unit_field
     return sum(1 for r in records if _keep_row(spec, r.get(CURRENT_FIELD), r.get(unit_field)))
 
 
@@ -381,7 +383,7 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
 
 
 def _spec_for_feed(feed: str) -> DatasetSpec | None:
-    return next((s for s in PJM_DATASETS if s.param("feed") == feed.lower()), None)
+    return next((s for s in PJM_DATASETS if s.source.feed == feed.lower()), None)
 
 
 def _head_fields_and_starts(head: str) -> tuple[set[str], list[datetime]]:
@@ -414,13 +416,13 @@ def identify(name: str, head: bytes) -> DatasetSpec | None:
     candidates = [s for s in PJM_DATASETS if set(required_fields(s)) <= fields]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    by_feed = sorted(candidates, key=lambda s: len(s.param("feed")), reverse=True)
+    by_feed = sorted(candidates, key=lambda s: len(s.source.feed), reverse=True)
     for feed in _HREF_FEED.findall(text):
         spec = _spec_for_feed(feed)
         if spec in candidates:
             return spec
     for spec in by_feed:
-        if spec.param("feed") in name.lower():
+        if spec.source.feed in name.lower():
             return spec
     if any(s.minute or s.second for s in starts):
         return next((s for s in candidates if s.interval_minutes < 60), None)

@@ -10,8 +10,9 @@ import os
 from datetime import date
 from pathlib import Path
 
-from power_market_assets.io.resources import SourceResource
+from power_market_assets.io.source_resource import SourceResource
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 from power_market_assets.sources.caiso import (
     DEFAULT_PAUSE_SECONDS,
     OASIS_URL,
@@ -48,10 +49,9 @@ class CaisoSource(SourceResource):
 
 def resource_from_env(base_url: str | None = None) -> CaisoSource:
     """PMA_CAISO_URL (or `base_url`), PMA_CAISO_NODES and PMA_CAISO_PAUSE_SECONDS."""
+    settings = Settings.from_env(os.environ)
     return CaisoSource(
-        base_url=base_url or os.environ.get("PMA_CAISO_URL", OASIS_URL),
-        nodes=os.environ.get("PMA_CAISO_NODES", ""),
-        min_request_interval_seconds=float(
-            os.environ.get("PMA_CAISO_PAUSE_SECONDS", DEFAULT_PAUSE_SECONDS)
-        ),
+        base_url=base_url or settings.caiso_url,
+        nodes=settings.caiso_nodes,
+        min_request_interval_seconds=settings.caiso_pause_seconds,
     )

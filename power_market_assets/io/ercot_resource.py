@@ -14,8 +14,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from power_market_assets.formats.ercot_history import history_report
-from power_market_assets.io.resources import SourceResource, secret_from_env
+from power_market_assets.io.source_resource import SourceResource, credential
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 from power_market_assets.sources.ercot import (
     API_BASE_URL,
     API_TOKEN_URL,
@@ -108,12 +109,13 @@ def resource_from_env(base_url: str | None = None) -> ErcotSource:
     """PMA_ERCOT_CHANNEL ("mis", "api", "history" or "auto"), PMA_ERCOT_MIS_URL (or `base_url`),
     PMA_ERCOT_API_URL, PMA_ERCOT_TOKEN_URL and the API credentials ERCOT_API_USERNAME,
     ERCOT_API_PASSWORD, ERCOT_API_SUBSCRIPTION_KEY (through dg.EnvVar, never shown in the UI)."""
+    settings = Settings.from_env(os.environ)
     return ErcotSource(
-        channel=os.environ.get("PMA_ERCOT_CHANNEL", "mis"),
-        mis_base_url=base_url or os.environ.get("PMA_ERCOT_MIS_URL", MIS_BASE_URL),
-        api_base_url=os.environ.get("PMA_ERCOT_API_URL", API_BASE_URL),
-        api_token_url=os.environ.get("PMA_ERCOT_TOKEN_URL", API_TOKEN_URL),
-        api_username=secret_from_env("ERCOT_API_USERNAME"),
-        api_password=secret_from_env("ERCOT_API_PASSWORD"),
-        api_subscription_key=secret_from_env("ERCOT_API_SUBSCRIPTION_KEY"),
+        channel=settings.ercot_channel,
+        mis_base_url=base_url or settings.ercot_mis_url,
+        api_base_url=settings.ercot_api_url,
+        api_token_url=settings.ercot_token_url,
+        api_username=credential(settings, "ercot_api_username"),
+        api_password=credential(settings, "ercot_api_password"),
+        api_subscription_key=credential(settings, "ercot_api_subscription_key"),
     )

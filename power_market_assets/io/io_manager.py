@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -28,12 +27,6 @@ from power_market_assets.io.lake import (
 )
 from power_market_assets.io.summary import footer_rows, record_partitions
 from power_market_assets.registry import get_spec
-
-
-def partition_key_of(day: date, granularity: str) -> str:
-    if granularity == "monthly":
-        return day.strftime("%Y-%m-01")
-    return day.isoformat()
 
 
 def split_by_partition(

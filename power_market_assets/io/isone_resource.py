@@ -11,9 +11,10 @@ import os
 from datetime import date
 from pathlib import Path
 
-from power_market_assets.io.resources import SourceResource, secret_from_env
+from power_market_assets.io.source_resource import SourceResource, credential
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 from power_market_assets.sources.isone import (
     CHANNELS,
     IsoneReportsClient,
@@ -64,12 +65,12 @@ def resource_from_env(base_url: str | None = None) -> IsoneSource:
     """The resource from PMA_ISONE_URL, PMA_ISONE_CHANNEL, PMA_ISONE_WEBSERVICES_URL,
     PMA_ISONE_MIN_INTERVAL (seconds between report requests, default 10) and the
     ISONE_USERNAME / ISONE_PASSWORD credentials (as dg.EnvVar, only when set)."""
-    interval = os.environ.get("PMA_ISONE_MIN_INTERVAL")
+    settings = Settings.from_env(os.environ)
     return IsoneSource(
-        min_request_interval_seconds=float(interval) if interval else 10.0,
-        channel=os.environ.get("PMA_ISONE_CHANNEL", "reports"),
-        base_url=base_url or os.environ.get("PMA_ISONE_URL", registry.REPORTS_BASE_URL),
-        webservices_url=os.environ.get("PMA_ISONE_WEBSERVICES_URL") or None,
-        username=secret_from_env("ISONE_USERNAME"),
-        password=secret_from_env("ISONE_PASSWORD"),
+        min_request_interval_seconds=settings.isone_min_interval,
+        channel=settings.isone_channel,
+        base_url=base_url or settings.isone_url,
+        webservices_url=settings.isone_webservices_url,
+        username=credential(settings, "isone_username"),
+        password=credential(settings, "isone_password"),
     )

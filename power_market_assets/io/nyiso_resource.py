@@ -6,8 +6,9 @@ import os
 from datetime import date
 from pathlib import Path
 
-from power_market_assets.io.resources import SourceResource
+from power_market_assets.io.source_resource import SourceResource
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 from power_market_assets.sources.landing import LandedSource
 from power_market_assets.sources.nyiso import MIS_BASE_URL, NyisoMisClient, fetch_days
 
@@ -35,4 +36,5 @@ class NyisoSource(SourceResource):
 
 def resource_from_env(base_url: str | None = None) -> NyisoSource:
     """PMA_NYISO_URL (or `base_url`), defaulting to https://mis.nyiso.com."""
-    return NyisoSource(base_url=base_url or os.environ.get("PMA_NYISO_URL", MIS_BASE_URL))
+    settings = Settings.from_env(os.environ)
+    return NyisoSource(base_url=base_url or settings.nyiso_url)

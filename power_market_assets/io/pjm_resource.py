@@ -6,8 +6,9 @@ import os
 from datetime import date
 from pathlib import Path
 
-from power_market_assets.io.resources import SourceResource, secret_from_env
+from power_market_assets.io.source_resource import SourceResource, credential
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 from power_market_assets.sources.pjm import (
     API_BASE_URL,
     MAX_ROW_COUNT,
@@ -53,9 +54,9 @@ class PjmSource(SourceResource):
 def resource_from_env(base_url: str | None = None) -> PjmSource:
     """PMA_PJM_URL (default the real API), PJM_API_KEY (through dg.EnvVar when set) and
     PMA_PJM_MIN_INTERVAL (seconds between requests; default the non-member limit)."""
-    interval = os.environ.get("PMA_PJM_MIN_INTERVAL")
+    settings = Settings.from_env(os.environ)
     return PjmSource(
-        base_url=base_url or os.environ.get("PMA_PJM_URL", API_BASE_URL),
-        api_key=secret_from_env("PJM_API_KEY"),
-        min_request_interval_seconds=float(interval) if interval else NON_MEMBER_MIN_INTERVAL,
+        base_url=base_url or settings.pjm_url,
+        api_key=credential(settings, "pjm_api_key"),
+        min_request_interval_seconds=settings.pjm_min_interval,
     )

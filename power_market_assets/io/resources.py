@@ -1,65 +1,74 @@
 """Dagster resources: the lake location, and each ISO's source resource (io/<iso>_resource.py).
 
-Each io/<iso>_resource.py provides `resource_from_env(base_url=None)`: the ISO's source
-settings from environment variables, credentials through dg.EnvVar only.
+`RESOURCES` is the one table of them: each ISO's resource class (a `SourceResource` that
+fulfils `IsoSource`, checked at import) and its `resource_from_env(base_url=None)`, which reads
+the ISO's settings from the environment, credentials through dg.EnvVar only.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 import dagster as dg
 
+from power_market_assets.formats.contract import conforms
+from power_market_assets.io import (
+    caiso_resource,
+    ercot_resource,
+    isone_resource,
+    nyiso_resource,
+    pjm_resource,
+)
 from power_market_assets.io.lake import Lake
-from power_market_assets.sources.http import HttpClient
+from power_market_assets.io.source_resource import SourceResource
+from power_market_assets.registry.schema import ISOS
+from power_market_assets.settings import DEFAULT_DATA_ROOT
+from power_market_assets.sources.contract import IsoSource
 
 
 class LakeResource(dg.ConfigurableResource):
     """Where the Parquet lake, stage-1 CSV folders, landing inbox and catalog live."""
 
-    data_root: str = "data"
+    data_root: str = DEFAULT_DATA_ROOT
 
     @property
     def lake(self) -> Lake:
         return Lake.at(self.data_root)
 
 
-class SourceResource(dg.ConfigurableResource):
-    """The HTTP settings every ISO source resource shares (each ISO overrides its defaults)."""
+@dataclass(frozen=True)
+class IsoResource:
+    """One ISO's source resource: its class (checked against IsoSource when the table is
+    built) and the function that configures it from the environment."""
 
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 120.0
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
-    max_retry_after_seconds: float = 120.0
-    min_request_interval_seconds: float = 0.0
+    source: type[SourceResource]
+    from_env: Callable[[str | None], SourceResource]
 
-    def http(self, min_interval: float | None = None) -> HttpClient:
-        """A client with these settings (`min_interval` overrides the request spacing)."""
-        return HttpClient(
-            timeout=(self.connect_timeout_seconds, self.read_timeout_seconds),
-            max_retries=self.max_retries,
-            base_delay=self.backoff_seconds,
-            max_retry_after=self.max_retry_after_seconds,
-            min_interval=self.min_request_interval_seconds
-            if min_interval is None
-            else min_interval,
-        )
+    def __post_init__(self) -> None:
+        conforms(self.source, IsoSource)
 
 
-def secret_from_env(name: str) -> dg.EnvVar | None:
-    """A credential for a resource: a dg.EnvVar (resolved at run time, never shown in the UI)
-    when the variable is set, else None."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def _resource_table(resources: Mapping[str, IsoResource]) -> dict[str, IsoResource]:
+    """The resources in the registry's ISO order; an ISO in one list and not the other fails
+    at import."""
+    if set(resources) != set(ISOS):
+        raise ImportError(f"source resources for {sorted(resources)}, registry ISOs {list(ISOS)}")
+    return {iso: resources[iso] for iso in ISOS}
+
+
+RESOURCES: dict[str, IsoResource] = _resource_table(
+    {
+        "ERCOT": IsoResource(ercot_resource.ErcotSource, ercot_resource.resource_from_env),
+        "CAISO": IsoResource(caiso_resource.CaisoSource, caiso_resource.resource_from_env),
+        "NYISO": IsoResource(nyiso_resource.NyisoSource, nyiso_resource.resource_from_env),
+        "ISONE": IsoResource(isone_resource.IsoneSource, isone_resource.resource_from_env),
+        "PJM": IsoResource(pjm_resource.PjmSource, pjm_resource.resource_from_env),
+    }
+)
 
 
 def source_resources(isos: Iterable[str], base_urls: Mapping[str, str] | None = None) -> dict:
-    """{"<iso>_source": resource} for each ISO, from its io/<iso>_resource.py."""
+    """{"<iso>_source": resource} for each ISO, from its entry in RESOURCES."""
     urls = base_urls or {}
-    resources = {}
-    for iso in isos:
-        module = importlib.import_module(f"power_market_assets.io.{iso.lower()}_resource")
-        resources[f"{iso.lower()}_source"] = module.resource_from_env(urls.get(iso))
-    return resources
+    return {f"{iso.lower()}_source": RESOURCES[iso].from_env(urls.get(iso)) for iso in isos}

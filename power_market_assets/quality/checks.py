@@ -208,9 +208,57 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
     stamps are expected (not flagged) and several stamps in one bucket are neither duplicates
     nor a problem.
     """
-    frame = _eager(df)
-    entity = _entity_columns(spec)
-    minutes = spec.interval_minutes
+    gaps = find_gaps(_eager(df), spec)
+    metadata = _gap_metadata(gaps, spec)
+    interval_word = _interval_word(spec)
+    if not gaps.has_problems:
+        return CheckOutcome(
+            name="gaps",
+            passed=True,
+            summary=(
+                f"All {gaps.expected.height:,} expected ({interval_word}, "
+                f"{'/'.join(gaps.entity)}) pairs over "
+                f"{metadata['operating_days']} operating days are present."
+            ),
+            metadata=metadata,
+        )
+    summary = "; ".join(_gap_problems(gaps, spec)) + "."
+    return CheckOutcome(
+        name="gaps",
+        passed=False,
+        summary=summary[0].upper() + summary[1:],
+        metadata=metadata,
+        sample_markdown=markdown_table(_gap_sample(gaps, spec), total=gaps.problem_rows),
+    )
+
+
+@dataclass(frozen=True)
+class GapFindings:
+    """What check_gaps compares: the rows placed against the grid of their operating days."""
+
+    entity: list[str]
+    grid: pl.DataFrame  # every expected (operating_day, interval_start_utc)
+    expected: pl.DataFrame  # the grid times the series seen on each day
+    missing: pl.DataFrame  # expected pairs with no row
+    missing_intervals: pl.DataFrame  # grid intervals with no row of any series
+    series_by_day: pl.DataFrame
+    outside: pl.DataFrame  # rows whose interval lies outside their operating day
+    off_grid: pl.DataFrame  # rows inside their day but not on the native grid
+    observed_stamps: int
+
+    @property
+    def has_problems(self) -> bool:
+        return bool(self.missing.height or self.outside.height or self.off_grid.height)
+
+    @property
+    def problem_rows(self) -> int:
+        return self.missing.height + self.outside.height + self.off_grid.height
+
+
+def _place_rows(
+    frame: pl.DataFrame, spec: DatasetSpec, entity: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(rows inside their operating day, rows outside it, the days' UTC bounds)."""
     keys = ["operating_day", "interval_start_utc"]
     rows = frame.select(
         "operating_day",
@@ -218,7 +266,6 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
         "interval_start_local",
         *entity,
     ).drop_nulls(keys)
-
     bounds = day_bounds_frame(rows.get_column("operating_day").unique(), spec.timezone)
     located = rows.join(bounds, on="operating_day", how="left")
     outside_mask = (pl.col("interval_start_utc") < pl.col("day_start_utc")) | (
@@ -226,7 +273,15 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
     )
     outside = located.filter(outside_mask).drop("day_start_utc", "day_end_utc")
     inside = located.filter(~outside_mask).drop("day_start_utc", "day_end_utc")
+    return inside, outside, bounds
 
+
+def find_gaps(frame: pl.DataFrame, spec: DatasetSpec) -> GapFindings:
+    """Place the rows on the DST-aware grid (irregular data: on its nominal buckets)."""
+    entity = _entity_columns(spec)
+    minutes = spec.interval_minutes
+    keys = ["operating_day", "interval_start_utc"]
+    inside, outside, bounds = _place_rows(frame, spec, entity)
     grid = expected_interval_frame(
         inside.get_column("operating_day").unique(), spec.timezone, minutes
     )
@@ -239,46 +294,63 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
         off_grid = inside.join(grid, on=keys, how="anti")
     series_by_day = inside.select("operating_day", *entity).unique()
     expected = grid.join(series_by_day, on="operating_day", how="inner")
-    missing = expected.join(inside, on=[*keys, *entity], how="anti", nulls_equal=True)
-    missing_intervals = grid.join(inside.select(keys).unique(), on=keys, how="anti")
+    return GapFindings(
+        entity=entity,
+        grid=grid,
+        expected=expected,
+        missing=expected.join(inside, on=[*keys, *entity], how="anti", nulls_equal=True),
+        missing_intervals=grid.join(inside.select(keys).unique(), on=keys, how="anti"),
+        series_by_day=series_by_day,
+        outside=outside,
+        off_grid=off_grid,
+        observed_stamps=observed_stamps,
+    )
 
-    n_missing = missing.height
-    metadata: dict[str, MetadataValue] = {
-        "operating_days": grid.get_column("operating_day").n_unique(),
-        "expected_intervals": grid.height,
-        "expected_pairs": expected.height,
-        "missing_pairs": n_missing,
-        "missing_intervals": missing_intervals.height,
-        "series": series_by_day.select(entity).n_unique() if entity else 0,
-        "rows_outside_operating_day": outside.height,
-        "rows_off_grid": off_grid.height,
-        "observed_interval_starts": observed_stamps,
+
+def _gap_metadata(gaps: GapFindings, spec: DatasetSpec) -> dict[str, MetadataValue]:
+    return {
+        "operating_days": gaps.grid.get_column("operating_day").n_unique(),
+        "expected_intervals": gaps.grid.height,
+        "expected_pairs": gaps.expected.height,
+        "missing_pairs": gaps.missing.height,
+        "missing_intervals": gaps.missing_intervals.height,
+        "series": gaps.series_by_day.select(gaps.entity).n_unique() if gaps.entity else 0,
+        "rows_outside_operating_day": gaps.outside.height,
+        "rows_off_grid": gaps.off_grid.height,
+        "observed_interval_starts": gaps.observed_stamps,
         "irregular_intervals": int(spec.irregular_intervals),
     }
-    series_name = "/".join(entity)
-    interval_word = f"{minutes}-minute bucket" if spec.irregular_intervals else "interval"
-    if n_missing == 0 and outside.height == 0 and off_grid.height == 0:
-        return CheckOutcome(
-            name="gaps",
-            passed=True,
-            summary=(
-                f"All {expected.height:,} expected ({interval_word}, {series_name}) pairs over "
-                f"{metadata['operating_days']} operating days are present."
-            ),
-            metadata=metadata,
-        )
 
+
+def _interval_word(spec: DatasetSpec) -> str:
+    """What a grid step is called in messages: irregular data is counted in buckets."""
+    if spec.irregular_intervals:
+        return f"{spec.interval_minutes}-minute bucket"
+    return "interval"
+
+
+def _gap_problems(gaps: GapFindings, spec: DatasetSpec) -> list[str]:
+    """One phrase per kind of problem found, for the summary."""
+    interval_word = _interval_word(spec)
+    series_name = "/".join(gaps.entity)
     parts = []
-    if n_missing:
+    if gaps.missing.height:
         parts.append(
-            f"{_plural(n_missing, f'missing ({interval_word}, {series_name}) pair')} "
-            f"({_plural(missing_intervals.height, interval_word)} with no data at all)"
+            f"{_plural(gaps.missing.height, f'missing ({interval_word}, {series_name}) pair')} "
+            f"({_plural(gaps.missing_intervals.height, interval_word)} with no data at all)"
         )
-    if outside.height:
-        parts.append(f"{_plural(outside.height, 'row')} outside their operating day")
-    if off_grid.height:
-        parts.append(f"{_plural(off_grid.height, 'row')} off the {minutes}-minute grid")
+    if gaps.outside.height:
+        parts.append(f"{_plural(gaps.outside.height, 'row')} outside their operating day")
+    if gaps.off_grid.height:
+        parts.append(
+            f"{_plural(gaps.off_grid.height, 'row')} off the {spec.interval_minutes}-minute grid"
+        )
+    return parts
 
+
+def _gap_sample(gaps: GapFindings, spec: DatasetSpec) -> pl.DataFrame:
+    """Rare row-level problems first, then the missing pairs (local time for reading)."""
+    entity = gaps.entity
     sample_columns = [
         "problem",
         "interval_start_utc",
@@ -286,33 +358,24 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
         "operating_day",
         *entity,
     ]
-    missing = missing.with_columns(
+    missing = gaps.missing.with_columns(
         pl.col("interval_start_utc")
         .dt.convert_time_zone(spec.timezone)
         .alias("interval_start_local")
     )
-    # Rare row-level problems first, then the missing pairs.
     samples = [
         part.sort("interval_start_utc", *entity)
         .head(SAMPLE_ROWS)
         .with_columns(problem=pl.lit(label))
         .select(sample_columns)
         for label, part in (
-            ("outside operating day", outside),
-            ("off grid", off_grid),
+            ("outside operating day", gaps.outside),
+            ("off grid", gaps.off_grid),
             ("missing", missing),
         )
         if part.height
     ]
-    sample = pl.concat(samples, how="vertical_relaxed").head(SAMPLE_ROWS)
-    summary = "; ".join(parts) + "."
-    return CheckOutcome(
-        name="gaps",
-        passed=False,
-        summary=summary[0].upper() + summary[1:],
-        metadata=metadata,
-        sample_markdown=markdown_table(sample, total=n_missing + outside.height + off_grid.height),
-    )
+    return pl.concat(samples, how="vertical_relaxed").head(SAMPLE_ROWS)
 
 
 def _to_buckets(rows: pl.DataFrame, bounds: pl.DataFrame, minutes: int) -> pl.DataFrame:

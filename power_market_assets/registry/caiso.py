@@ -1,14 +1,16 @@
 """CAISO OASIS dataset specs (queries and layouts: docs/reference/ISO_FORMATS.md section 2).
 
 Every dataset is one OASIS `SingleZip` query; its parameters (queryname, market_run_id,
-version, the price column of its CSV, the node selector and the request window rules) live in
-`source_params`, so the client, the reader and the stand-in server all read the same facts.
+version, the price column of its CSV, the node selector and the request window rule) live in
+its `CaisoSource`, so the client, the reader and the stand-in server all read the same facts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import Literal
 
 from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
@@ -40,9 +42,25 @@ ENERGY_BOUNDS = (
 AS_BOUNDS = (PriceBound(start=MARKET_START, floor=0.0, cap=1000.0),)
 
 # Request windows: OASIS refuses more than 31 calendar days (ERR_CODE 1004) and counts the
-# GMT days touched, so node lists ask for at most 30 operating days; with an all-nodes group
-# (grp_type) clients ask for one day (DAM) or one hour (RT) at a time.
-_WINDOW_PARAMS = (("max_window_days", "30"),)
+# GMT days touched, so node lists ask for at most 30 operating days (the client's
+# `max_window_days`); with an all-nodes group (grp_type) clients ask for one day (DAM) or one
+# hour (RT) at a time.
+AllNodesWindow = Literal["day", "hour", "days"]
+
+
+@dataclass(frozen=True)
+class CaisoSource:
+    """One OASIS SingleZip query: what the client asks and what the reader and stand-in expect."""
+
+    query_name: str  # OASIS queryname, e.g. PRC_LMP; also the zip and CSV member names
+    market_run_id: str  # DAM, RTM (RTD) or RTPD (FMM); rows of another run are not this dataset
+    version: int  # OASIS API version of the query (12 for DAM, 3 for RT)
+    price_column: str  # the CSV column holding the price: MW, VALUE or PRC
+    grp_type: str = "ALL_APNODES"  # node group asked for when no node list is given
+    # Request window with the all-nodes group: one "day", one "hour" or multi-day "days".
+    all_nodes_window: AllNodesWindow = "days"
+    anc_type: str = "ALL"  # AS queries: anc_type filter (ALL: every product)
+    anc_region: str = "ALL"  # AS queries: anc_region filter (ALL: every AS region)
 
 
 # Fields every spec of this ISO shares (one time zone, one partitions start).
@@ -58,14 +76,13 @@ DA_PRICES = _spec(
     report_code="PRC_LMP",
     file_layout="oasis_lmp",
     publish_hour_local=13.0,
-    source_params=(
-        ("queryname", "PRC_LMP"),
-        ("market_run_id", "DAM"),
-        ("version", "12"),
-        ("price_column", "MW"),
-        ("grp_type", "ALL_APNODES"),
-        ("all_nodes_window", "day"),
-        *_WINDOW_PARAMS,
+    source=CaisoSource(
+        query_name="PRC_LMP",
+        market_run_id="DAM",
+        version=12,
+        price_column="MW",
+        grp_type="ALL_APNODES",
+        all_nodes_window="day",
     ),
     default_locations=HUBS + ZONES,
     price_bounds=ENERGY_BOUNDS,
@@ -84,14 +101,13 @@ RT_PRICES = _spec(
     report_code="PRC_INTVL_LMP",
     file_layout="oasis_lmp",
     publish_hour_local=0.1,
-    source_params=(
-        ("queryname", "PRC_INTVL_LMP"),
-        ("market_run_id", "RTM"),
-        ("version", "3"),
-        ("price_column", "VALUE"),
-        ("grp_type", "ALL_APNODES"),
-        ("all_nodes_window", "hour"),
-        *_WINDOW_PARAMS,
+    source=CaisoSource(
+        query_name="PRC_INTVL_LMP",
+        market_run_id="RTM",
+        version=3,
+        price_column="VALUE",
+        grp_type="ALL_APNODES",
+        all_nodes_window="hour",
     ),
     default_locations=HUBS + ZONES,
     price_bounds=ENERGY_BOUNDS,
@@ -109,14 +125,13 @@ RT_PRICES_15MIN = _spec(
     report_code="PRC_RTPD_LMP",
     file_layout="oasis_lmp",
     publish_hour_local=0.25,
-    source_params=(
-        ("queryname", "PRC_RTPD_LMP"),
-        ("market_run_id", "RTPD"),
-        ("version", "3"),
-        ("price_column", "PRC"),
-        ("grp_type", "ALL_APNODES"),
-        ("all_nodes_window", "hour"),
-        *_WINDOW_PARAMS,
+    source=CaisoSource(
+        query_name="PRC_RTPD_LMP",
+        market_run_id="RTPD",
+        version=3,
+        price_column="PRC",
+        grp_type="ALL_APNODES",
+        all_nodes_window="hour",
     ),
     default_locations=HUBS + ZONES,
     price_bounds=ENERGY_BOUNDS,
@@ -134,14 +149,13 @@ AS_PRICES = _spec(
     report_code="PRC_AS",
     file_layout="oasis_as",
     publish_hour_local=13.0,
-    source_params=(
-        ("queryname", "PRC_AS"),
-        ("market_run_id", "DAM"),
-        ("version", "12"),
-        ("price_column", "MW"),
-        ("anc_type", "ALL"),
-        ("anc_region", "ALL"),
-        *_WINDOW_PARAMS,
+    source=CaisoSource(
+        query_name="PRC_AS",
+        market_run_id="DAM",
+        version=12,
+        price_column="MW",
+        anc_type="ALL",
+        anc_region="ALL",
     ),
     default_locations=DEFAULT_AS_PRODUCTS,
     price_bounds=AS_BOUNDS,

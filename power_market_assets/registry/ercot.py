@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import Literal
 
 from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
@@ -39,6 +41,20 @@ AS_BOUNDS = (
     PriceBound(start=date(2022, 6, 1), floor=0.0, cap=5000.0),
 )
 
+# How a listed document maps to its operating day (see sources/ercot.py).
+ListingDayRule = Literal["publish_date_plus_one", "name_interval_end", "name_sced_timestamp"]
+
+
+@dataclass(frozen=True)
+class ErcotSource:
+    """How ERCOT serves one report: the MIS and the public API name it differently."""
+
+    report_type_id: int  # MIS report type id (RTID), e.g. 12331; listing URLs and cdr.<RTID> names
+    friendly_name_stem: str  # file-name stem of the report's documents, e.g. DAMSPNP4190
+    api_path: str  # public API query path, e.g. np4-190-cd/dam_stlmnt_pnt_prices
+    listing_day_rule: ListingDayRule  # how a listed document's name or date gives its day
+
+
 # Fields every spec of this ISO shares (one time zone, one partitions start).
 _spec = partial(DatasetSpec, iso=ISO, timezone=TIMEZONE, partitions_start=MARKET_START)
 
@@ -49,12 +65,14 @@ DA_PRICES = _spec(
     market="DAM",
     interval_minutes=60,
     first_available=date(2014, 5, 1),
-    report_id="12331",
     report_code="NP4-190-CD",
-    friendly_name_stem="DAMSPNP4190",
-    api_path="np4-190-cd/dam_stlmnt_pnt_prices",
     file_layout="dam_spp",
-    listing_day_rule="publish_date_plus_one",
+    source=ErcotSource(
+        report_type_id=12331,
+        friendly_name_stem="DAMSPNP4190",
+        api_path="np4-190-cd/dam_stlmnt_pnt_prices",
+        listing_day_rule="publish_date_plus_one",
+    ),
     publish_hour_local=13.5,
     default_locations=HUBS + LOAD_ZONES,
     price_bounds=ENERGY_BOUNDS,
@@ -69,12 +87,14 @@ RT_PRICES = _spec(
     market="RTM",
     interval_minutes=15,
     first_available=date(2017, 6, 30),
-    report_id="12301",
     report_code="NP6-905-CD",
-    friendly_name_stem="SPPHLZNP6905",
-    api_path="np6-905-cd/spp_node_zone_hub",
     file_layout="rtm_spp",
-    listing_day_rule="name_interval_end",
+    source=ErcotSource(
+        report_type_id=12301,
+        friendly_name_stem="SPPHLZNP6905",
+        api_path="np6-905-cd/spp_node_zone_hub",
+        listing_day_rule="name_interval_end",
+    ),
     publish_hour_local=0.25,
     default_locations=HUBS + LOAD_ZONES,
     price_bounds=ENERGY_BOUNDS,
@@ -89,12 +109,14 @@ AS_PRICES = _spec(
     market="DAM",
     interval_minutes=60,
     first_available=date(2017, 7, 2),
-    report_id="12329",
     report_code="NP4-188-CD",
-    friendly_name_stem="DAMCPCNP4188",
-    api_path="np4-188-cd/dam_clear_price_for_cap",
     file_layout="dam_mcpc",
-    listing_day_rule="publish_date_plus_one",
+    source=ErcotSource(
+        report_type_id=12329,
+        friendly_name_stem="DAMCPCNP4188",
+        api_path="np4-188-cd/dam_clear_price_for_cap",
+        listing_day_rule="publish_date_plus_one",
+    ),
     publish_hour_local=13.5,
     default_locations=AS_PRODUCTS,
     price_bounds=AS_BOUNDS,
@@ -115,12 +137,14 @@ RT_LMP = _spec(
     interval_minutes=5,
     # Earliest document in the public API archive (3P); the MIS keeps about 5 days.
     first_available=date(2024, 2, 21),
-    report_id="12300",
     report_code="NP6-788-CD",
-    friendly_name_stem="LMPSROSNODENP6788",
-    api_path="np6-788-cd/lmp_node_zone_hub",
     file_layout="sced_lmp",
-    listing_day_rule="name_sced_timestamp",
+    source=ErcotSource(
+        report_type_id=12300,
+        friendly_name_stem="LMPSROSNODENP6788",
+        api_path="np6-788-cd/lmp_node_zone_hub",
+        listing_day_rule="name_sced_timestamp",
+    ),
     publish_hour_local=5 / 60,
     irregular_intervals=True,
     default_locations=HUBS + LOAD_ZONES,

@@ -19,8 +19,10 @@ Ancillary services:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import Literal
 
 from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
@@ -80,8 +82,21 @@ RESERVE_BOUNDS = (
 )
 
 
-def _params(**values: str) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(values.items()))
+@dataclass(frozen=True)
+class IsoneSource:
+    """Where one dataset sits in both channels: the ISO Express report and the web service."""
+
+    # Report path template under histRpts, or from the host root when it starts with "/";
+    # fields {yyyymmdd}, {version} and {block} (the 4-hour blocks of the five-minute reports).
+    report_path: str
+    tree_page: str  # ISO Express page under TREE_PATH that sets the cookie the reports need
+    # Web-service path template under WEBSERVICES_BASE_URL; fields {yyyymmdd}, {version},
+    # {hh} (one request per start hour) or {zone_id} (one per reserve zone).
+    ws_path: str
+    ws_root: str  # dotted key of the JSON reply's record list, e.g. HourlyLmps
+    version: Literal["final", "prelim"] = "final"  # report version in paths [CLIENT: GS; HDR]
+    smd_prefix: str = ""  # column prefix in the yearly SMD hourly workbooks: DA_ or RT_
+    report_name: str = ""  # landed file name template for query URLs; "": the path's last part
 
 
 # Fields every spec of this ISO shares (one time zone, one partitions start).
@@ -97,10 +112,10 @@ DA_PRICES = _spec(
     report_code="da-lmp",
     file_layout="hourly_lmp",
     publish_hour_local=13.5,
-    source_params=_params(
+    source=IsoneSource(
         report_path="da-lmp/WW_DALMP_ISO_{yyyymmdd}.csv",
         tree_page="lmps-da-hourly",
-        ws_paths="hourlylmp/da/final/day/{yyyymmdd}",
+        ws_path="hourlylmp/da/final/day/{yyyymmdd}",
         ws_root="HourlyLmps",
         smd_prefix="DA_",
     ),
@@ -121,12 +136,12 @@ RT_PRICES = _spec(
     report_code="5min-rt",
     file_layout="five_minute_lmp",
     publish_hour_local=24.0,
-    source_params=_params(
+    source=IsoneSource(
         # version: "final" (5min-rt-final) or "prelim" (5min-rt-prelim) [CLIENT: GS; HDR].
         version="final",
         report_path="5min-rt-{version}/lmp_5min_{yyyymmdd}_{block}.csv",
         tree_page="lmps-rt-five-min",  # UNCONFIRMED page name
-        ws_paths="fiveminutelmp/{version}/day/{yyyymmdd}/starthour/{hh}",
+        ws_path="fiveminutelmp/{version}/day/{yyyymmdd}/starthour/{hh}",
         ws_root="FiveMinLmps",
     ),
     default_locations=HUBS + ZONES,
@@ -145,11 +160,11 @@ RT_PRICES_HOURLY = _spec(
     report_code="rt-lmp",
     file_layout="hourly_lmp",
     publish_hour_local=24.0,
-    source_params=_params(
+    source=IsoneSource(
         version="final",
         report_path="rt-lmp/lmp_rt_{version}_{yyyymmdd}.csv",
         tree_page="lmps-rt-hourly-final",  # UNCONFIRMED page name
-        ws_paths="hourlylmp/rt/{version}/day/{yyyymmdd}",
+        ws_path="hourlylmp/rt/{version}/day/{yyyymmdd}",
         ws_root="HourlyLmps",
         smd_prefix="RT_",
     ),
@@ -168,11 +183,11 @@ RT_AS_PRICES = _spec(
     report_code="hourly-reserve",
     file_layout="hourly_reserve",
     publish_hour_local=24.0,
-    source_params=_params(
+    source=IsoneSource(
         # Report path and page name UNCONFIRMED (only the title is documented [HDR]).
         report_path="rt-reserve-pricing/hourly_res_prc_final_{yyyymmdd}.csv",
         tree_page="reserve-pricing-hourly",
-        ws_paths="realtimehourlyoperatingreserve/day/{yyyymmdd}/location/{zone_id}",
+        ws_path="realtimehourlyoperatingreserve/day/{yyyymmdd}/location/{zone_id}",
         ws_root="RealTimeHourlyOperatingReserves",  # JSON shape UNCONFIRMED
     ),
     default_locations=AS_PRODUCTS,
@@ -191,13 +206,13 @@ AS_PRICES = _spec(
     report_code="daasreservedata",
     file_layout="daas_reserve",
     publish_hour_local=13.5,  # UNCONFIRMED: with the DA LMPs (BUST fetches after 13:00)
-    source_params=_params(
+    source=IsoneSource(
         # A dynamic ISO Express CSV (not histRpts): a path from the host root, with the day as
         # the start and end of the range [3P ERW]; the landed file gets `report_name`.
         report_path="/transform/csv/daasreservedata?start={yyyymmdd}&end={yyyymmdd}",
         report_name="daasreservedata_{yyyymmdd}.csv",
         tree_page="ancillary-daas-hourly-rr",
-        ws_paths="daasreservedata/day/{yyyymmdd}",
+        ws_path="daasreservedata/day/{yyyymmdd}",
         # {"isone_web_services":{"day_ahead_reserves":{"day_ahead_reserve":[...]}}} [CLIENT: GS]
         ws_root="isone_web_services.day_ahead_reserves",
     ),
@@ -214,9 +229,9 @@ BLOCKS = ("00-04", "04-08", "08-12", "12-16", "16-20", "20-24")
 def report_paths(spec: DatasetSpec, day: date) -> list[str]:
     """URL paths (under the reports host) of a dataset's report file(s) for an operating day:
     under histRpts, or from the host root when the template starts with "/"."""
-    template = spec.param("report_path")
+    template = spec.source.report_path
     blocks = BLOCKS if "{block}" in template else ("",)
-    version = spec.param("version", "final")
+    version = spec.source.version
     prefix = "" if template.startswith("/") else f"{REPORTS_PATH}/"
     return [
         prefix + template.format(yyyymmdd=f"{day:%Y%m%d}", version=version, block=b) for b in blocks
@@ -226,21 +241,21 @@ def report_paths(spec: DatasetSpec, day: date) -> list[str]:
 def report_name(spec: DatasetSpec, path: str, day: date) -> str:
     """The file name a report lands under: `report_name` (query URLs), else the path's last
     segment."""
-    template = spec.param("report_name")
+    template = spec.source.report_name
     return template.format(yyyymmdd=f"{day:%Y%m%d}") if template else path.rsplit("/", 1)[-1]
 
 
 def ws_paths(spec: DatasetSpec, day: date) -> list[tuple[str, str]]:
     """(path under the web-service root, local file name) of each request for a day: one per
     day, per start hour 00..23 (5-minute LMPs) or per reserve zone."""
-    template = spec.param("ws_paths")
+    template = spec.source.ws_path
     if "{hh}" in template:
         values: list[dict[str, str]] = [{"hh": f"{h:02d}"} for h in range(24)]
     elif "{zone_id}" in template:
         values = [{"zone_id": zone_id} for zone_id, _ in RESERVE_ZONES]
     else:
         values = [{}]
-    version = spec.param("version", "final")
+    version = spec.source.version
     out = []
     for extra in values:
         path = template.format(yyyymmdd=f"{day:%Y%m%d}", version=version, **extra)

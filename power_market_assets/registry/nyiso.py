@@ -1,21 +1,16 @@
 """NYISO dataset specs (mis.nyiso.com CSVs: docs/reference/ISO_FORMATS.md section 3).
 
 Every NYISO price file is a daily CSV `<YYYYMMDD><name>.csv` under `/public/csv/<folder>/`,
-also packed per month in `<YYYYMM>01<name>_csv.zip`. `source_params` carry:
-
-- `folder`: the MIS folder (damlbmp, realtime, rtlbmp, damasp, rtasp);
-- `file_names`: the daily file stems of one dataset, comma separated (zonal and generator LBMP
-  files are two files of one dataset);
-- `time_stamp`: what "Time Stamp" labels: `interval_beginning` (hourly files) or
-  `interval_ending` (RTD files; UNCONFIRMED in ISO_FORMATS 3.6, so a parameter the reader and
-  the sample generator both honour).
+also packed per month in `<YYYYMM>01<name>_csv.zip`. Each dataset's `NyisoSource` names its
+MIS folder, its daily file stems and what its "Time Stamp" labels.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
+from typing import Literal
 
 from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
@@ -42,7 +37,6 @@ ZONES = (
     "NORTH",
     "WEST",
 )
-EXTERNAL_PROXIES = ("H Q", "NPX", "O H", "PJM")
 ZONE_PTIDS = {
     "WEST": 61752,
     "GENESE": 61753,
@@ -86,8 +80,20 @@ ENERGY_BOUNDS = (PriceBound(start=MARKET_START, floor=-1000.0, cap=5000.0),)
 AS_BOUNDS = (PriceBound(start=MARKET_START, floor=0.0, cap=5000.0),)
 
 
-def _params(folder: str, names: tuple[str, ...], time_stamp: str) -> tuple[tuple[str, str], ...]:
-    return (("folder", folder), ("file_names", ",".join(names)), ("time_stamp", time_stamp))
+TimeStamp = Literal["interval_beginning", "interval_ending"]
+
+
+@dataclass(frozen=True)
+class NyisoSource:
+    """Where a dataset's daily CSVs sit on mis.nyiso.com and how their stamps read."""
+
+    folder: str  # MIS folder under /public/csv/: damlbmp, realtime, rtlbmp, damasp, rtasp
+    # Daily file stems of the dataset (`<YYYYMMDD><stem>.csv`): the zonal and generator LBMP
+    # files are two files of one dataset.
+    file_names: tuple[str, ...]
+    # What "Time Stamp" labels: interval_beginning (hourly files) or interval_ending (RTD
+    # files; UNCONFIRMED in ISO_FORMATS 3.6, so the reader and the sample generator honour it).
+    time_stamp: TimeStamp
 
 
 # Fields every spec of this ISO shares (one time zone, one partitions start).
@@ -102,7 +108,7 @@ DA_PRICES = _spec(
     first_available=MARKET_START,
     report_code="damlbmp",
     file_layout="lbmp",
-    source_params=_params("damlbmp", ("damlbmp_zone", "damlbmp_gen"), "interval_beginning"),
+    source=NyisoSource("damlbmp", ("damlbmp_zone", "damlbmp_gen"), "interval_beginning"),
     publish_hour_local=11.0,
     default_locations=ZONES,
     price_bounds=ENERGY_BOUNDS,
@@ -120,7 +126,7 @@ RT_PRICES = _spec(
     first_available=MARKET_START,
     report_code="realtime",
     file_layout="lbmp",
-    source_params=_params("realtime", ("realtime_zone", "realtime_gen"), "interval_ending"),
+    source=NyisoSource("realtime", ("realtime_zone", "realtime_gen"), "interval_ending"),
     publish_hour_local=0.25,
     irregular_intervals=True,
     default_locations=ZONES,
@@ -139,7 +145,7 @@ RT_PRICES_HOURLY = _spec(
     first_available=MARKET_START,
     report_code="rtlbmp",
     file_layout="lbmp",
-    source_params=_params("rtlbmp", ("rtlbmp_zone", "rtlbmp_gen"), "interval_beginning"),
+    source=NyisoSource("rtlbmp", ("rtlbmp_zone", "rtlbmp_gen"), "interval_beginning"),
     publish_hour_local=0.5,
     default_locations=ZONES,
     price_bounds=ENERGY_BOUNDS,
@@ -155,7 +161,7 @@ AS_PRICES = _spec(
     first_available=MARKET_START,
     report_code="damasp",
     file_layout="asp",
-    source_params=_params("damasp", ("damasp",), "interval_beginning"),
+    source=NyisoSource("damasp", ("damasp",), "interval_beginning"),
     publish_hour_local=11.0,
     default_locations=AS_PRODUCTS,
     price_bounds=AS_BOUNDS,
@@ -170,7 +176,7 @@ RT_AS_PRICES = replace(
     market="RTM",
     interval_minutes=5,
     report_code="rtasp",
-    source_params=_params("rtasp", ("rtasp",), "interval_ending"),
+    source=NyisoSource("rtasp", ("rtasp",), "interval_ending"),
     publish_hour_local=0.25,
     irregular_intervals=True,
     default_locations=(),

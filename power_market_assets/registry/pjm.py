@@ -1,12 +1,13 @@
 """PJM dataset specs (Data Miner 2 feeds: docs/reference/ISO_FORMATS.md section 5).
 
 Every feed is read through `https://api.pjm.com/api/v1/<feed>`; the feed name and its field
-names live in `source_params` so the source, the reader, the sample generator and the stand-in
+names live in its `PjmSource` so the source, the reader, the sample generator and the stand-in
 server all agree on them. Facts marked UNCONFIRMED in ISO_FORMATS are parameters here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
@@ -93,17 +94,29 @@ AS_BOUNDS = (
     PriceBound(start=date(2022, 10, 1), floor=0.0, cap=5000.0),
 )
 
-PAGE_ROWS = "50000"  # rowCount maximum per request (ISO_FORMATS 5.1)
+PAGE_ROWS = 50000  # rowCount maximum per request (ISO_FORMATS 5.1)
 
 
-def _lmp_params(feed: str, suffix: str) -> tuple[tuple[str, str], ...]:
-    return (
-        ("feed", feed),
-        ("suffix", suffix),
-        ("fields", LMP_FIELDS.format(s=suffix)),
-        ("date_field", "datetime_beginning_ept"),
-        ("row_count", PAGE_ROWS),
-    )
+@dataclass(frozen=True)
+class PjmSource:
+    """One Data Miner 2 feed: what the source asks for and what the reader expects back."""
+
+    feed: str  # feed name under /api/v1/, e.g. da_hrl_lmps; also the landed file names
+    fields: str  # the `fields` request parameter: comma separated, in PJM's allowed order
+    date_field: str = "datetime_beginning_ept"  # the field a day's range filter applies to
+    row_count: int = PAGE_ROWS  # rows asked per page (the client may ask for fewer)
+    suffix: str = ""  # LMP feeds: da or rt, the suffix of the price fields (total_lmp_da)
+    # AS feeds (UNCONFIRMED field names and unit labels, [3P] mocks): where the product, the
+    # value and the unit are; rows whose unit is not one of `price_units` (e.g. a Ratio row)
+    # are not prices and are left out.
+    product_field: str = "ancillary_service"
+    value_field: str = "value"
+    unit_field: str = "unit"
+    price_units: tuple[str, ...] = ()  # lower case
+
+
+def _lmp_source(feed: str, suffix: str) -> PjmSource:
+    return PjmSource(feed=feed, fields=LMP_FIELDS.format(s=suffix), suffix=suffix)
 
 
 # Fields every spec of this ISO shares (one time zone, one partitions start).
@@ -119,7 +132,7 @@ DA_PRICES = _spec(
     report_code="da_hrl_lmps",
     file_layout="lmp",
     publish_hour_local=13.5,
-    source_params=_lmp_params("da_hrl_lmps", "da"),
+    source=_lmp_source("da_hrl_lmps", "da"),
     default_locations=HUBS + ZONES,
     price_bounds=ENERGY_BOUNDS,
     description="Hourly day-ahead LMPs with energy, congestion and loss components for every "
@@ -137,7 +150,7 @@ RT_PRICES = _spec(
     report_code="rt_fivemin_hrl_lmps",
     file_layout="lmp",
     publish_hour_local=1.0,
-    source_params=_lmp_params("rt_fivemin_hrl_lmps", "rt"),
+    source=_lmp_source("rt_fivemin_hrl_lmps", "rt"),
     default_locations=HUBS + ZONES,
     price_bounds=ENERGY_BOUNDS,
     description="Five-minute real-time LMPs with components (rt_fivemin_hrl_lmps). A day is "
@@ -154,7 +167,7 @@ RT_PRICES_HOURLY = _spec(
     report_code="rt_hrl_lmps",
     file_layout="lmp",
     publish_hour_local=12.0,
-    source_params=_lmp_params("rt_hrl_lmps", "rt"),
+    source=_lmp_source("rt_hrl_lmps", "rt"),
     default_locations=HUBS + ZONES,
     price_bounds=ENERGY_BOUNDS,
     description="Hourly real-time (settlement) LMPs with components (rt_hrl_lmps), the "
@@ -171,17 +184,13 @@ AS_PRICES = _spec(
     report_code="da_ancillary_services",
     file_layout="ancillary",
     publish_hour_local=13.5,
-    source_params=(
-        ("feed", "da_ancillary_services"),
-        ("fields", AS_FIELDS),
-        ("date_field", "datetime_beginning_ept"),
-        ("row_count", PAGE_ROWS),
-        # UNCONFIRMED field names and unit labels ([3P] mocks); rows whose unit is not one of
-        # `price_units` (e.g. a Ratio row) are not prices and are left out.
-        ("product_field", "ancillary_service"),
-        ("value_field", "value"),
-        ("unit_field", "unit"),
-        ("price_units", "price,$/mwh"),
+    source=PjmSource(
+        feed="da_ancillary_services",
+        fields=AS_FIELDS,
+        product_field="ancillary_service",
+        value_field="value",
+        unit_field="unit",
+        price_units=("price", "$/mwh"),
     ),
     default_locations=AS_PRODUCTS,
     price_bounds=AS_BOUNDS,

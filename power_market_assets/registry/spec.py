@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Union
 
 from power_market_assets.registry.kinds import TableKind
 from power_market_assets.registry.schema import long_schema
 
+if TYPE_CHECKING:  # the ISO modules import this one; their source types are only annotations
+    from power_market_assets.registry.caiso import CaisoSource
+    from power_market_assets.registry.ercot import ErcotSource
+    from power_market_assets.registry.isone import IsoneSource
+    from power_market_assets.registry.nyiso import NyisoSource
+    from power_market_assets.registry.pjm import PjmSource
+
 Market = Literal["DAM", "RTM"]
-ListingDayRule = Literal["publish_date_plus_one", "name_interval_end", "name_sced_timestamp"]
+# How the ISO names and serves a dataset: one typed frozen dataclass per ISO (registry/<iso>.py).
+IsoSource = Union["ErcotSource", "CaisoSource", "NyisoSource", "IsoneSource", "PjmSource"]
 # The stages the asset factory builds for every dataset, in lineage order.
 STAGES = ("csv", "raw_parquet", "flattened")
 
@@ -49,15 +57,10 @@ class DatasetSpec:
     file_layout: str  # key of the format reader in formats/<iso>.py
     # Local hour (ISO time zone) when the ISO normally publishes, for schedules.
     publish_hour_local: float
+    # Where and how the ISO serves the dataset (report ids, query names, feeds, URL templates).
+    source: IsoSource
     # Every dataset of an ISO shares its daily/monthly partitions, which start here.
     partitions_start: date | None = None
-    report_id: str = ""  # ERCOT: MIS report type id (RTID)
-    friendly_name_stem: str = ""  # ERCOT: e.g. DAMSPNP4190 (file names are built from it)
-    api_path: str = ""  # ERCOT public API query path, e.g. np4-190-cd/dam_stlmnt_pnt_prices
-    # ERCOT: how a listed document maps to its operating day (see sources/ercot.py).
-    listing_day_rule: ListingDayRule = "publish_date_plus_one"
-    # Further ISO-specific source parameters (CAISO market_run_id, PJM feed, URL stems...).
-    source_params: tuple[tuple[str, str], ...] = ()
     # True when interval starts do not sit on a fixed grid (ERCOT SCED runs, NYISO RTD
     # stamps such as 00:15:12): checks count gaps per nominal `interval_minutes` bucket of the
     # DST-aware day grid, and off-grid stamps are fine.
@@ -66,10 +69,6 @@ class DatasetSpec:
     default_locations: tuple[str, ...] = ()
     price_bounds: tuple[PriceBound, ...] = field(default_factory=tuple)
     description: str = ""
-
-    def param(self, name: str, default: str = "") -> str:
-        """One of `source_params` by name."""
-        return dict(self.source_params).get(name, default)
 
     @property
     def partition_start(self) -> date:

@@ -93,7 +93,7 @@ def plan_windows(
     spec: DatasetSpec, days: Iterable[date], *, all_nodes: bool, max_window_days: int = 30
 ) -> list[Window]:
     """The requests covering `days`, within OASIS's limits (see the module docstring)."""
-    rule = spec.param("all_nodes_window", "days") if all_nodes else "days"
+    rule = spec.source.all_nodes_window if all_nodes else "days"
     windows: list[Window] = []
     for run in _consecutive_runs(days):
         if rule == "hour":
@@ -185,19 +185,19 @@ class OasisClient:
     def params(self, spec: DatasetSpec, window: Window) -> dict[str, str]:
         params = {
             "resultformat": "6",
-            "queryname": spec.param("queryname", spec.report_code),
-            "version": spec.param("version", "1"),
-            "market_run_id": spec.param("market_run_id"),
+            "queryname": spec.source.query_name,
+            "version": str(spec.source.version),
+            "market_run_id": spec.source.market_run_id,
             "startdatetime": window.oasis_time(window.start_utc),
             "enddatetime": window.oasis_time(window.end_utc),
         }
         if spec.table_kind == "ancillary":
-            params["anc_type"] = spec.param("anc_type", "ALL")
-            params["anc_region"] = spec.param("anc_region", "ALL")
+            params["anc_type"] = spec.source.anc_type
+            params["anc_region"] = spec.source.anc_region
         elif self.nodes:
             params["node"] = ",".join(self.nodes)
         else:
-            params["grp_type"] = spec.param("grp_type", "ALL_APNODES")
+            params["grp_type"] = spec.source.grp_type
         return params
 
     def windows(self, spec: DatasetSpec, days: Iterable[date]) -> list[Window]:
@@ -208,7 +208,7 @@ class OasisClient:
         self, spec: DatasetSpec, window: Window, dest_dir: Path
     ) -> DownloadResult | None:
         """The window's zip on disk, or None when OASIS has no data for it (ERR_CODE 1000)."""
-        name = f"{spec.param('queryname', spec.report_code)}_{window.label}.zip"
+        name = f"{spec.source.query_name}_{window.label}.zip"
         dest = Path(dest_dir) / name
         result = self.http.download(
             self.url, dest, params=self.params(spec, window), validate=validate_oasis_zip

@@ -3,7 +3,7 @@
 See docs/reference/ISO_FORMATS.md section 1. Both channels deliver the same per-document
 zips (one CSV each); the public API bulk download wraps them in an outer zip.
 
-Operating day of a listed document (`spec.listing_day_rule`):
+Operating day of a listed document (`spec.source.listing_day_rule`):
 - "publish_date_plus_one": the PublishDate's local date + 1 (DAM SPP, DAM MCPC).
 - "name_interval_end": the friendly name's `YYYYMMDD_HHMM` is the interval END in Central
   time, so the interval starts `interval_minutes` earlier; the `_0000` file belongs to the
@@ -124,19 +124,19 @@ def interval_end_from_name(friendly_name: str) -> datetime | None:
 
 
 def operating_day_for(spec: DatasetSpec, friendly_name: str, publish_time: datetime) -> date | None:
-    """The operating day a document belongs to, per `spec.listing_day_rule`."""
-    if spec.listing_day_rule == "publish_date_plus_one":
+    """The operating day a document belongs to, per `spec.source.listing_day_rule`."""
+    if spec.source.listing_day_rule == "publish_date_plus_one":
         # The literal local date of the publish time (its own offset), plus one.
         return publish_time.date() + timedelta(days=1)
-    if spec.listing_day_rule == "name_interval_end":
+    if spec.source.listing_day_rule == "name_interval_end":
         end = interval_end_from_name(friendly_name)
         if end is None:
             return None
         return (end - timedelta(minutes=spec.interval_minutes)).date()
-    if spec.listing_day_rule == "name_sced_timestamp":
+    if spec.source.listing_day_rule == "name_sced_timestamp":
         stamp = interval_end_from_name(friendly_name)
         return None if stamp is None else stamp.date()
-    raise ValueError(f"unknown listing_day_rule {spec.listing_day_rule!r}")
+    raise ValueError(f"unknown listing_day_rule {spec.source.listing_day_rule!r}")
 
 
 def parse_publish_date(text: str, timezone: str) -> datetime:
@@ -201,7 +201,7 @@ class ErcotMisClient:
         )
 
     def listing_url(self, spec: DatasetSpec) -> str:
-        return self.report_listing_url(spec.report_id)
+        return self.report_listing_url(str(spec.source.report_type_id))
 
     def download_url(self, doc) -> str:
         """`doc`: anything with a `doc_id` (a listed daily or yearly document)."""
@@ -266,8 +266,8 @@ def parse_listing(spec: DatasetSpec, payload: Any, *, source: str = "listing") -
         constructed = str(raw.get("ConstructedName", ""))
         if not _is_csv_document(friendly, constructed):
             continue
-        rtid = str(raw.get("ReportTypeID", spec.report_id))
-        if rtid != spec.report_id:
+        rtid = str(raw.get("ReportTypeID", spec.source.report_type_id))
+        if rtid != str(spec.source.report_type_id):
             continue
         try:
             publish = parse_publish_date(str(raw["PublishDate"]), spec.timezone)
@@ -449,7 +449,7 @@ class ErcotPublicApiClient:
             constructed_name="",
             publish_time=publish,
             content_size=0,
-            report_type_id=spec.report_id,
+            report_type_id=str(spec.source.report_type_id),
             operating_day=day,
             download_href=href,
         )

@@ -69,7 +69,7 @@ class IsoneReportsClient:
         return f"IsoneReportsClient(base_url={self.http.safe_url(self.base_url)!r})"
 
     def page_url(self, spec: DatasetSpec) -> str:
-        return f"{self.base_url}{registry.TREE_PATH}/{spec.param('tree_page')}"
+        return f"{self.base_url}{registry.TREE_PATH}/{spec.source.tree_page}"
 
     def visit(self, spec: DatasetSpec, *, again: bool = False) -> str:
         """GET the report's tree page once per session (it sets the cookie); returns its URL."""
@@ -153,7 +153,7 @@ class IsoneWebServicesClient:
         self, spec: DatasetSpec, remote: RemoteFile, dest_dir: Path
     ) -> tuple[LandedSource, int]:
         """One reply and its record count."""
-        root = spec.param("ws_root")
+        root = spec.source.ws_root
         dest = Path(dest_dir) / remote.name
         try:
             result = self.http.download(

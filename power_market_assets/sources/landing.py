@@ -124,100 +124,140 @@ def land_operating_day(
     token = uuid.uuid4().hex[:12]
     staging = day_dir.with_name(f".{day_dir.name}.tmp-{token}")
     staging.mkdir()
+    limits = {"max_total_bytes": max_total_bytes, "max_ratio": max_ratio, "max_depth": max_depth}
     rows: list[dict[str, Any]] = []
     try:
         files_meta: list[dict[str, Any]] = []
         seen: dict[str, tuple[str, str]] = {}  # csv name -> (sha256, archive name)
         landed_at = datetime.now(UTC)
+        landing = _DayLanding(day, day_dir, staging, landed_at, limits)
         for item in archives:
-            source = _as_landed(item)
-            archive_bytes = source.path.stat().st_size
-            # Small archives (every ISO document) are read once: hashed and extracted from memory.
-            if archive_bytes <= IN_MEMORY_ARCHIVE_BYTES:
-                payload: Path | bytes = source.path.read_bytes()
-                archive_sha = hashlib.sha256(payload).hexdigest()
-            else:
-                payload = source.path
-                archive_sha = sha256_file(source.path)
-            members: list[ExtractedMember] = extract_csv_members(
-                payload,
-                staging,
-                source_name=source.original_name,
-                max_total_bytes=max_total_bytes,
-                max_ratio=max_ratio,
-                max_depth=max_depth,
-                atomic_members=False,  # staging is swapped in whole
-            )
-            publish_utc = _utc(source.publish_time)
-            downloaded_utc = _utc(source.downloaded_at_utc) or landed_at
-            member_meta = []
-            for member in members:
-                data_rows = member.data_rows
-                member_meta.append(
-                    {
-                        "name": member.name,
-                        "bytes": member.size_bytes,
-                        "sha256": member.sha256,
-                        "data_rows": data_rows,
-                        "archive_chain": list(member.archive_chain),
-                    }
-                )
-                if member.name in seen:  # the same CSV delivered twice: one manifest row
-                    sha, other = seen[member.name]
-                    if sha != member.sha256:
-                        raise ArchiveError(
-                            source.original_name,
-                            f"CSV {member.name!r} was also delivered by {other!r} "
-                            "with different contents",
-                        )
-                    continue
-                seen[member.name] = (member.sha256, source.original_name)
-                rows.append(
-                    {
-                        "operating_day": day,
-                        "source_file": member.name,
-                        "csv_path": str(day_dir / member.name),
-                        "archive_name": source.original_name,
-                        "doc_id": source.doc_id,
-                        "source_url": source.url,
-                        "publish_time_utc": publish_utc,
-                        "downloaded_at_utc": downloaded_utc,
-                        "archive_bytes": archive_bytes,
-                        "archive_sha256": archive_sha,
-                        "csv_bytes": member.size_bytes,
-                        "csv_sha256": member.sha256,
-                        "data_rows": data_rows,
-                    }
-                )
-            files_meta.append(
-                {
-                    "original_name": source.original_name,
-                    # "final"/"prelim" when the name says so (same-shaped replies otherwise)
-                    "edition": file_edition(source.original_name),
-                    "source_url": source.url,
-                    "doc_id": source.doc_id,
-                    "publish_time": _iso(source.publish_time),
-                    "publish_time_utc": _iso(publish_utc),
-                    "downloaded_at_utc": _iso(downloaded_utc),
-                    "size_bytes": archive_bytes,
-                    "sha256": archive_sha,
-                    "members": member_meta,
-                }
-            )
-        metadata = {
-            "operating_day": day.isoformat(),
-            "landed_at_utc": landed_at.isoformat(),
-            "files": files_meta,
-        }
-        atomic_write_bytes(
-            staging / METADATA_FILE, json.dumps(metadata, indent=2).encode("utf-8") + b"\n"
-        )
+            file_meta, archive_rows = landing.land(_as_landed(item), seen)
+            files_meta.append(file_meta)
+            rows.extend(archive_rows)
+        _write_day_metadata(staging, day, landed_at, files_meta)
         _swap_in(staging, day_dir, token)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     rows.sort(key=lambda r: r["source_file"])
     return rows
+
+
+@dataclass(frozen=True)
+class _DayLanding:
+    """Where and when one operating day is being landed, and the extraction limits."""
+
+    day: date
+    day_dir: Path
+    staging: Path
+    landed_at: datetime
+    limits: dict[str, Any]
+
+    def land(
+        self, source: LandedSource, seen: dict[str, tuple[str, str]]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Extract one archive into staging: its metadata.json entry and its manifest rows
+        (a CSV another archive of the day already delivered, identically, gets no row)."""
+        payload, archive_bytes, archive_sha = _read_archive(source)
+        members: list[ExtractedMember] = extract_csv_members(
+            payload,
+            self.staging,
+            source_name=source.original_name,
+            **self.limits,
+            atomic_members=False,  # staging is swapped in whole
+        )
+        publish_utc = _utc(source.publish_time)
+        downloaded_utc = _utc(source.downloaded_at_utc) or self.landed_at
+        archive = {
+            "archive_name": source.original_name,
+            "doc_id": source.doc_id,
+            "source_url": source.url,
+            "publish_time_utc": publish_utc,
+            "downloaded_at_utc": downloaded_utc,
+            "archive_bytes": archive_bytes,
+            "archive_sha256": archive_sha,
+        }
+        rows = [
+            self._manifest_row(member, archive)
+            for member in members
+            if not _already_delivered(member, source.original_name, seen)
+        ]
+        file_meta = {
+            "original_name": source.original_name,
+            # "final"/"prelim" when the name says so (same-shaped replies otherwise)
+            "edition": file_edition(source.original_name),
+            "source_url": source.url,
+            "doc_id": source.doc_id,
+            "publish_time": _iso(source.publish_time),
+            "publish_time_utc": _iso(publish_utc),
+            "downloaded_at_utc": _iso(downloaded_utc),
+            "size_bytes": archive_bytes,
+            "sha256": archive_sha,
+            "members": [_member_meta(member) for member in members],
+        }
+        return file_meta, rows
+
+    def _manifest_row(self, member: ExtractedMember, archive: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "operating_day": self.day,
+            "source_file": member.name,
+            "csv_path": str(self.day_dir / member.name),
+            **archive,
+            "csv_bytes": member.size_bytes,
+            "csv_sha256": member.sha256,
+            "data_rows": member.data_rows,
+        }
+
+
+def _read_archive(source: LandedSource) -> tuple[Path | bytes, int, str]:
+    """(what to extract from, size, sha256): small archives (every ISO document) are read
+    once, hashed and extracted from memory; large ones are streamed from disk."""
+    archive_bytes = source.path.stat().st_size
+    if archive_bytes <= IN_MEMORY_ARCHIVE_BYTES:
+        payload = source.path.read_bytes()
+        return payload, archive_bytes, hashlib.sha256(payload).hexdigest()
+    return source.path, archive_bytes, sha256_file(source.path)
+
+
+def _already_delivered(
+    member: ExtractedMember, archive_name: str, seen: dict[str, tuple[str, str]]
+) -> bool:
+    """The same CSV delivered twice gets one manifest row; with other contents it is refused."""
+    if member.name not in seen:
+        seen[member.name] = (member.sha256, archive_name)
+        return False
+    sha, other = seen[member.name]
+    if sha != member.sha256:
+        raise ArchiveError(
+            archive_name,
+            f"CSV {member.name!r} was also delivered by {other!r} with different contents",
+        )
+    return True
+
+
+def _member_meta(member: ExtractedMember) -> dict[str, Any]:
+    return {
+        "name": member.name,
+        "bytes": member.size_bytes,
+        "sha256": member.sha256,
+        "data_rows": member.data_rows,
+        "archive_chain": list(member.archive_chain),
+    }
+
+
+def _write_day_metadata(
+    staging: Path, day: date, landed_at: datetime, files_meta: list[dict[str, Any]]
+) -> None:
+    """The day's metadata.json: every archive landed, with its members."""
+    metadata = {
+        "operating_day": day.isoformat(),
+        "landed_at_utc": landed_at.isoformat(),
+        "files": files_meta,
+    }
+    atomic_write_bytes(
+        staging / METADATA_FILE, json.dumps(metadata, indent=2).encode("utf-8") + b"\n"
+    )
 
 
 def _swap_in(staging: Path, day_dir: Path, token: str) -> None:

@@ -1,7 +1,7 @@
 """NYISO source: daily CSVs and monthly zip archives from mis.nyiso.com (no authentication).
 
-See docs/reference/ISO_FORMATS.md section 3.1. Per dataset (`spec.param("folder")`,
-`spec.param("file_names")`), every operating day needs one file per stem:
+See docs/reference/ISO_FORMATS.md section 3.1. Per dataset (`spec.source.folder`,
+`spec.source.file_names`), every operating day needs one file per stem:
 
     daily:   /public/csv/<folder>/<YYYYMMDD><stem>.csv
     monthly: /public/csv/<folder>/<YYYYMM>01<stem>_csv.zip   (one <YYYYMMDD><stem>.csv a day)
@@ -234,7 +234,7 @@ class NyisoMisClient:
         )
         download_dir = Path(download_dir)
         download_dir.mkdir(parents=True, exist_ok=True)
-        folder, stems = spec.param("folder"), [s for s in spec.param("file_names").split(",") if s]
+        folder, stems = spec.source.folder, list(spec.source.file_names)
         per_stem = {stem: self.fetch_stem(folder, stem, wanted, download_dir) for stem in stems}
         result: dict[date, list[LandedSource]] = {}
         for day in wanted:

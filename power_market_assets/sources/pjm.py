@@ -50,7 +50,7 @@ def day_range(day: date, style: RangeStyle = "gs") -> str:
 
 
 def page_file_name(spec: DatasetSpec, day: date, page: int) -> str:
-    return f"{spec.param('feed')}_{day.isoformat()}_p{page:03d}.json"
+    return f"{spec.source.feed}_{day.isoformat()}_p{page:03d}.json"
 
 
 def _reply_check(holder: list[Any]) -> Callable[[bytes], None]:
@@ -97,20 +97,18 @@ class PjmDataMinerClient:
         return f"PjmDataMinerClient(base_url={base_url!r}, subscription_key=***)"
 
     def feed_url(self, spec: DatasetSpec) -> str:
-        return f"{self.base_url}{API_PATH}/{spec.param('feed')}"
+        return f"{self.base_url}{API_PATH}/{spec.source.feed}"
 
     def params(self, spec: DatasetSpec, day: date, start_row: int) -> dict[str, str]:
         params = {
             "startRow": str(start_row),
-            "rowCount": str(min(self.row_count, int(spec.param("row_count", "50000")))),
+            "rowCount": str(min(self.row_count, spec.source.row_count)),
         }
         if self.sort:
             params.update({"sort": self.sort, "order": "asc"})
-        params[spec.param("date_field", "datetime_beginning_ept")] = day_range(
-            day, self.range_style
-        )
-        if spec.param("fields"):
-            params["fields"] = spec.param("fields")
+        params[spec.source.date_field] = day_range(day, self.range_style)
+        if spec.source.fields:
+            params["fields"] = spec.source.fields
         return params
 
     def _get_page(self, spec: DatasetSpec, params: dict[str, str]) -> tuple[bytes, dict]:
@@ -156,7 +154,7 @@ class PjmDataMinerClient:
                 start_row += len(items)
             if total is not None and received != total:
                 raise self.http.error(
-                    f"PJM {spec.param('feed')} {day}: got {received} rows but the reply "
+                    f"PJM {spec.source.feed} {day}: got {received} rows but the reply "
                     f"announced totalRows={total}",
                     url=self.feed_url(spec),
                 )
@@ -164,7 +162,7 @@ class PjmDataMinerClient:
             _remove(pages)
             raise
         if received == 0:
-            log.info("PJM %s %s: no rows yet (not published)", spec.param("feed"), day)
+            log.info("PJM %s %s: no rows yet (not published)", spec.source.feed, day)
             return []
         if spec.market == "RTM" and day_bounds_utc(day, spec.timezone)[1] > self._clock():
             log.info("PJM %s %s: the day is not over yet; left for later", spec.dataset, day)

@@ -25,10 +25,16 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.transforms.flatten import TIME_COLUMNS
 
+# Column prefixes of the combined tables: the combine roles of the table kinds
+# (registry/kinds.py), so a kind's role and its columns cannot drift apart.
+DA_PREFIX = PRICE.role("DAM").prefix
+RT_PREFIX = PRICE.role("RTM").prefix
+AS_PREFIX = ANCILLARY.role("DAM").prefix
+
 HOUR = "1h"
-RT_STATS = ("mean", "max", "min", "std")
 _HOUR_KEY = "__hour_start_utc__"
 
 Frame = pl.DataFrame | pl.LazyFrame
@@ -87,8 +93,8 @@ def combine_da_as_hourly(
     ``da_<LOC>`` for each of `locations` and ``as_<PRODUCT>`` for each of `products`, in the
     order given. Rows: the union of the hours in the two inputs, sorted by interval_start_utc.
     """
-    da = _hourly_part(_eager(da_wide), locations, "da_")
-    asp = _hourly_part(_eager(as_wide), products, "as_")
+    da = _hourly_part(_eager(da_wide), locations, DA_PREFIX)
+    asp = _hourly_part(_eager(as_wide), products, AS_PREFIX)
     return _join_hourly([da, asp])
 
 
@@ -102,12 +108,12 @@ def _rt_hourly_stats(rt: pl.DataFrame, locations: Sequence[str]) -> pl.DataFrame
     for loc in locations:
         col = pl.col(loc).cast(pl.Float64) if loc in rt.columns else pl.lit(None, pl.Float64)
         aggs += [
-            col.mean().alias(f"rt_{loc}_mean"),
-            col.max().alias(f"rt_{loc}_max"),
-            col.min().alias(f"rt_{loc}_min"),
-            col.std(ddof=1).alias(f"rt_{loc}_std"),
+            col.mean().alias(f"{RT_PREFIX}{loc}_mean"),
+            col.max().alias(f"{RT_PREFIX}{loc}_max"),
+            col.min().alias(f"{RT_PREFIX}{loc}_min"),
+            col.std(ddof=1).alias(f"{RT_PREFIX}{loc}_std"),
         ]
-    aggs.append(has_data.sum().cast(pl.Int32).alias("rt_intervals"))
+    aggs.append(has_data.sum().cast(pl.Int32).alias(f"{RT_PREFIX}intervals"))
     hourly = (
         rt.sort("interval_start_utc")
         .with_columns(pl.col("interval_start_utc").dt.truncate(HOUR).alias(_HOUR_KEY))
@@ -140,11 +146,11 @@ def combine_da_as_rt_hourly(
     whose UTC start is its own UTC start truncated to the hour. Rows: the union of the DA, AS
     and RT hours, sorted by interval_start_utc.
     """
-    da = _hourly_part(_eager(da_wide), locations, "da_")
-    asp = _hourly_part(_eager(as_wide), products, "as_")
+    da = _hourly_part(_eager(da_wide), locations, DA_PREFIX)
+    asp = _hourly_part(_eager(as_wide), products, AS_PREFIX)
     rt = _rt_hourly_stats(_eager(rt_wide), locations)
     out = _join_hourly([da, asp, rt])
-    return out.with_columns(pl.col("rt_intervals").fill_null(0))
+    return out.with_columns(pl.col(f"{RT_PREFIX}intervals").fill_null(0))
 
 
 def combine_da_as_rt_native(
@@ -162,9 +168,9 @@ def combine_da_as_rt_native(
     hours join the second DA 01:00 hour). Rows: the RT intervals, sorted by interval_start_utc.
     """
     rt = _eager(rt_wide)
-    da = _hourly_part(_eager(da_wide), locations, "da_").drop(TIME_COLUMNS[1:])
-    asp = _hourly_part(_eager(as_wide), products, "as_").drop(TIME_COLUMNS[1:])
-    base = rt.select(*TIME_COLUMNS, *_pick(rt, locations, "rt_")).with_columns(
+    da = _hourly_part(_eager(da_wide), locations, DA_PREFIX).drop(TIME_COLUMNS[1:])
+    asp = _hourly_part(_eager(as_wide), products, AS_PREFIX).drop(TIME_COLUMNS[1:])
+    base = rt.select(*TIME_COLUMNS, *_pick(rt, locations, RT_PREFIX)).with_columns(
         pl.col("interval_start_utc").dt.truncate(HOUR).alias(_HOUR_KEY)
     )
     out = base.join(da.rename({"interval_start_utc": _HOUR_KEY}), on=_HOUR_KEY, how="left").join(
