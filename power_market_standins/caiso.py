@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from power_market_assets.registry import caiso
+from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import day_bounds_utc, expected_interval_starts
 from power_market_standins.common import deflated_zip
@@ -213,7 +214,7 @@ def generate_rows(
     nodes = sample_nodes(n_locations, seed)
     lines: list[tuple] = []
     for day in sorted(set(days)):
-        if spec.table_kind == "price":
+        if spec.table_kind is PRICE:
             lines += _lmp_lines(spec, day, nodes, seed, pad_hour)
         else:
             lines += _as_lines(spec, day, seed, pad_hour)

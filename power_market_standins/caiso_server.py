@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from power_market_assets.registry.kinds import PRICE
 from power_market_standins.caiso import (
     COMPONENTS,
     OasisRows,
@@ -176,7 +177,7 @@ class CaisoStandInServer(StandInServer):
         t = pl.col("interval_start_utc")
         frame = rows.rows.filter((t >= start.astimezone(UTC)) & (t < end.astimezone(UTC)))
         nodes = query.get("node")
-        if nodes and rows.spec.table_kind == "price":
+        if nodes and rows.spec.table_kind is PRICE:
             frame = frame.filter(pl.col("node").is_in(nodes.split(",")))
         return frame
 
@@ -190,7 +191,7 @@ class CaisoStandInServer(StandInServer):
         grouped: bool,
     ) -> Response:
         seed = shuffle_seed(self.seed, stem, start.isoformat())
-        if grouped and self.split_components and rows.spec.table_kind == "price":
+        if grouped and self.split_components and rows.spec.table_kind is PRICE:
             spec = rows.spec
             first, last = self._local_dates(rows, start, end)
             run, version = spec.source.market_run_id, str(spec.source.version)

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from power_market_assets.formats.isone import SMD_SHEETS
 from power_market_assets.registry import isone as registry
+from power_market_assets.registry.kinds import ANCILLARY
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import day_bounds_utc
 from power_market_standins.xlsx import xlsx_bytes
@@ -486,7 +487,7 @@ def ws_files(
         ((path, name),) = ws_paths(spec, day)
         items = [_daas_item(r, ws_milliseconds) for r in daas_rows(day, seed)]
         return [_ws_file(spec, day, path, name, items)]
-    if spec.table_kind == "ancillary":
+    if spec.table_kind is ANCILLARY:
         rows = reserve_rows(day, seed)
         for (path, name), (zone_id, _) in zip(
             ws_paths(spec, day), registry.RESERVE_ZONES, strict=True

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from power_market_assets.registry import nyiso
+from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import expected_interval_starts
 from power_market_standins.common import deflated_zip
@@ -277,7 +278,7 @@ def generate_files(
     out = []
     for day in sorted(set(days)):
         stamps = day_stamps(spec, day, rule, opts.off_schedule)  # type: ignore[arg-type]
-        if spec.table_kind == "price":
+        if spec.table_kind is PRICE:
             out += [lbmp_file(spec, day, stem, stamps, opts) for stem in _stems(spec)]
         else:
             out.append(asp_file(spec, day, stamps, opts))

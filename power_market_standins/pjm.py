@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from power_market_assets.formats.archive import atomic_write_bytes
+from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.pjm import AS_PRODUCTS, HUBS, ZONES
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import expected_interval_starts
@@ -169,7 +170,7 @@ def feed_items(
     locations = sample_locations(n_locations, seed, blank)
     items: list[dict] = []
     for day in sorted(days):
-        if spec.table_kind == "price":
+        if spec.table_kind is PRICE:
             items += lmp_items(spec, day, locations, seed)
         else:
             items += as_items(spec, day, seed)

@@ -29,6 +29,7 @@ from power_market_assets.formats.csvjoin import (
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry.caiso import CAISO_DATASETS
+from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import wall_clock_to_utc
@@ -353,7 +354,7 @@ def iso_location_type(location: pl.Expr) -> pl.Expr:
 def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Add the standard columns and cast to the registry schema, in schema order."""
     base = frame
-    if spec.table_kind == "price":
+    if spec.table_kind is PRICE:
         base = base.with_columns(
             location_type(pl.col("location")).alias("location_type"),
             iso_location_type(pl.col("location")).alias("iso_location_type"),

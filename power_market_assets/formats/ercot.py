@@ -42,6 +42,7 @@ from power_market_assets.formats.ercot_layouts import (
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import ALL_DATASETS
+from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.schema import (
     DC_TIE,
     DC_TIE_EW,
@@ -185,7 +186,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Locations (or products) from the ERCOT columns; to_standard adds the rest (operating_day
     stays the labelled delivery date)."""
     base = frame
-    if spec.table_kind == "price":
+    if spec.table_kind is PRICE:
         if "settlement_point_type" in base.columns:
             code = pl.col("settlement_point_type").str.strip_chars()
             location_type = code.replace_strict(ERCOT_LOCATION_TYPES, default=pl.lit(NODE))

@@ -51,6 +51,7 @@ from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.filenames import name_tokens
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import isone as registry
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import expected_interval_count, wall_clock_to_utc
@@ -343,7 +344,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Add the standard columns and cast to `spec.schema`, in schema order."""
     # operating_day is derived from the interval start (to_standard), whatever the file said.
     base = frame.drop("operating_day", strict=False)
-    if spec.table_kind == "price":
+    if spec.table_kind is PRICE:
         code = pl.col("iso_location_type")
         base = base.with_columns(
             code.replace_strict(LOCATION_TYPES, default=pl.lit(NODE)).alias("location_type")
@@ -589,7 +590,7 @@ def read_json_replies(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame 
     frame = pl.concat(frames, how="diagonal_relaxed")
     if spec.file_layout == "daas_reserve":
         return _daas_long(frame)
-    return _reserve_long(frame) if spec.table_kind == "ancillary" else frame
+    return _reserve_long(frame) if spec.table_kind is ANCILLARY else frame
 
 
 def read_smd_workbook(path: Path, spec: DatasetSpec) -> pl.DataFrame | None:
@@ -771,7 +772,7 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     records for JSON replies, zone-sheet rows for workbooks; times the products per row for
     reserve prices."""
     path = Path(path)
-    per_record = len(PRODUCT_FIELDS[spec.file_layout]) if spec.table_kind == "ancillary" else 1
+    per_record = len(PRODUCT_FIELDS[spec.file_layout]) if spec.table_kind is ANCILLARY else 1
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return count_data_lines(path.read_bytes()) * per_record

@@ -37,6 +37,7 @@ from power_market_assets.formats.csvjoin import (
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import nyiso
+from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.schema import NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
 
@@ -71,7 +72,7 @@ _ALIAS_LOOKUP = {
 
 def price_fields(spec: DatasetSpec) -> tuple[str, ...]:
     """The numeric columns a dataset's files must carry (canonical names)."""
-    if spec.table_kind == "price":
+    if spec.table_kind is PRICE:
         return LBMP_PRICES
     columns = nyiso.RT_AS_PRODUCT_COLUMNS if spec.market == "RTM" else nyiso.AS_PRODUCT_COLUMNS
     return tuple(columns)
@@ -235,7 +236,7 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     frame = pl.concat(frames, how="diagonal_relaxed")
     check_filled(frame, {f: header_of.get(f, f) for f in price_fields(spec)})
     frame = _interval_starts(frame, spec)
-    if spec.table_kind == "price":
+    if spec.table_kind is PRICE:
         frame = _price_rows(frame)
     else:
         frame = _ancillary_rows(frame, price_fields(spec))
@@ -257,7 +258,7 @@ def _header_cells(head: bytes) -> list[str]:
 
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """LBMP files: one row per line; AS files: one row per line and price column."""
-    if spec.table_kind == "price":
+    if spec.table_kind is PRICE:
         return data_lines
     with open(path, "rb") as handle:
         fields = set(canonical_fields(_header_cells(handle.read(4096))))

@@ -35,6 +35,7 @@ from power_market_assets.formats.csvjoin import (
 )
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
+from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.pjm import PJM_DATASETS
 from power_market_assets.registry.schema import AGGREGATE, HUB, INTERFACE, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
@@ -328,7 +329,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     times = _time_table(labels, spec)
     base = frame.join(times, on=[UTC_FIELD, EPT_FIELD, "source_file"], how="left")
     prices = price_fields(spec)
-    if spec.table_kind == "price":
+    if spec.table_kind is PRICE:
         code = pl.col("type").str.strip_chars().str.to_uppercase()
         base = base.with_columns(
             pl.col("pnode_name").alias("location"),

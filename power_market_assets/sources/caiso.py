@@ -31,6 +31,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from power_market_assets.formats.archive import atomic_write_bytes, safe_member_basename
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import DownloadResult, HttpClient, SourceError, is_zip_file
 from power_market_assets.sources.landing import LandedSource
@@ -191,7 +192,7 @@ class OasisClient:
             "startdatetime": window.oasis_time(window.start_utc),
             "enddatetime": window.oasis_time(window.end_utc),
         }
-        if spec.table_kind == "ancillary":
+        if spec.table_kind is ANCILLARY:
             params["anc_type"] = spec.source.anc_type
             params["anc_region"] = spec.source.anc_region
         elif self.nodes:
@@ -201,7 +202,7 @@ class OasisClient:
         return params
 
     def windows(self, spec: DatasetSpec, days: Iterable[date]) -> list[Window]:
-        all_nodes = spec.table_kind == "price" and not self.nodes
+        all_nodes = spec.table_kind is PRICE and not self.nodes
         return plan_windows(spec, days, all_nodes=all_nodes, max_window_days=self.max_window_days)
 
     def download_window(
