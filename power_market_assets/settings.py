@@ -18,6 +18,7 @@ from power_market_assets.sources.caiso import DEFAULT_PAUSE_SECONDS, OASIS_URL
 from power_market_assets.sources.ercot import API_BASE_URL as ERCOT_API_URL
 from power_market_assets.sources.ercot import API_TOKEN_URL as ERCOT_TOKEN_URL
 from power_market_assets.sources.ercot import MIS_BASE_URL as ERCOT_MIS_URL
+from power_market_assets.sources.isone import REPORTS_MIN_INTERVAL as ISONE_MIN_INTERVAL
 from power_market_assets.sources.nyiso import MIS_BASE_URL as NYISO_MIS_URL
 from power_market_assets.sources.pjm import API_BASE_URL as PJM_API_URL
 from power_market_assets.sources.pjm import NON_MEMBER_MIN_INTERVAL
@@ -76,7 +77,7 @@ class Settings:
         "PMA_ISONE_WEBSERVICES_URL", None, "ISO-NE web services endpoint (unset: ISO-NE's)"
     )
     isone_min_interval: float = _var(
-        "PMA_ISONE_MIN_INTERVAL", 10.0, "seconds between public report requests"
+        "PMA_ISONE_MIN_INTERVAL", ISONE_MIN_INTERVAL, "seconds between public report requests"
     )
     isone_username: bool = _secret("ISONE_USERNAME", "ISO-NE web-service user")
     isone_password: bool = _secret("ISONE_PASSWORD", "ISO-NE web-service password")

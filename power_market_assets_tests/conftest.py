@@ -11,7 +11,6 @@ import pytest
 from power_market_assets.io.lake import Lake
 from power_market_assets_tests.helpers import build_lake
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_FIXTURES = Path(
     os.environ.get("PMA_REAL_FIXTURES", Path(__file__).resolve().parent / "fixtures" / "real")
 )

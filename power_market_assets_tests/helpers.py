@@ -3,7 +3,8 @@
 - A tiny hand-built lake for the CLI tests that need no Dagster run (query, export, catalog):
   frames follow the lake layout and column names of the real stages, with a few locations and
   days, so the commands are tested on what they read, fast.
-- `SleepRecorder` for the source-client tests: HttpClient's waits recorded, not slept.
+- `SleepRecorder` for the source-client tests: HttpClient's waits recorded, not slept;
+  `isone_source` and `use_ercot_api` for the asset tests against the stand-in servers.
 - The real-browser UI test's machinery: `dagster dev` as a child process, headless Chromium
   through selenium (Debian's chromium + chromium-driver, never a downloaded driver), and the
   webserver's GraphQL API.
@@ -31,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from power_market_assets.io.catalog import refresh_catalog
+from power_market_assets.io.isone_resource import IsoneSource
 from power_market_assets.io.lake import Lake, write_failure_marker, write_parquet_files
 from power_market_assets.registry.ercot import RT_LMP
 from power_market_assets.registry.spec import DatasetSpec
@@ -102,6 +104,30 @@ class SleepRecorder:
 
     def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+
+
+def use_ercot_api(monkeypatch, server, username: str, password: str, key: str) -> None:
+    """Point the ERCOT resource at the stand-in's public API, with these credentials."""
+    monkeypatch.setenv("PMA_ERCOT_CHANNEL", "api")
+    monkeypatch.setenv("PMA_ERCOT_API_URL", server.api_base_url)
+    monkeypatch.setenv("PMA_ERCOT_TOKEN_URL", server.token_url)
+    monkeypatch.setenv("ERCOT_API_USERNAME", username)
+    monkeypatch.setenv("ERCOT_API_PASSWORD", password)
+    monkeypatch.setenv("ERCOT_API_SUBSCRIPTION_KEY", key)
+
+
+def isone_source(server, channel: str) -> IsoneSource:
+    """An IsoneSource on the ISO-NE stand-in server: its credentials, fast retries, no pacing."""
+    return IsoneSource(
+        channel=channel,
+        base_url=server.base_url,
+        username=server.username,
+        password=server.password,
+        max_retries=2,
+        backoff_seconds=0.01,
+        min_request_interval_seconds=0.0,
+        webservices_min_request_interval_seconds=0.0,
+    )
 
 
 # The browser UI test

@@ -15,6 +15,7 @@ from power_market_assets.automation.runs import run_range
 from power_market_assets.definitions import build_definitions
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import ercot
+from power_market_assets_tests.helpers import use_ercot_api
 from power_market_standins.ercot import corrupt_document, generate_documents
 from power_market_standins.ercot_server import ErcotStandInServer
 
@@ -168,12 +169,9 @@ def test_corrupted_day_fails_checks_and_blocks_downstream(tmp_path: Path, docume
 
 
 def test_public_api_channel_bulk_download(tmp_path: Path, server, monkeypatch) -> None:
-    monkeypatch.setenv("PMA_ERCOT_CHANNEL", "api")
-    monkeypatch.setenv("PMA_ERCOT_API_URL", server.api_base_url)
-    monkeypatch.setenv("PMA_ERCOT_TOKEN_URL", server.token_url)
-    monkeypatch.setenv("ERCOT_API_USERNAME", server.api_username)
-    monkeypatch.setenv("ERCOT_API_PASSWORD", server.api_password)
-    monkeypatch.setenv("ERCOT_API_SUBSCRIPTION_KEY", server.subscription_key)
+    use_ercot_api(
+        monkeypatch, server, server.api_username, server.api_password, server.subscription_key
+    )
     defs = build_definitions(data_root=str(tmp_path))
     instance = dg.DagsterInstance.ephemeral()
     result = run_range(defs, "ercot_rt_prices_daily", "2024-11-03", "2024-11-03", instance)

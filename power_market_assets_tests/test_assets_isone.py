@@ -13,10 +13,11 @@ import pytest
 from power_market_assets.assets.combined import COMBINED_KINDS, build_combined_assets
 from power_market_assets.assets.factory import build_dataset_assets
 from power_market_assets.definitions import lake_resources
-from power_market_assets.io.isone_resource import IsoneSource, resource_from_env
+from power_market_assets.io.isone_resource import resource_from_env
 from power_market_assets.io.lake import Lake
 from power_market_assets.registry import isone as registry
 from power_market_assets.transforms.names import default_wide_columns
+from power_market_assets_tests.helpers import isone_source
 from power_market_standins.isone_server import standin_server
 
 pytestmark = pytest.mark.slow  # Dagster runs against the stand-in
@@ -29,19 +30,6 @@ N = 10
 def server():
     with standin_server([FALL], n_locations=N) as running:
         yield running
-
-
-def _source(server, channel: str) -> IsoneSource:
-    return IsoneSource(
-        channel=channel,
-        base_url=server.base_url,
-        username=server.username,
-        password=server.password,
-        max_retries=2,
-        backoff_seconds=0.01,
-        min_request_interval_seconds=0.0,
-        webservices_min_request_interval_seconds=0.0,
-    )
 
 
 def _materialize(assets, stages, partition, root: Path, source, instance, **kwargs):
@@ -74,7 +62,7 @@ def test_every_dataset_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
     instance = dg.DagsterInstance.ephemeral()
     assets = [a for spec in registry.ISONE_DATASETS for a in build_dataset_assets(spec)]
     assets.append(build_combined_assets(*registry.COMBINED_INPUTS))
-    source = _source(server, "reports")
+    source = isone_source(server, "reports")
     daily = _materialize(assets, {"csv", "raw_parquet"}, "2024-11-03", tmp_path, source, instance)
     assert daily.success
     checks = {
@@ -106,7 +94,7 @@ def test_webservices_channel_end_to_end_without_leaking_credentials(tmp_path: Pa
     instance = dg.DagsterInstance.ephemeral()
     specs = (registry.RT_PRICES_HOURLY, registry.RT_AS_PRICES)
     assets = [a for spec in specs for a in build_dataset_assets(spec)]
-    source = _source(server, "webservices")
+    source = isone_source(server, "webservices")
     daily = _materialize(assets, {"csv", "raw_parquet"}, "2024-11-03", tmp_path, source, instance)
     assert daily.success
     assert all(e.passed for e in daily.get_asset_check_evaluations())
@@ -121,7 +109,7 @@ def test_unpublished_day_is_reported_not_landed(tmp_path: Path, server) -> None:
     failure or as a 'not available' observation, per the factory) and lands nothing."""
     assets = build_dataset_assets(registry.DA_PRICES)
     instance = dg.DagsterInstance.ephemeral()
-    source = _source(server, "reports")
+    source = isone_source(server, "reports")
     result = _materialize(
         assets, {"csv"}, "2024-11-05", tmp_path, source, instance, raise_on_error=False
     )

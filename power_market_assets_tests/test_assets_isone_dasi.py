@@ -22,12 +22,12 @@ from power_market_assets.assets.factory import build_dataset_assets
 from power_market_assets.definitions import lake_resources
 from power_market_assets.formats import isone as fmt
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.io.isone_resource import IsoneSource
 from power_market_assets.io.lake import Lake
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry import isone as registry
 from power_market_assets.sources.http import HttpClient
 from power_market_assets.sources.isone import IsoneReportsClient, fetch_days
+from power_market_assets_tests.helpers import isone_source
 from power_market_standins import isone as samples
 from power_market_standins.isone_server import standin_server
 
@@ -157,19 +157,6 @@ def test_reports_channel_fetches_the_query_url_with_the_session(tmp_path, server
     assert server.request_count("/tree/ancillary-daas-hourly-rr") == 1
 
 
-def _source(server, channel: str) -> IsoneSource:
-    return IsoneSource(
-        channel=channel,
-        base_url=server.base_url,
-        username=server.username,
-        password=server.password,
-        max_retries=2,
-        backoff_seconds=0.01,
-        min_request_interval_seconds=0.0,
-        webservices_min_request_interval_seconds=0.0,
-    )
-
-
 def _run(assets, stages, partition, root: Path, source) -> dg.ExecuteInProcessResult:
     # Keys end with the stage or combined kind ([iso, dataset, stage] or [iso, dataset_stage]).
     keys = [k for a in assets for k in a.keys if k.path[-1].endswith(tuple(stages))]
@@ -188,7 +175,7 @@ def test_combined_carries_as_columns_and_all_isos_has_isone_rows(tmp_path, serve
     specs = registry.COMBINED_INPUTS
     assets = [a for spec in specs for a in build_dataset_assets(spec)]
     assets.append(build_combined_assets(*specs))
-    source = _source(server, channel)
+    source = isone_source(server, channel)
     daily = _run(assets, {"csv", "raw_parquet"}, FALL.isoformat(), tmp_path, source)
     assert daily.success and all(e.passed for e in daily.get_asset_check_evaluations())
     monthly = _run(assets, {"flattened", *COMBINED_KINDS}, "2025-11-01", tmp_path, source)
@@ -213,7 +200,7 @@ def test_month_before_dasi_combines_with_empty_as_columns(tmp_path, server) -> N
     specs = registry.COMBINED_INPUTS
     assets = [a for spec in specs for a in build_dataset_assets(spec)]
     assets.append(build_combined_assets(*specs))
-    source = _source(server, "reports")
+    source = isone_source(server, "reports")
     daily = _run(assets, {"csv", "raw_parquet"}, BEFORE_DASI.isoformat(), tmp_path, source)
     assert daily.success
     monthly = _run(assets, {"flattened", *COMBINED_KINDS}, "2025-02-01", tmp_path, source)

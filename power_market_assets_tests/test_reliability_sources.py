@@ -24,6 +24,7 @@ from power_market_assets.io.lake import Lake
 from power_market_assets.registry.ercot import DA_PRICES
 from power_market_assets.sources.ercot import ErcotMisClient, fetch_day_archives
 from power_market_assets.sources.http import HttpClient, SourceError
+from power_market_assets_tests.helpers import use_ercot_api
 from power_market_standins.ercot import build_listing, generate_documents
 from power_market_standins.ercot_server import ErcotStandInServer
 
@@ -181,12 +182,7 @@ def test_credentials_absent_from_every_log_of_a_failed_run(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     password, key, user = "pw-Wr0ng-but-secret!", "subkey-never-shown-42", "someone@example.org"
-    monkeypatch.setenv("PMA_ERCOT_CHANNEL", "api")
-    monkeypatch.setenv("PMA_ERCOT_API_URL", server.api_base_url)
-    monkeypatch.setenv("PMA_ERCOT_TOKEN_URL", server.token_url)
-    monkeypatch.setenv("ERCOT_API_USERNAME", user)
-    monkeypatch.setenv("ERCOT_API_PASSWORD", password)
-    monkeypatch.setenv("ERCOT_API_SUBSCRIPTION_KEY", key)
+    use_ercot_api(monkeypatch, server, user, password, key)
     defs = build_definitions(data_root=str(tmp_path))
     instance = dg.DagsterInstance.ephemeral()
     result = run_range(defs, "ercot_da_prices_daily", "2024-11-05", "2024-11-05", instance)

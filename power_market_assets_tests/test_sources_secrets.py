@@ -31,6 +31,7 @@ from power_market_assets.sources import nyiso as nyiso_source
 from power_market_assets.sources.ercot import ErcotMisClient, ErcotPublicApiClient
 from power_market_assets.sources.http import HttpClient, SourceError
 from power_market_assets.sources.pjm import PjmDataMinerClient
+from power_market_assets_tests.helpers import use_ercot_api
 from power_market_standins.caiso_server import CaisoStandInServer
 from power_market_standins.ercot_server import ErcotStandInServer
 from power_market_standins.isone_server import IsoneStandInServer
@@ -260,12 +261,7 @@ def test_failed_run_event_log_and_compute_logs_hold_no_secret(
 ) -> None:
     ercot.clear_faults()
     ercot.inject(ercot.token_path, "echo_request", times=20)
-    monkeypatch.setenv("PMA_ERCOT_CHANNEL", "api")
-    monkeypatch.setenv("PMA_ERCOT_API_URL", ercot.api_base_url)
-    monkeypatch.setenv("PMA_ERCOT_TOKEN_URL", ercot.token_url)
-    monkeypatch.setenv("ERCOT_API_USERNAME", ERCOT_USER)
-    monkeypatch.setenv("ERCOT_API_PASSWORD", ERCOT_PASSWORD)
-    monkeypatch.setenv("ERCOT_API_SUBSCRIPTION_KEY", ERCOT_KEY)
+    use_ercot_api(monkeypatch, ercot, ERCOT_USER, ERCOT_PASSWORD, ERCOT_KEY)
     home = tmp_path / "dagster_home"
     home.mkdir()
     with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:

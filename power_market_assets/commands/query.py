@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from power_market_assets.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from power_market_assets.formats.archive import atomic_path
+from power_market_assets.io.duckdb_safety import lock_to_lake, quote_literal
 from power_market_assets.io.lake import Lake
 
 DISPLAY_ROWS = 100
@@ -153,42 +154,35 @@ class Deadline:
             self._timer.join()
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def lock_down(
     con: duckdb.DuckDBPyConnection,
     lake: Lake,
     limits: QueryLimits | None = None,
     spill_dir: Path | None = None,
 ) -> None:
-    """Only the lake folder is readable from SQL, and nobody can change that afterwards.
+    """Bounded memory and spill, UTC, then `lock_to_lake`: only the lake folder is readable.
 
     Settings are SQL literals, not bound parameters: binding made DuckDB import pandas (1 s).
     Without a spill folder nothing spills; DuckDB's default (`.tmp` in the working folder)
     would otherwise become readable too.
     """
     limits = limits or QueryLimits.from_flags(None, None)
-    allowed = str(lake.lake_dir).rstrip("/") + "/"
     con.execute(f"SET memory_limit = '{limits.memory_bytes}B'")
-    con.execute(f"SET temp_directory = {_literal(str(spill_dir or ''))}")
+    con.execute(f"SET temp_directory = {quote_literal(str(spill_dir or ''))}")
     if spill_dir:
         con.execute(f"SET max_temp_directory_size = '{limits.memory_bytes * SPILL_FACTOR}B'")
     # `*_utc` columns print in UTC on every machine; the views show local time as the ISO's
     # wall clock (`interval_start_local` + `utc_offset`), whatever this zone is.
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET allowed_directories = [{_literal(allowed)}]")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
+    lock_to_lake(con, lake)
 
 
 def load_catalog(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """Copy the catalog's views into memory and let go of the file, so SQL cannot read it."""
     try:
-        con.execute(f"ATTACH {_literal(str(lake.warehouse_path))} AS {_CATALOG_ALIAS} (READ_ONLY)")
+        con.execute(
+            f"ATTACH {quote_literal(str(lake.warehouse_path))} AS {_CATALOG_ALIAS} (READ_ONLY)"
+        )
         con.execute(f"COPY FROM DATABASE {_CATALOG_ALIAS} TO memory")
         con.execute(f"DETACH {_CATALOG_ALIAS}")
     except duckdb.Error as exc:

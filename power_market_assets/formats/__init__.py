@@ -16,18 +16,15 @@ import polars as pl
 from power_market_assets.formats import caiso, ercot, isone, nyiso, pjm
 from power_market_assets.formats.contract import IsoFormat, conforms
 from power_market_assets.formats.filenames import EDITION_TOKENS, file_edition, name_tokens
-from power_market_assets.registry.schema import ISOS
+from power_market_assets.registry.schema import iso_table
 from power_market_assets.registry.spec import DatasetSpec
 
 IDENTIFY_BYTES = 64 * 1024
 
 
 def _format_table(modules: Mapping[str, IsoFormat]) -> dict[str, IsoFormat]:
-    """The modules in the registry's ISO order, each checked against IsoFormat; an ISO in one
-    list and not the other fails at import."""
-    if set(modules) != set(ISOS):
-        raise ImportError(f"format modules for {sorted(modules)}, registry ISOs {list(ISOS)}")
-    return {iso: conforms(modules[iso], IsoFormat) for iso in ISOS}
+    """The modules in the registry's ISO order, each checked against IsoFormat."""
+    return {iso: conforms(m, IsoFormat) for iso, m in iso_table(modules, "format modules").items()}
 
 
 FORMATS: dict[str, IsoFormat] = _format_table(

@@ -43,13 +43,13 @@ from power_market_assets.registry.schema import (
     WIDE_VIEW_COMMENT,
     column_comment,
 )
-from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.registry.spec import STAGES, DatasetSpec
 
 log = logging.getLogger(__name__)
 
-# Stage folder name -> view suffix. Combined outputs are named combined_<kind> (registry_views()).
-STAGES = ("csv", "raw_parquet", "flattened")
-# Every folder of a dataset that gets a view: its stages and its change log (io/changes.py).
+# Every folder of a dataset that gets a view, named by the folder (<iso>.<dataset>_<folder>):
+# its stages and its change log (io/changes.py). Combined outputs are named combined_<kind>
+# (registry_views()).
 VIEW_STAGES = (*STAGES, CHANGES_STAGE)
 # The outputs of each ISO's combined asset (assets/combined.py COMBINED_KINDS; a test keeps
 # the two equal: the io layer does not import the Dagster assets).

@@ -17,6 +17,7 @@ from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.settings import Settings
 from power_market_assets.sources.isone import (
     CHANNELS,
+    REPORTS_MIN_INTERVAL,
     IsoneReportsClient,
     IsoneWebServicesClient,
     fetch_days,
@@ -33,7 +34,7 @@ class IsoneSource(SourceResource):
     username: str | None = None
     password: str | None = None
     # Third parties pace the report CSVs at about 10 s; the web services back off on 429.
-    min_request_interval_seconds: float = 10.0
+    min_request_interval_seconds: float = REPORTS_MIN_INTERVAL
     webservices_min_request_interval_seconds: float = 1.0
 
     def resolved_webservices_url(self) -> str:

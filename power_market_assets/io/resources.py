@@ -22,7 +22,7 @@ from power_market_assets.io import (
 )
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.source_resource import SourceResource
-from power_market_assets.registry.schema import ISOS
+from power_market_assets.registry.schema import iso_table
 from power_market_assets.settings import DEFAULT_DATA_ROOT
 from power_market_assets.sources.contract import IsoSource
 
@@ -50,11 +50,8 @@ class IsoResource:
 
 
 def _resource_table(resources: Mapping[str, IsoResource]) -> dict[str, IsoResource]:
-    """The resources in the registry's ISO order; an ISO in one list and not the other fails
-    at import."""
-    if set(resources) != set(ISOS):
-        raise ImportError(f"source resources for {sorted(resources)}, registry ISOs {list(ISOS)}")
-    return {iso: resources[iso] for iso in ISOS}
+    """The resources in the registry's ISO order (registry.schema.iso_table)."""
+    return iso_table(resources, "source resources")
 
 
 RESOURCES: dict[str, IsoResource] = _resource_table(

@@ -114,10 +114,6 @@ def record_partitions(
     update_summary(lake, change)
 
 
-def partition_keys_on_disk(lake: Lake, lake_path: str) -> list[str]:
-    return sorted(p.stem for p in lake.all_partition_files(lake_path))
-
-
 def footer_rows(files: list[Path]) -> dict[str, int]:
     """Rows per file from the Parquet footers only (no data pages are read)."""
     if not files:

@@ -9,17 +9,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from power_market_assets.registry import caiso, ercot, isone, nyiso, pjm
-from power_market_assets.registry.schema import ISOS
+from power_market_assets.registry.schema import iso_table
 from power_market_assets.registry.spec import DatasetSpec, PriceBound
 
 
 def _by_iso(modules: tuple[ModuleType, ...]) -> dict[str, ModuleType]:
-    """Each registry module under its own `ISO`, in the order of schema.ISOS (the one list of
-    ISOs); an ISO without a module, or a module without an ISO, fails at import."""
-    by_iso = {module.ISO: module for module in modules}
-    if set(by_iso) != set(ISOS):
-        raise ImportError(f"registry modules for {sorted(by_iso)}, schema.ISOS {list(ISOS)}")
-    return {iso: by_iso[iso] for iso in ISOS}
+    """Each registry module under its own `ISO`, in the order of schema.ISOS."""
+    return iso_table({module.ISO: module for module in modules}, "registry modules")
 
 
 ISO_MODULES: dict[str, ModuleType] = _by_iso((ercot, caiso, nyiso, isone, pjm))

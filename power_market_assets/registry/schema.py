@@ -6,6 +6,9 @@ downstream (transforms, quality checks, the DuckDB catalog) can rely on them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 import polars as pl
 
 from power_market_assets.registry.kinds import (
@@ -18,6 +21,18 @@ from power_market_assets.registry.kinds import (
 )
 
 ISOS = ("ERCOT", "CAISO", "NYISO", "ISONE", "PJM")
+
+T = TypeVar("T")
+
+
+def iso_table(entries: Mapping[str, T], what: str) -> dict[str, T]:
+    """`entries` in the order of ISOS (the one list of ISOs); an ISO with no entry, or an entry
+    for no ISO, fails at import naming `what` (each layer's per-ISO table is built with it)."""
+    if set(entries) != set(ISOS):
+        raise ImportError(f"{what} for {sorted(entries)}, registry ISOs {list(ISOS)}")
+    return {iso: entries[iso] for iso in ISOS}
+
+
 MARKETS = ("DAM", "RTM")
 
 ISO_ENUM = pl.Enum(ISOS)

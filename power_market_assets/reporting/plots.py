@@ -25,6 +25,8 @@ import polars as pl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from power_market_assets.transforms.combine import AS_PREFIX, DA_PREFIX, RT_PREFIX
+
 __all__ = [
     "PANEL_HEIGHT_PX",
     "PNG_SIGNATURE",
@@ -146,12 +148,13 @@ def combined_panels(
     have = set(columns)
 
     def rt_column(loc: str) -> str:
-        return f"rt_{loc}_mean" if f"rt_{loc}_mean" in have else f"rt_{loc}"
+        mean = f"{RT_PREFIX}{loc}_mean"
+        return mean if mean in have else f"{RT_PREFIX}{loc}"
 
     candidates = [
-        ("DA", [f"da_{loc}" for loc in locations]),
+        ("DA", [f"{DA_PREFIX}{loc}" for loc in locations]),
         ("RT", [rt_column(loc) for loc in locations]),
-        ("AS", [f"as_{product}" for product in products]),
+        ("AS", [f"{AS_PREFIX}{product}" for product in products]),
     ]
     panels = [(name, [c for c in wanted if c in have]) for name, wanted in candidates]
     return [(name, shown) for name, shown in panels if shown]

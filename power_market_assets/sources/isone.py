@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Channel = Literal["reports", "webservices"]
 CHANNELS = ("reports", "webservices")
+REPORTS_MIN_INTERVAL = 10.0  # seconds; third parties pace the report CSVs at ~9-11 s
 
 
 def _is_report(path: Path) -> None:
@@ -62,7 +63,7 @@ class IsoneReportsClient:
 
     def __init__(self, base_url: str = registry.REPORTS_BASE_URL, http: HttpClient | None = None):
         self.base_url = base_url.rstrip("/")
-        self.http = http or HttpClient(min_interval=10.0)  # third parties pace at ~9-11 s
+        self.http = http or HttpClient(min_interval=REPORTS_MIN_INTERVAL)
         self._visited: set[str] = set()
 
     def __repr__(self) -> str:
