@@ -9,9 +9,15 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
-from power_market_assets.settings import Settings
+from power_market_assets.commands.bench_args import add_bench_arguments
+
+# `Settings.data_root`, read here without importing settings.py (which loads every ISO source
+# client): `query` and `catalog` must start in well under a second. A test keeps them in step.
+DATA_ROOT_VARIABLE = "PMA_DATA_ROOT"
+DEFAULT_DATA_ROOT = "data"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -94,6 +100,11 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     from power_market_assets.commands.ui import run_ui
 
     return run_ui(args.data_root, host=args.host, port=args.port)
+
+
+def default_data_root(environ: Mapping[str, str]) -> str:
+    """What `Settings.from_env(environ).data_root` gives, without its imports."""
+    return environ.get(DATA_ROOT_VARIABLE, DEFAULT_DATA_ROOT)
 
 
 DATA_ROOT_HELP = (
@@ -180,7 +191,7 @@ def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) ->
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="power-market", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    default_root = Settings.from_env(os.environ).data_root
+    default_root = default_data_root(os.environ)
 
     demo = sub.add_parser(
         "demo",
@@ -210,12 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="time stage 1 -> 2 on generated ERCOT files (default: a month of RT prices)"
     )
-    bench.add_argument("--dataset", default="rt_prices", choices=["rt_prices", "rt_lmp"])
-    bench.add_argument("--days", type=int, default=None, help="first N days of the month only")
-    bench.add_argument("--month", default="2024-07", help="YYYY-MM")
-    bench.add_argument("--nodes", type=int, default=1000)
-    bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--no-dagster", action="store_true", help="skip the Dagster backfill run")
+    add_bench_arguments(bench)
     bench.set_defaults(func=_cmd_bench)
     _add_analyst_commands(sub, default_root)
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -104,6 +105,24 @@ def test_types_polars_cannot_hold_are_a_clear_error(lake, csv: bool, capsys) -> 
     code, text = _query("select interval 1 day as gap", lake, csv=csv)
     assert code == 2 and text == ""
     assert "cast the column" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "sql", ["select [interval 1 day] as gaps", "select {'k': union_value(n := 1)} as tagged"]
+)
+def test_unreadable_types_nested_in_a_column_are_a_clear_error(lake, sql: str, capsys) -> None:
+    """The table reads the Arrow C stream, where polars panics on these: refused by type first."""
+    code, text = _query(sql, lake)
+    assert code == 2 and text == ""
+    err = capsys.readouterr().err
+    assert "cast the column" in err and "Traceback" not in err and "panicked" not in err
+
+
+def test_types_polars_cannot_hold_still_go_to_parquet(lake, tmp_path: Path) -> None:
+    target = tmp_path / "odd.parquet"
+    sql = "select interval 1 day as gap, union_value(n := 1) as tagged, 'a'::enum('a') as e"
+    code, _ = _query(sql, lake, parquet=str(target))
+    assert code == 0 and duckdb.read_parquet(str(target)).columns == ["gap", "tagged", "e"]
 
 
 def test_cli_force_flag(lake, tmp_path: Path) -> None:

@@ -24,7 +24,12 @@ from pathlib import Path
 import polars as pl
 
 from power_market_assets.assets.factory import RAW_CHECKS
-from power_market_assets.formats import IDENTIFY_BYTES, file_edition, identify_file
+from power_market_assets.formats import (
+    IDENTIFY_BYTES,
+    file_edition,
+    identify_file,
+    joins_csv_members,
+)
 from power_market_assets.formats.archive import ArchiveError, atomic_path, extract_csv_members
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.io.lake import Lake, stage_lake_path
@@ -172,7 +177,9 @@ def vet(recognized: Recognized, lake: Lake) -> None:
         try:
             for day in days:
                 files = _day_files_after_landing(recognized, day, lake)
-                rows += land_operating_day(day, files, root / day.isoformat())
+                rows += land_operating_day(
+                    day, files, root / day.isoformat(), join_csv=joins_csv_members(spec)
+                )
         except ValueError as exc:  # ArchiveError: unsafe or clashing archives
             raise FormatError(recognized.path.name, f"not landed: {exc}") from None
         manifest = manifest_frame(rows, root)

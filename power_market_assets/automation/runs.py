@@ -21,6 +21,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from power_market_assets.automation.instance_db import sqlite_databases_held_open
 from power_market_assets.formats.archive import atomic_write_bytes
 from power_market_assets.io.catalog import sweep_dead_rebuilds
 from power_market_assets.io.lake import Lake
@@ -156,15 +157,17 @@ def run_range(
     run_config: dict | None = None,
     log_level: str = "WARNING",
 ) -> dg.ExecuteInProcessResult:
-    """Execute one job over a partition key range as a single run, recorded in `instance`."""
+    """Execute one job over a partition key range as a single run, recorded in `instance`
+    (its SQLite databases held open meanwhile: see automation/instance_db.py)."""
     job = defs.resolve_job_def(job_name)
     config = {**log_config(log_level), **(run_config or {})}
-    return job.execute_in_process(
-        instance=instance,
-        tags={**range_tags(first_key, last_key), **process_tags()},
-        run_config=config,
-        raise_on_error=False,
-    )
+    with sqlite_databases_held_open():
+        return job.execute_in_process(
+            instance=instance,
+            tags={**range_tags(first_key, last_key), **process_tags()},
+            run_config=config,
+            raise_on_error=False,
+        )
 
 
 def months_between(start: date, end: date) -> list[str]:

@@ -1,52 +1,64 @@
-"""Stage 1 -> 2 benchmark on generated ERCOT files in the real format.
+"""Stage 1 -> 2 benchmark on generated ERCOT files in the real format (issue 12).
 
-Default: one month of RT settlement point prices (NP6-905-CD, 96 files a day). With
-`--dataset rt_lmp`: days of SCED LMPs (NP6-788-CD, one file per SCED run, 288 a day and
-300 on the fall-back day; >100,000 files a year), starting 2024-11-02 so that the 25-hour
-fall-back day is in the window:
+Default: one month of RT settlement point prices (NP6-905-CD, 96 files a day); `--days N`
+takes N days from the month's first day instead (`--days 365` from 2024-01 is a year with both
+DST days). `--dataset rt_lmp` benchmarks SCED LMPs (NP6-788-CD, one file per SCED run, 288 a
+day and 300 on the fall-back day; >100,000 files a year) from 2024-11-02, so that the 25-hour
+fall-back day is in the window; `--datasets rt_prices,rt_lmp` runs both, one table each:
 
-    python -m power_market_assets.commands.bench --dataset rt_lmp --days 3 --nodes 1000
+    python -m power_market_assets.commands.bench --datasets rt_prices,rt_lmp --days 3 --nodes 100
 
-Prints figures, never asserts on time. Each phase runs in its own process (so peak memory is
-its own), phases alternate (the machines are noisy), and every figure is also given as a
-ratio against the floor measured in the same run: inflate every zip member into memory and
-parse the concatenated CSV once with Polars.
+Phases: floor-sum and pandas (commands/bench_baselines.py), the pipeline without Dagster, with
+its checks, and one Dagster run. Prints figures, never asserts on time. Each phase runs in its
+own process (so peak memory and CPU seconds are its own), phases alternate within each repeat
+(the machines are noisy), and every figure is also a paired ratio against the floor-sum and
+the pandas script measured in the same repeat. `--json FILE` writes every figure.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
-import zipfile
-from collections import defaultdict
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
-import polars as pl
-
-from power_market_assets.automation.runs import daily_job_name, landing_run_config, run_range
-from power_market_assets.definitions import build_definitions
-from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
-from power_market_assets.io.stages import land_days, parse_days
-from power_market_assets.registry import ercot
+from power_market_assets.commands import bench_report as report
+from power_market_assets.commands.bench_args import (
+    LONG_WINDOW_DAYS,
+    PHASES,
+    add_bench_arguments,
+    chosen_datasets,
+    default_skipped,
+    skipped_phases,
+)
+from power_market_assets.commands.bench_measure import DATASETS
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.settings import Settings
-from power_market_assets.sources.ercot import operating_day_for
-from power_market_assets.sources.landing import LandedSource
 from power_market_assets.transforms.time import days_between, next_month
-from power_market_standins.ercot import generate_documents, write_documents
+from power_market_standins.ercot import generate_documents
 
-DATASETS = {spec.dataset: spec for spec in ercot.ERCOT_DATASETS}
 SCED_START = date(2024, 11, 2)  # rt_lmp windows start here: the fall-back day comes second
+GENERATE_CHUNK_DAYS = 7  # days generated per call: bounded memory, little per-call set-up
+GENERATE_WORKERS = 2  # zlib and Polars release the GIL
+PACKAGE = "power_market_assets.commands"
+PHASE_COMMANDS = {  # phase -> its module and arguments (each phase runs in its own process)
+    "floor-sum": [f"{PACKAGE}.bench_baselines", "floor-sum"],
+    "pandas": [f"{PACKAGE}.bench_baselines", "pandas"],
+    "pipeline": [f"{PACKAGE}.bench_pipeline", "pipeline"],
+    "pipeline+checks": [f"{PACKAGE}.bench_pipeline", "pipeline", "--checks"],
+    "dagster run": [f"{PACKAGE}.bench_dagster", "dagster run"],
+    "dagster run, persistent": [f"{PACKAGE}.bench_dagster", "dagster run, persistent"],
+}
 
 
 def month_days(month: str) -> list[date]:
@@ -54,98 +66,10 @@ def month_days(month: str) -> list[date]:
     return days_between(first, next_month(first) - timedelta(days=1))
 
 
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def phase_floor(zips: list[Path]) -> int:
-    """Inflate every member into memory, join the bodies under one header, parse once."""
-    parts: list[bytes] = []
-    for index, path in enumerate(zips):
-        with zipfile.ZipFile(path) as archive:
-            data = archive.read(archive.namelist()[0])
-        parts.append(data if index == 0 else data[data.index(b"\n") + 1 :])
-    frame = pl.read_csv(io.BytesIO(b"".join(parts)))
-    return frame.height
-
-
-def _zips_by_day(zips: list[Path], spec: DatasetSpec) -> dict[date, list[Path]]:
-    by_day: dict[date, list[Path]] = defaultdict(list)
-    for path in zips:
-        stem = path.name.split(".")[-2].removesuffix("_csv")  # ConstructedName's friendly part
-        day = operating_day_for(spec, stem, datetime.now())
-        by_day[day].append(path)
-    return by_day
-
-
-def phase_pipeline(zips: list[Path], data_root: Path, with_checks: bool, spec: DatasetSpec) -> int:
-    """The code the csv and raw_parquet assets run, minus Dagster: land, parse, write."""
-    lake = Lake.at(data_root)
-    sources = {
-        day: [LandedSource(path=p, original_name=p.name) for p in paths]
-        for day, paths in _zips_by_day(zips, spec).items()
-    }
-    manifest = land_days(lake, stage_lake_path(spec, "csv"), sources)
-    rows = 0
-    for parsed in parse_days(spec, sorted(sources), manifest, lake.root, with_checks):
-        if parsed.error is not None:
-            raise parsed.error
-        assert all(o.passed for o in parsed.outcomes.values()), parsed.outcomes
-        key = parsed.day.isoformat()
-        target = lake.partition_file(stage_lake_path(spec, "raw_parquet"), key)
-        write_parquet_files({target: parsed.frame})
-        rows += parsed.frame.height
-    return rows
-
-
-def phase_dagster(zips: list[Path], data_root: Path, spec: DatasetSpec) -> tuple[int, float]:
-    """A single-run backfill of csv + raw_parquet through Dagster, checks included.
-
-    The zips are placed in the landing folders first (not timed), as `power-market ingest`
-    does, so the figure compares with the pipeline phase; downloading 2,976 documents from
-    the in-process stand-in server would add the HTTP round trips on top.
-    """
-    import dagster as dg
-
-    lake = Lake.at(data_root)
-    by_day = _zips_by_day(zips, spec)
-    for day, paths in by_day.items():
-        folder = lake.landing_day_dir("ERCOT", spec.dataset, day.isoformat())
-        folder.mkdir(parents=True, exist_ok=True)
-        for path in paths:
-            shutil.copyfile(path, folder / path.name)
-    defs = build_definitions(data_root=str(lake.root))
-    days = sorted(by_day)
-    started = time.perf_counter()
-    result = run_range(
-        defs,
-        daily_job_name(spec),
-        days[0].isoformat(),
-        days[-1].isoformat(),
-        dg.DagsterInstance.ephemeral(),
-        run_config=landing_run_config(spec),
-    )
-    seconds = time.perf_counter() - started
-    if not result.success:
-        raise RuntimeError("the Dagster backfill failed")
-    files = lake.all_partition_files(stage_lake_path(spec, "raw_parquet"))
-    return sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files), seconds
-
-
-def _run_phase(args: list[str]) -> dict:
-    output = subprocess.run(
-        [sys.executable, "-m", "power_market_assets.commands.bench", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
-
-
 def bench_days(spec: DatasetSpec, month: str, days: int | None) -> tuple[list[date], str]:
     """The operating days a benchmark covers and their label: by default a month of a regular
-    dataset; for irregular SCED data (or with `days`) that many days (default 3), SCED
-    windows starting 2024-11-02 so the fall-back day is included."""
+    dataset; with `days` that many days from the month's first day (across months and years);
+    for irregular SCED data `days` (default 3) from 2024-11-02, so the fall-back day is in."""
     if days is None and not spec.irregular_intervals:
         return month_days(month), month
     first = SCED_START if spec.irregular_intervals else month_days(month)[0]
@@ -153,126 +77,197 @@ def bench_days(spec: DatasetSpec, month: str, days: int | None) -> tuple[list[da
     return window, f"{window[0]}..{window[-1]}"
 
 
-def run_from_args(args) -> int:
-    """The benchmark as `power-market bench` and `python -m ...bench` are asked for it."""
-    return run_benchmark(
-        month=args.month,
-        nodes=args.nodes,
-        repeats=args.repeats,
-        dagster=not args.no_dagster,
-        dataset=args.dataset,
-        days=args.days,
+# ---------------------------------------------------------------------------------------------
+# Orchestration (the parent process)
+
+
+@dataclass(frozen=True)
+class Generated:
+    zips: int
+    rows: int
+    csv_mb: float
+    zip_mb: float
+    seconds: float
+
+
+def _write_days(
+    spec: DatasetSpec, days: list[date], nodes: int, folder: Path, level: int
+) -> tuple[int, int, int, int]:
+    """Generate and write some days' zips; only their counts are kept (memory stays flat)."""
+    documents = generate_documents(spec, days, n_nodes=nodes, seed=0, compresslevel=level)
+    for doc in documents:  # scratch files: no fsync, unlike write_documents
+        (folder / doc.constructed_name).write_bytes(doc.zip_bytes)
+    return (
+        len(documents),
+        sum(d.data_rows for d in documents),
+        sum(len(d.csv_bytes) for d in documents),
+        sum(len(d.zip_bytes) for d in documents),
     )
+
+
+def generate_zips(
+    spec: DatasetSpec, window: list[date], nodes: int, folder: Path, level: int
+) -> Generated:
+    """Stream the window's documents to `folder` a week at a time on two threads (a year
+    never sits in memory; each day's bytes do not depend on the other days generated)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks = [
+        window[i : i + GENERATE_CHUNK_DAYS] for i in range(0, len(window), GENERATE_CHUNK_DAYS)
+    ]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=GENERATE_WORKERS) as pool:
+        counts = list(pool.map(lambda days: _write_days(spec, days, nodes, folder, level), chunks))
+    zips, rows, csv_bytes, zip_bytes = (sum(c[i] for c in counts) for i in range(4))
+    return Generated(zips, rows, csv_bytes / 1e6, zip_bytes / 1e6, time.perf_counter() - started)
+
+
+def _run_phase(args: list[str]) -> dict:
+    """One phase in a fresh interpreter; adds the whole process's wall seconds (imports too).
+    A failed phase gives its error's last lines instead of figures."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", *args],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:  # reported, and the benchmark goes on with the other phases
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        print(f"!! bench phase {args[1]!r} failed:\n{tail}", file=sys.stderr, flush=True)
+        return {"error": tail}
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**figures, "process_s": time.perf_counter() - started}
+
+
+@dataclass(frozen=True)
+class Options:
+    month: str
+    days: int | None
+    nodes: int
+    repeats: int | None
+    skip: frozenset[str] | None  # None: default_skipped for the window
+    dagster: bool
+    compresslevel: int | None
+
+    def phases(self, days: int) -> list[str]:
+        skip = default_skipped(days) if self.skip is None else self.skip
+        wanted = [p for p in PHASES if p not in skip]
+        return [p for p in wanted if self.dagster or not p.startswith("dagster")]
+
+
+def bench_dataset(spec: DatasetSpec, options: Options, work: Path) -> report.DatasetRun:
+    """Generate one dataset's window, then run every phase once per repeat, in turn."""
+    window, label = bench_days(spec, options.month, options.days)
+    long_window = len(window) > LONG_WINDOW_DAYS
+    level = options.compresslevel or (1 if long_window else 6)
+    repeats = options.repeats or (1 if long_window else 3)
+    zips_dir = work / f"zips-{spec.dataset}"
+    made = generate_zips(spec, window, options.nodes, zips_dir, level)
+    print(
+        f"\ngenerated {made.zips:,} {spec.report_code} zips ({spec.dataset}) for {label} "
+        f"({len(window)} days, {options.nodes} nodes, zlib level {level}): {made.rows:,} rows, "
+        f"{made.csv_mb:,.0f} MB CSV, {made.zip_mb:,.0f} MB zipped in {made.seconds:.1f} s",
+        flush=True,
+    )
+    run = report.DatasetRun(
+        spec.dataset, label, len(window), options.nodes, made.zips, made.rows,
+        made.csv_mb, made.zip_mb, made.seconds, level, repeats,
+    )  # fmt: skip
+    common = ["--zips", str(zips_dir), "--dataset", spec.dataset]
+    phases = options.phases(len(window))
+    if options.skip is None and "pandas" not in phases:
+        print(f"pandas left out above {LONG_WINDOW_DAYS} days (--skip-phases '' keeps it)")
+    for _ in range(repeats):
+        for phase in phases:
+            root = work / f"lake-{spec.dataset}"
+            shutil.rmtree(root, ignore_errors=True)
+            figures = _run_phase([*PHASE_COMMANDS[phase], *common, "--data-root", str(root)])
+            run.runs.setdefault(phase, []).append(figures)
+            shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(zips_dir, ignore_errors=True)
+    return run
+
+
+FOOTNOTE = (
+    "floor-sum = inflate every member in memory + one Polars parse of the joined CSV + UTC "
+    "starts per distinct label + one zstd Parquet write; pandas = zipfile + read_csv per file, "
+    "concat, the same columns, one to_parquet; pipeline = the assets' code without Dagster "
+    "(land, parse, Parquet per day); +checks adds the raw_parquet checks; dagster run = csv + "
+    "raw_parquet as one single-run backfill from the landing folder (checks, manifests, "
+    "catalog) on an in-memory instance; persistent: the same, recorded in the data root's "
+    "instance (SQLite, what ingest, backfill and the UI use). wall/CPU s: medians of the timed "
+    "part (CPU = user+sys of the phase's process, "
+    "threads included); x ratios: medians of per-repeat ratios; peak MiB: the phase process."
+)
 
 
 def run_benchmark(
     month: str = "2024-07",
     nodes: int = 1000,
-    repeats: int = 3,
-    dagster: bool = True,
-    dataset: str = "rt_prices",
+    repeats: int | None = None,
+    datasets: Sequence[str] = ("rt_prices",),
     days: int | None = None,
+    skip: frozenset[str] | None = None,
+    dagster: bool = True,
+    compresslevel: int | None = None,
+    json_path: Path | None = None,
 ) -> int:
-    spec = DATASETS[dataset]
-    window, label = bench_days(spec, month, days)
-
+    """Every dataset's table, then the targets; 1 if a phase failed or wrote the wrong row
+    count."""
+    options = Options(month, days, nodes, repeats, skip, dagster, compresslevel)
     # Under the data root, on the lake's own file system (file creation in /tmp is several
     # times slower on these machines, which would measure the wrong thing).
     data_root = Path(Settings.from_env(os.environ).data_root)
     data_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=data_root)).resolve()
+    results: list[report.Result] = []
     try:
-        started = time.perf_counter()
-        documents = generate_documents(spec, window, n_nodes=nodes, seed=0, compresslevel=6)
-        write_documents(documents, work / "zips")
-        csv_mb = sum(len(d.csv_bytes) for d in documents) / 1e6
-        zip_mb = sum(len(d.zip_bytes) for d in documents) / 1e6
-        rows = sum(d.data_rows for d in documents)
-        print(
-            f"generated {len(documents):,} {spec.report_code} zips ({spec.dataset}) for {label} "
-            f"({nodes} nodes): {rows:,} rows, {csv_mb:.0f} MB CSV, {zip_mb:.0f} MB zipped in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
-        del documents
-        zips_dir = str(work / "zips")
-        figures: dict[str, list[dict]] = defaultdict(list)
-        common = ["--zips", zips_dir, "--dataset", spec.dataset]
-        variants = {
-            "floor": ["--phase", "floor", *common],
-            "pipeline": ["--phase", "pipeline", *common],
-            "pipeline+checks": ["--phase", "pipeline", "--checks", *common],
-        }
-        for _ in range(repeats):  # alternate the phases within each repeat
-            for name, args in variants.items():
-                root = work / f"lake-{name}"
-                shutil.rmtree(root, ignore_errors=True)
-                figures[name].append(_run_phase([*args, "--data-root", str(root)]))
-        if dagster:
-            root = work / "lake-dagster"
-            figures["dagster backfill"].append(
-                _run_phase(["--phase", "dagster", *common, "--data-root", str(root)])
-            )
-        _print_table(figures, rows)
+        for name in datasets:
+            run = bench_dataset(DATASETS[name], options, work)
+            summary = report.summarize(run)
+            print(f"\n{run.dataset} {run.window}: {run.zips:,} zips, {run.rows:,} rows")
+            print("\n".join(report.table_lines(run, summary)))
+            print(report.rows_line(run, summary), flush=True)
+            results.append((run, summary, {}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    print("\n" + textwrap.fill(FOOTNOTE, width=100) + "\n")
+    rt_rate = _dagster_rate(results, "rt_prices")
+    for index, (run, summary, _) in enumerate(results):
+        found = report.targets(run, summary, rt_rate)
+        results[index] = (run, summary, found)
+        print(report.targets_line(run, found))
+    if json_path is not None:
+        report.write_json(json_path, sys.argv, results)
+    return 0 if all(s["rows_ok"] for _, summary, _ in results for s in summary.values()) else 1
 
 
-def _print_table(figures: dict[str, list[dict]], rows: int) -> None:
-    floor = statistics.median(f["seconds"] for f in figures["floor"])
-    print(f"\n{'phase':<18}{'median s':>10}{'rows/s':>14}{'x floor':>9}{'peak MiB':>10}{'runs':>6}")
-    for name, runs in figures.items():
-        seconds = statistics.median(r["seconds"] for r in runs)
-        if runs[0]["rows"] != rows:
-            print(f"  !! {name} returned {runs[0]['rows']:,} rows, expected {rows:,}")
-        peak = max(r["peak_mib"] for r in runs)
-        print(
-            f"{name:<18}{seconds:>10.2f}{rows / seconds:>14,.0f}{seconds / floor:>9.2f}"
-            f"{peak:>10.0f}{len(runs):>6}"
-        )
-    print(
-        "\nfloor = inflate every member in memory + one Polars parse of the joined CSV; "
-        "pipeline = the assets' code without Dagster (safe extraction to the lake with "
-        "metadata.json, sha256 and row counts, parse per day, zstd Parquet per day); "
-        "+checks adds the raw_parquet asset checks; dagster backfill = csv + raw_parquet as "
-        "one single-run backfill from the landing folder, with checks, manifests and catalog."
+def _dagster_rate(results: list[report.Result], dataset: str) -> float | None:
+    for run, summary, _ in results:
+        if run.dataset == dataset and report.DAGSTER in summary:
+            return summary[report.DAGSTER]["rows_per_s"]
+    return None
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """The benchmark as `power-market bench` and `python -m ...bench` are asked for it."""
+    return run_benchmark(
+        month=args.month,
+        nodes=args.nodes,
+        repeats=args.repeats,
+        datasets=chosen_datasets(args),
+        days=args.days,
+        skip=skipped_phases(args),
+        dagster=not args.no_dagster,
+        compresslevel=args.compresslevel,
+        json_path=Path(args.json) if args.json else None,
     )
 
 
 def _main() -> None:
-    parser = argparse.ArgumentParser(
-        description="Without --phase: run the whole benchmark (phases in subprocesses)."
-    )
-    parser.add_argument("--phase", choices=["floor", "pipeline", "dagster"])
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="rt_prices")
-    parser.add_argument("--zips")
-    parser.add_argument("--data-root")
-    parser.add_argument("--checks", action="store_true")
-    parser.add_argument("--month", default="2024-07", help="YYYY-MM (rt_prices)")
-    parser.add_argument("--days", type=int, help="number of days (rt_lmp default 3)")
-    parser.add_argument("--nodes", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-dagster", action="store_true")
-    args = parser.parse_args()
-    if args.phase is None:
-        raise SystemExit(run_from_args(args))
-    spec = DATASETS[args.dataset]
-    os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 2))
-    zips = sorted(Path(args.zips).glob("*.zip")) if args.zips else []
-    started = time.perf_counter()
-    if args.phase == "floor":
-        rows = phase_floor(zips)
-    elif args.phase == "pipeline":
-        rows = phase_pipeline(zips, Path(args.data_root), args.checks, spec)
-    else:
-        rows, seconds = phase_dagster(zips, Path(args.data_root), spec)
-        started = time.perf_counter() - seconds
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": _peak_mib()}))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_bench_arguments(parser)
+    raise SystemExit(run_from_args(parser.parse_args()))
 
 
 if __name__ == "__main__":
-    import warnings
-
-    warnings.filterwarnings("ignore")
     _main()

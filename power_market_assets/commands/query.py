@@ -18,7 +18,9 @@ connection read the database file it has open (and its `.wal`), so `read_blob` o
 Each query also runs under a memory limit (spilling to a private temp folder, itself bounded)
 and a timeout, both with laptop-safe defaults and flags to change them.
 
-The result is written by Python (a table, CSV on stdout, or a Parquet file the user names).
+The result is written by Python (a table, read by polars over DuckDB's Arrow C stream, or CSV
+on stdout) or, for a Parquet file the user names, by DuckDB on a second connection locked to
+that file's folder.
 A Parquet file is never written inside the data root, and an existing file needs `--force`.
 """
 
@@ -31,19 +33,22 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import duckdb
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
+from duckdb.sqltypes import DuckDBPyType
 
 from power_market_assets.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from power_market_assets.formats.archive import atomic_path
-from power_market_assets.io.duckdb_safety import lock_to_lake, quote_literal
+from power_market_assets.io.duckdb_safety import lock_to_folder, lock_to_lake, quote_literal
 from power_market_assets.io.lake import Lake
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DISPLAY_ROWS = 100
 BATCH_ROWS = 100_000
@@ -267,39 +272,76 @@ def parquet_target(path_text: str, lake: Lake, force: bool) -> Path:
     return target
 
 
-def write_parquet(reader: pa.RecordBatchReader, target: Path) -> int:
-    """Stream the result's record batches into one Parquet file, atomically."""
-    rows = 0
-    with atomic_path(target) as temp:
-        writer = pq.ParquetWriter(str(temp), reader.schema, compression="zstd")
-        try:
-            for batch in reader:
-                writer.write_batch(batch)
-                rows += batch.num_rows
-        finally:
-            writer.close()
-    return rows
+def write_parquet(reader: pa.RecordBatchReader, target: Path, limits: QueryLimits) -> int:
+    """Stream the result's record batches into one Parquet file, atomically.
+
+    DuckDB writes the file, on a connection of its own that runs nothing but this COPY and may
+    reach only the target's folder: `query` imports no pyarrow of its own, so that it starts
+    fast (the table and `select 1` never load it; DuckDB loads it for these batches).
+    """
+    with atomic_path(target) as temp, duckdb.connect(":memory:") as writer:
+        writer.execute(f"SET memory_limit = '{limits.memory_bytes}B'")
+        writer.execute("SET temp_directory = ''")
+        lock_to_folder(writer, temp.parent)
+        writer.register("result", reader)
+        copied = writer.execute(
+            f"COPY result TO {quote_literal(str(temp))} (FORMAT parquet, COMPRESSION zstd)"
+        ).fetchone()
+    return int(copied[0]) if copied else 0
 
 
-def nested_columns(schema: pa.Schema) -> list[str]:
-    return [field.name for field in schema if pa.types.is_nested(field.type)]
+NESTED_TYPES = {"list", "struct", "map", "union", "array"}
+# Arrow types polars cannot import: read through the Arrow C stream it panics on them, so they
+# are refused up front with the same advice as any other type it cannot hold.
+POLARS_UNREADABLE = {"interval", "union"}
 
 
-def write_csv(reader: pa.RecordBatchReader, out: TextIO) -> int:
+def type_ids(kind: DuckDBPyType) -> Iterator[str]:
+    """The DuckDB type ids of a column type and of every type nested in it."""
+    yield kind.id
+    if kind.id in NESTED_TYPES:
+        for _, child in kind.children:
+            if isinstance(child, DuckDBPyType):  # arrays also list their size
+                yield from type_ids(child)
+
+
+def refuse_unreadable(relation: duckdb.DuckDBPyRelation) -> None:
+    """UsageError naming the columns polars cannot hold, before it is handed any."""
+    columns = zip(relation.columns, relation.types, strict=True)
+    unreadable = [name for name, kind in columns if POLARS_UNREADABLE & set(type_ids(kind))]
+    if unreadable:
+        raise UsageError(
+            f"the result cannot be shown as a table or CSV: polars cannot hold "
+            f"{', '.join(unreadable)} (intervals and unions); cast the column in SQL "
+            "(e.g. ::VARCHAR) or use --parquet FILE"
+        )
+
+
+def nested_columns(relation: duckdb.DuckDBPyRelation) -> list[str]:
+    """Columns CSV cannot hold, from DuckDB's own types (no pyarrow needed to ask)."""
+    return [
+        name
+        for name, kind in zip(relation.columns, relation.types, strict=True)
+        if kind.id in NESTED_TYPES
+    ]
+
+
+def write_csv(relation: duckdb.DuckDBPyRelation, out: TextIO) -> int:
     """CSV on `out`; nested columns are refused up front rather than half-way through."""
-    nested = nested_columns(reader.schema)
+    nested = nested_columns(relation)
     if nested:
         raise UsageError(
             f"--csv cannot hold nested columns ({', '.join(nested)}: lists, structs, maps or "
             "unions); use --parquet FILE, or flatten them in SQL (unnest, to_json)"
         )
+    refuse_unreadable(relation)
     rows = 0
-    for n, batch in enumerate(reader):
-        frame = pl.from_arrow(batch)
+    for n, batch in enumerate(relation.to_arrow_reader(BATCH_ROWS)):
+        frame = pl.DataFrame(batch)
         out.write(frame.write_csv(include_header=n == 0))
         rows += batch.num_rows
     if rows == 0:
-        out.write(",".join(reader.schema.names) + "\n")
+        out.write(",".join(relation.columns) + "\n")
     return rows
 
 
@@ -314,7 +356,8 @@ def stale_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
 
 def print_table(relation: duckdb.DuckDBPyRelation, out: TextIO, limit: int | None) -> int:
     shown = limit if limit is not None else DISPLAY_ROWS
-    frame = relation.limit(shown + 1).pl()
+    refuse_unreadable(relation)
+    frame = pl.DataFrame(relation.limit(shown + 1))  # the Arrow C stream: no pyarrow
     if frame.columns == ["explain_key", "explain_value"]:
         for value in frame.get_column("explain_value"):
             print(value, file=out)
@@ -363,6 +406,7 @@ def warn_stale(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
 def emit(
     con: duckdb.DuckDBPyConnection,
     sql: str,
+    limits: QueryLimits,
     target: Path | None,
     csv: bool,
     limit: int | None,
@@ -379,10 +423,10 @@ def emit(
         relation = relation.limit(limit)
     try:
         if target is not None:
-            rows = write_parquet(relation.to_arrow_reader(BATCH_ROWS), target)
+            rows = write_parquet(relation.to_arrow_reader(BATCH_ROWS), target, limits)
             print(f"wrote {rows:,} row(s) to {target}", file=sys.stderr)
         elif csv:
-            write_csv(relation.to_arrow_reader(BATCH_ROWS), out)
+            write_csv(relation, out)
         else:
             print_table(relation, out, limit)
     except pl.exceptions.PolarsError as exc:
@@ -410,7 +454,7 @@ def run_limited(
         warn_stale(con, lake)
         with Deadline(con, limits.timeout_s) as deadline:
             try:
-                emit(con, sql, target, csv, limit, out)
+                emit(con, sql, limits, target, csv, limit, out)
             except (duckdb.Error, OSError) as exc:  # arrow readers raise OSError
                 reached = limit_reached(exc, deadline, limits)
                 if reached:

@@ -14,7 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from power_market_assets.formats import caiso, ercot, isone, nyiso, pjm
-from power_market_assets.formats.contract import IsoFormat, conforms
+from power_market_assets.formats.contract import IsoFormat, JoinedCsvFormat, conforms
+from power_market_assets.formats.csvjoin import JoinedMember, joined_texts, member_texts
+from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.filenames import EDITION_TOKENS, file_edition, name_tokens
 from power_market_assets.registry.schema import iso_table
 from power_market_assets.registry.spec import DatasetSpec
@@ -30,6 +32,45 @@ def _format_table(modules: Mapping[str, IsoFormat]) -> dict[str, IsoFormat]:
 FORMATS: dict[str, IsoFormat] = _format_table(
     {"ERCOT": ercot, "CAISO": caiso, "NYISO": nyiso, "ISONE": isone, "PJM": pjm}
 )
+
+
+# The ISOs whose readers take CSV texts directly and count a text's expected rows
+# (JoinedCsvFormat): their days of many small CSVs land as one joined file
+# (sources/landing.py) and are parsed from it in one call. ERCOT only: it is the ISO that
+# publishes a file per interval; the others' days hold one to a few files.
+JOINED_FORMATS: dict[str, JoinedCsvFormat] = {
+    iso: module for iso, module in FORMATS.items() if isinstance(module, JoinedCsvFormat)
+}
+
+
+def joins_csv_members(spec: DatasetSpec) -> bool:
+    """Whether stage 1 may keep this dataset's CSVs of a day as one joined file."""
+    return spec.iso in JOINED_FORMATS
+
+
+def read_joined_file(
+    path: Path, members: Sequence[JoinedMember], spec: DatasetSpec
+) -> pl.DataFrame:
+    """A day's joined stage-1 CSV into
+    the standard long table, read once and parsed in one call; when that fails (a bad cell,
+    or blank lines making the rows differ from the lines counted) the members are read one by
+    one, as files of their own would be, so the error names the member and its line."""
+    joined = path.read_bytes()
+    reader = JOINED_FORMATS[spec.iso]
+    try:
+        return reader.read_texts(joined_texts(joined, members), spec)
+    except FormatError:
+        return reader.read_texts(member_texts(joined, members), spec)
+
+
+def expected_joined_rows(
+    path: Path, members: Sequence[JoinedMember], spec: DatasetSpec
+) -> dict[str, int]:
+    """The standard rows each member of a joined stage-1 CSV must yield (`expected_rows` of a
+    file of its own), by member name."""
+    texts = joined_texts(path.read_bytes(), members)
+    reader = JOINED_FORMATS[spec.iso]
+    return {text.name: reader.expected_text_rows(text, spec) for text in texts}
 
 
 def read_dataset_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
@@ -56,9 +97,13 @@ __all__ = [
     "FORMATS",
     "IDENTIFY_BYTES",
     "IsoFormat",
+    "JOINED_FORMATS",
+    "expected_joined_rows",
     "expected_rows",
     "file_edition",
     "identify_file",
+    "joins_csv_members",
     "name_tokens",
     "read_dataset_files",
+    "read_joined_file",
 ]

@@ -53,23 +53,34 @@ class ArchiveError(ValueError):
 @dataclass(frozen=True)
 class ExtractedMember:
     name: str  # the member's basename as found in the archive
-    path: Path  # where it was written
+    path: Path | None  # where it was written (None: extracted into memory, see `data`)
     size_bytes: int
-    sha256: str
+    sha256: str | None  # None for members extracted into memory (`crc32` identifies them)
     archive_chain: tuple[str, ...]  # outer archive first, then each inner zip member
     data_rows: int = 0  # lines after the header (a last line without newline counts)
+    crc32: int = 0  # the zip's CRC-32 of the member (checked while inflating)
+    data: bytes | None = None  # the member's bytes, when extracted into memory
 
 
 class _LineCounter:
-    """Counts lines while a member streams through, so nobody has to read it again."""
+    """Counts lines (and, for members no zip directory gives a CRC-32 for, the CRC-32) while
+    a member streams through, so nobody has to read it again."""
 
-    def __init__(self) -> None:
+    def __init__(self, crc32: int | None = None) -> None:
         self.newlines = 0
         self.last = b""
+        self.known_crc32 = crc32
+        self.running_crc32 = 0
 
     def update(self, chunk: bytes) -> None:
         self.newlines += chunk.count(b"\n")
         self.last = chunk[-1:]
+        if self.known_crc32 is None:
+            self.running_crc32 = zlib.crc32(chunk, self.running_crc32)
+
+    @property
+    def crc32(self) -> int:
+        return self.known_crc32 if self.known_crc32 is not None else self.running_crc32
 
     @property
     def data_rows(self) -> int:
@@ -183,7 +194,7 @@ def _is_zip_bytes(head: bytes) -> bool:
 
 def extract_csv_members(
     archive: Path | str | bytes,
-    dest_dir: Path | str,
+    dest_dir: Path | str | None,
     *,
     source_name: str,
     max_total_bytes: int = 2_000_000_000,
@@ -199,10 +210,13 @@ def extract_csv_members(
     is accepted once, with different bytes it is an error. Raises `ArchiveError`.
     `atomic_members=False` writes members in place, for a `dest_dir` that is a staging folder
     swapped in as a whole (stage 1 landing); a failed extraction then leaves a partial member
-    there, which the caller discards with the folder.
+    there, which the caller discards with the folder. `dest_dir=None` keeps the members in
+    memory (`ExtractedMember.data`), under the same limits: stage 1 joins a day's small CSVs
+    into one file instead of writing thousands of them.
     """
-    dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest_dir) if dest_dir is not None else None
+    if dest is not None:
+        dest.mkdir(parents=True, exist_ok=True)
     budget = _Budget(source_name, max_total_bytes, atomic_members)
     written: dict[str, ExtractedMember] = {}
 
@@ -243,7 +257,7 @@ def extract_csv_members(
 
 def _extract_zip(
     fileobj: BinaryIO,
-    dest: Path,
+    dest: Path | None,
     chain: tuple[str, ...],
     depth: int,
     budget: _Budget,
@@ -281,7 +295,7 @@ def _extract_zip(
                     else:
                         _write_member(
                             member, base, dest, chain, budget, info.compress_size, max_ratio,
-                            written, label,
+                            written, label, info.CRC,
                         )  # fmt: skip
             except ArchiveError:
                 raise
@@ -365,20 +379,24 @@ def _copy_limited(
 def _write_member(
     src: BinaryIO,
     base: str,
-    dest: Path,
+    dest: Path | None,
     chain: tuple[str, ...],
     budget: _Budget,
     compressed_size: int | None,
     max_ratio: float,
     written: dict[str, ExtractedMember],
     label: str,
+    crc32: int | None = None,
 ) -> None:
+    if dest is None:
+        _keep_member(src, base, chain, budget, compressed_size, max_ratio, written, label, crc32)
+        return
     target = dest / base
     # Belt and braces: the resolved target must sit directly in dest.
     if target.resolve().parent != dest.resolve():
         raise ArchiveError(label, f"member {base!r} would be written outside {dest} (path escape)")
     digest = hashlib.sha256()
-    lines = _LineCounter()
+    lines = _LineCounter(crc32)
     direct = not budget.atomic and base not in written
     temp = target if direct else temp_sibling(target)
     try:
@@ -405,6 +423,42 @@ def _write_member(
         sha256=sha,
         archive_chain=chain,
         data_rows=lines.data_rows,
+        crc32=lines.crc32,
+    )
+
+
+def _keep_member(
+    src: BinaryIO,
+    base: str,
+    chain: tuple[str, ...],
+    budget: _Budget,
+    compressed_size: int | None,
+    max_ratio: float,
+    written: dict[str, ExtractedMember],
+    label: str,
+    crc32: int | None,
+) -> None:
+    """`_write_member` into memory: the member's bytes, CRC-32 and data lines."""
+    buffer = io.BytesIO()
+    lines = _LineCounter(crc32)
+    size = _copy_limited(
+        src, buffer, budget, compressed_size, max_ratio, f"{label} > {base}", None, lines
+    )
+    data = buffer.getvalue()
+    previous = written.get(base)
+    if previous is not None:
+        if previous.data != data:
+            raise ArchiveError(label, f"duplicate member name {base!r} with different contents")
+        return
+    written[base] = ExtractedMember(
+        name=base,
+        path=None,
+        size_bytes=size,
+        sha256=None,
+        archive_chain=chain,
+        data_rows=lines.data_rows,
+        crc32=lines.crc32,
+        data=data,
     )
 
 

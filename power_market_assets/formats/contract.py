@@ -11,10 +11,11 @@ import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import polars as pl
 
+from power_market_assets.formats.csvjoin import CsvText
 from power_market_assets.registry.spec import DatasetSpec
 
 
@@ -35,6 +36,22 @@ class IsoFormat(Protocol):
     def expected_rows(self, path: Path, spec: DatasetSpec, data_lines: int) -> int:
         """How many standard rows a stage-1 file must yield, counted independently of
         read_files (the row_count check compares the two)."""
+        ...
+
+
+@runtime_checkable
+class JoinedCsvFormat(Protocol):
+    """A format whose reader parses CSV texts (formats/csvjoin.py) directly and counts a
+    text's expected rows, so a day's many small CSVs can be kept, parsed and reconciled as
+    one joined file."""
+
+    def read_texts(self, texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
+        """CSV texts of one dataset (any mix of header eras) -> its standard long table."""
+        ...
+
+    def expected_text_rows(self, text: CsvText, spec: DatasetSpec) -> int:
+        """How many standard rows one CSV text must yield (IsoFormat.expected_rows of a file
+        holding just that text), counted independently of read_texts."""
         ...
 
 

@@ -15,6 +15,7 @@ import csv
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -66,6 +67,78 @@ def split_csv(data: bytes, name: str) -> CsvText:
     return CsvText(name=name, header=header, body=body, rows=body.count(b"\n"))
 
 
+# ---------------------------------------------------------------------------------------------
+# Stage 1: a day's small CSVs kept as one joined file
+
+
+@dataclass(frozen=True)
+class JoinedCsv:
+    """A day's CSV members as one file: the first member whole, then every other member's
+    data lines (their header line is the first member's, byte for byte). `body_ranges[i]` is
+    where member i's data lines are in `data`; `member_bytes` gives a member back exactly."""
+
+    data: bytes
+    body_ranges: list[tuple[int, int]]
+
+
+class JoinedMember(NamedTuple):
+    """Where one member is in a day's joined CSV: its data lines are joined[start:end]."""
+
+    name: str
+    start: int
+    end: int
+    rows: int  # its data lines
+
+
+def header_end(data: bytes) -> int:
+    """Bytes of the first line, its line end included."""
+    return data.index(b"\n") + 1
+
+
+def join_members(members: Sequence[tuple[str, bytes]]) -> JoinedCsv | None:
+    """One file for CSV members that can be joined so each is recoverable byte for byte and
+    the joined file parses as the members would: two or more `.csv` members, the same header
+    line, every member ending with a line end, UTF-8 (or ASCII) text. None otherwise (the
+    members are then kept as files). Blank lines are left as they are: `joined_texts` readers
+    fall back to the members one by one when the parse does not match the lines counted."""
+    if len(members) < 2 or b"\n" not in members[0][1]:
+        return None
+    header = members[0][1][: header_end(members[0][1])]
+    for name, data in members:
+        if not name.lower().endswith(".csv") or not data.endswith(b"\n"):
+            return None
+        if not data.startswith(header) or len(data) == len(header):
+            return None
+    parts, ranges, offset = [], [], 0
+    for index, (_, data) in enumerate(members):
+        part = data if index == 0 else memoryview(data)[len(header) :]
+        start = offset + (len(header) if index == 0 else 0)
+        offset += len(part)
+        parts.append(part)
+        ranges.append((start, offset))
+    joined = b"".join(parts)
+    text = joined.removeprefix(UTF8_BOM)
+    if decode_to_utf8(text) is not text:  # not UTF-8: each member is read as Latin-1
+        return None
+    return JoinedCsv(joined, ranges)
+
+
+def member_bytes(joined: bytes, start: int, end: int) -> bytes:
+    """A member of a joined file, exactly as it was published: the header line + its lines."""
+    return joined[: header_end(joined)] + joined[start:end]
+
+
+def joined_texts(joined: bytes, members: Sequence[JoinedMember]) -> list[CsvText]:
+    """The members of a joined file as CsvTexts, without splitting or decoding each member
+    again: the header is parsed once. A member with blank lines then parses to fewer rows
+    than its lines: see `member_texts`."""
+    header = split_csv(joined[: header_end(joined)], members[0].name if members else "joined")
+    return [
+        CsvText(name=name, header=header.header, body=joined[start:end], rows=rows)
+        for name, start, end, rows in members
+    ]
+
+
 def group_by_header(texts: Sequence[CsvText]) -> dict[tuple[str, ...], list[CsvText]]:
     """Files with identical headers (after trimming) can share one parse."""
     groups: dict[tuple[str, ...], list[CsvText]] = {}
@@ -105,6 +178,12 @@ def parse_group(
     names = pl.Series("source_file", [t.name for t in texts], dtype=pl.Categorical)
     index = np.repeat(np.arange(len(texts), dtype=np.uint32), [t.rows for t in texts])
     return frame.with_columns(names.gather(index).alias("source_file"))
+
+
+def member_texts(joined: bytes, members: Sequence[JoinedMember]) -> list[CsvText]:
+    """The members of a joined file one by one, as `split_csv` reads a file of its own (blank
+    lines dropped...): the slower way, for when `joined_texts` did not parse."""
+    return [split_csv(member_bytes(joined, start, end), name) for name, start, end, _ in members]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -289,6 +289,11 @@ def read_workbook(path: Path | str, spec: DatasetSpec) -> pl.DataFrame:
     return read_texts(ercot_history.sheet_texts(path, spec), spec)
 
 
+def expected_text_rows(text: CsvText, spec: DatasetSpec) -> int:
+    """A CSV text yields one row per data line (JoinedCsvFormat)."""
+    return text.rows
+
+
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """A CSV yields one row per data line; an API JSON one per entry of its "data" list; a
     yearly workbook one per filled row of its sheets."""

@@ -8,6 +8,8 @@ was opened on stays usable; everything else outside the lake folder is refused.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from power_market_assets.io.lake import Lake
@@ -24,11 +26,16 @@ def quote_literal(text: str) -> str:
 
 
 def lock_to_lake(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """Only the lake folder is readable from SQL, and nobody can change that afterwards.
+    """Only the lake folder is readable from SQL, and nobody can change that afterwards."""
+    lock_to_folder(con, lake.lake_dir)
+
+
+def lock_to_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Only `folder` is reachable from SQL (no extension loading), and the setting is locked.
 
     Settings are SQL literals, not bound parameters: binding made DuckDB import pandas (1 s).
     """
-    allowed = str(lake.lake_dir).rstrip("/") + "/"
+    allowed = str(folder).rstrip("/") + "/"
     con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")

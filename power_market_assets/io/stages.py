@@ -5,7 +5,8 @@ The csv and raw_parquet assets and the benchmark run exactly this code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -15,9 +16,16 @@ from typing import Any
 import polars as pl
 from polars.exceptions import PanicException
 
-from power_market_assets.formats import expected_rows, read_dataset_files
+from power_market_assets.formats import (
+    expected_joined_rows,
+    expected_rows,
+    joins_csv_members,
+    read_dataset_files,
+    read_joined_file,
+)
+from power_market_assets.formats.csvjoin import JoinedMember
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.io.lake import Lake
+from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.landing import land_operating_day
@@ -34,7 +42,10 @@ MANIFEST_SCHEMA = {
     "archive_bytes": pl.Int64(),
     "archive_sha256": pl.Utf8(),
     "csv_bytes": pl.Int64(),
-    "csv_sha256": pl.Utf8(),
+    "csv_sha256": pl.Utf8(),  # null for a member of a joined CSV (csv_crc32 identifies it)
+    "csv_crc32": pl.Int64(),  # the zip's CRC-32 of the member
+    "byte_start": pl.Int64(),  # the member's data lines in csv_path when it is a joined CSV
+    "byte_end": pl.Int64(),
     "data_rows": pl.Int64(),
 }
 
@@ -48,15 +59,19 @@ def manifest_frame(rows: list[dict], root: Path) -> pl.DataFrame:
     return pl.DataFrame(relative, schema=MANIFEST_SCHEMA)
 
 
-def land_days(lake: Lake, lake_path: str, sources: Mapping[date, Sequence[Any]]) -> pl.DataFrame:
-    """Land every day's archives into lake/<lake_path>/year=YYYY/<day>/ and return the manifest.
+def land_days(lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any]]) -> pl.DataFrame:
+    """Land every day's archives into the dataset's stage-1 folder (<iso>/<dataset>/csv/
+    year=YYYY/<day>/) and return the manifest.
 
     Two days land at once: unzipping, hashing and file I/O release the GIL. (Worker processes
     were measured slower here: their start-up costs more than the GIL-bound part they save.)
     """
+    join_csv = joins_csv_members(spec)
+    lake_path = stage_lake_path(spec, "csv")
 
     def land(day: date) -> list[dict]:
-        return land_operating_day(day, sources[day], lake.csv_day_dir(lake_path, day.isoformat()))
+        day_dir = lake.csv_day_dir(lake_path, day.isoformat())
+        return land_operating_day(day, sources[day], day_dir, join_csv=join_csv)
 
     with ThreadPoolExecutor(max_workers=LANDING_WORKERS) as pool:
         rows = [row for day_rows in pool.map(land, sorted(sources)) for row in day_rows]
@@ -85,11 +100,10 @@ def read_day(
     frames, counted = [], []
     if mine.height or not keys:
         names = mine.get_column("source_file").to_list()
-        paths = [root / p for p in mine.get_column("csv_path").to_list()]
-        parsed = read_files_guarded(paths, spec, label=f"{spec.iso} {spec.dataset} {day}")
+        parsed = read_stage_one(mine, spec, root, label=f"{spec.iso} {spec.dataset} {day}")
         _raise_if_misfiled(parsed, day, names)
         frames.append(parsed.filter(pl.col("operating_day") == day))
-        counted.append(parsed.select(stage1_file(names).alias("source_file")))
+        counted.append(stage1_files(parsed, names))
     for key in keys:
         frames.append(shared[key].rows_of(day))
         counted.append(shared[key].counted)
@@ -108,8 +122,19 @@ def stage1_file(names: Sequence[str]) -> pl.Expr:
     return pl.when(whole.is_in(list(names))).then(whole).otherwise(label)
 
 
+def stage1_files(parsed: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """`source_file`: the stage-1 file of each parsed row (`stage1_file`), worked out on the
+    distinct labels, so the usual case (every label is a file's own name) costs nothing."""
+    labels = parsed.get_column("source_file").unique().cast(pl.Utf8)
+    if labels.is_in(list(names)).all():
+        return parsed.select("source_file")
+    return parsed.select(stage1_file(names).alias("source_file"))
+
+
 def _raise_if_misfiled(parsed: pl.DataFrame, day: date, names: Sequence[str]) -> None:
     """A stage-1 file none of whose rows (in any of its parts) is of `day` was misfiled."""
+    if parsed.get_column("operating_day").eq(day).all():
+        return  # every row is of the day, so is some row of every file
     per_file = (
         parsed.group_by(stage1_file(names).alias("file"))
         .agg(
@@ -131,21 +156,68 @@ def _misfiled(name: str, holds: date, listed: date, rows: int) -> FormatError:
     )
 
 
+def read_stage_one(files: pl.DataFrame, spec: DatasetSpec, root: Path, label: str) -> pl.DataFrame:
+    """The standard long table of stage-1 files (manifest rows): members of a joined CSV are
+    parsed from it in one call, files on their own."""
+    joined = files.filter(_in_joined_file(files))
+    single = files.filter(~_in_joined_file(files))
+    frames = [
+        read_guarded(
+            lambda path=path, members=members: read_joined_file(root / path, members, spec),
+            [name for name, *_ in members],
+            label,
+        )
+        for path, members in _joined_members(joined).items()
+    ]
+    if single.height or not frames:
+        paths = [root / p for p in single.get_column("csv_path").to_list()]
+        frames.append(read_files_guarded(paths, spec, label))
+    return _concat(frames)
+
+
+def _in_joined_file(files: pl.DataFrame) -> pl.Expr:
+    if "byte_start" not in files.columns:  # a manifest written before joined CSVs
+        return pl.lit(False)
+    return pl.col("byte_start").is_not_null()
+
+
+def _joined_members(joined: pl.DataFrame) -> dict[str, list[JoinedMember]]:
+    """Per joined file, its members in file order."""
+    members: dict[str, list[JoinedMember]] = {}
+    if joined.is_empty():
+        return members
+    columns = ("csv_path", "source_file", "byte_start", "byte_end", "data_rows")
+    for path, name, start, end, rows in (
+        joined.sort("csv_path", "byte_start").select(columns).iter_rows()
+    ):
+        members.setdefault(path, []).append(JoinedMember(name, start, end, rows))
+    return members
+
+
 def read_files_guarded(paths: Sequence[Path], spec: DatasetSpec, label: str) -> pl.DataFrame:
-    """`read_dataset_files`, with any reader failure turned into a FormatError.
+    """`read_dataset_files` through `read_guarded`."""
+    return read_guarded(
+        lambda: read_dataset_files(paths, spec), [Path(p).name for p in paths], label
+    )
+
+
+def read_guarded(
+    read: Callable[[], pl.DataFrame], names: Sequence[str], label: str
+) -> pl.DataFrame:
+    """`read()`, with any reader failure turned into a FormatError naming the files.
 
     A reader bug on odd input (Polars panics on some empty frames, and a PanicException is
     a BaseException that would escape `except Exception` in sensors and kill the step) must
     reach the user as "this file is bad", not as a crash.
     """
     try:
-        return read_dataset_files(paths, spec)
+        return read()
     except FormatError:
         raise
     except (Exception, PanicException) as exc:
-        names = ", ".join(Path(p).name for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
         raise FormatError(
-            names or label, f"could not be read ({type(exc).__name__}: {str(exc)[:300]})"
+            shown or label, f"could not be read ({type(exc).__name__}: {str(exc)[:300]})"
         ) from None
 
 
@@ -178,8 +250,21 @@ def parse_days(
             return ParsedDay(day, frame, {})
         return ParsedDay(day, frame, run_raw_checks(spec, frame, files, root, counted, shared))
 
-    with ThreadPoolExecutor(max_workers=PARSE_WORKERS) as pool:
-        yield from pool.map(parse, days)
+    yield from in_order_ahead(parse, days, PARSE_WORKERS)
+
+
+def in_order_ahead(work: Callable[[Any], Any], items: Sequence[Any], workers: int) -> Iterator:
+    """`work(item)` for each item on `workers` threads, results in order, at most `workers`
+    results ahead of the consumer: memory holds a few days whatever the range's length (a
+    plain `pool.map` would run through a year while its consumer is still writing January)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +303,8 @@ def shared_keys(manifest: pl.DataFrame) -> list[SharedKey]:
     if manifest.is_empty() or "csv_sha256" not in manifest.columns:
         return []
     spanning = (
-        manifest.group_by("source_file", "csv_sha256")
+        manifest.filter(~_in_joined_file(manifest))  # a joined member belongs to its day
+        .group_by("source_file", "csv_sha256")
         .agg(pl.col("operating_day").n_unique().alias("days"))
         .filter(pl.col("days") > 1)
         .sort("source_file")
@@ -244,7 +330,7 @@ def parse_shared_files(
             out[(name, sha)] = SharedFile(name, {}, pl.DataFrame(), expected, exc)
             continue
         by_day = parsed.partition_by("operating_day", as_dict=True, maintain_order=True)
-        counted = parsed.select(stage1_file([name]).alias("source_file"))
+        counted = stage1_files(parsed, [name])
         out[(name, sha)] = SharedFile(
             name, {day: rows for (day,), rows in by_day.items()}, counted, expected
         )
@@ -279,15 +365,19 @@ def run_raw_checks(
     `read_day`) with the rows counted in those files (`shared`: counted once per run)."""
     shared = shared or {}
     per_file = {}
-    for name, csv_path, lines, sha in manifest.select(
+    files = manifest.filter(~_in_joined_file(manifest))
+    for name, csv_path, lines, sha in files.select(
         "source_file", "csv_path", "data_rows", _sha_column(manifest)
     ).iter_rows():
         known = shared.get((name, sha))
         per_file[name] = (
             known.expected_rows if known else expected_rows(root / csv_path, spec, lines)
         )
+    joined = manifest.filter(_in_joined_file(manifest))
+    for path, members in _joined_members(joined).items():
+        per_file.update(expected_joined_rows(root / path, members, spec))
     if counted is None:
-        counted = frame.select(stage1_file(list(per_file)).alias("source_file"))
+        counted = stage1_files(frame, list(per_file))
     return {
         "schema": quality.check_schema(frame, spec),
         "duplicates": quality.check_duplicates(frame, spec),

@@ -6,6 +6,11 @@ the dataset's kind, registry/kinds.py). Uniqueness of spec.unique_key
 is checked once, by quality.checks.check_duplicates (a second scan of millions of keys here
 would double the cost of the blocking checks).
 Price bounds depend on the operating day's era and live in quality.checks.check_price_range.
+
+quality.checks.check_schema reads this declaration (columns, dtypes, nullability, column
+checks) and screens a frame's schema, null counts and checks vectorized; Pandera validates row
+by row only where the screen finds a problem. A schema declaring more than that (uniqueness,
+coercion, frame-wide checks) is validated by Pandera everywhere, so keep it declarative.
 """
 
 from __future__ import annotations

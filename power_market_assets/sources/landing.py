@@ -1,5 +1,13 @@
 """Stage 1 ("csv") landing: the original CSV files of one operating day, plus metadata.json.
 
+A day of many small CSVs sharing a header (ERCOT publishes 96 to 288 a day) is kept as one
+joined CSV (`_joined.csv`: one header, every member's bytes otherwise unchanged), the
+archives exactly as served (`_archives.zip`, stored, not recompressed) and an index in the
+manifest and metadata.json (each member's name, byte range, data lines, the zip's CRC-32,
+its archive, publish time and URL): every original stays recoverable byte for byte
+(`member_bytes`) and traceable by name, without writing thousands of small files. Other days
+keep their members as files.
+
 `land_operating_day` extracts every archive of a day (ERCOT document zips, bulk zips, or files a
 user dropped: a .zip or a bare .csv) into a temp sibling folder, writes `metadata.json` there and
 then swaps it in for the day folder, so that a crash never leaves a half-written day:
@@ -20,8 +28,9 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,8 +43,12 @@ from power_market_assets.formats.archive import (
     extract_csv_members,
     sha256_file,
 )
+from power_market_assets.formats.csvjoin import JoinedCsv, join_members
+from power_market_assets.formats.csvjoin import member_bytes as joined_member_bytes
 
 METADATA_FILE = "metadata.json"
+JOINED_CSV = "_joined.csv"
+ARCHIVES_ZIP = "_archives.zip"
 IN_MEMORY_ARCHIVE_BYTES = 64 << 20
 STALE_STAGING_SECONDS = 3600.0
 
@@ -106,6 +119,7 @@ def land_operating_day(
     archives: Sequence[Any],
     day_dir: Path | str,
     *,
+    join_csv: bool = False,
     max_total_bytes: int = 2_000_000_000,
     max_ratio: float = 200.0,
     max_depth: int = 3,
@@ -113,8 +127,9 @@ def land_operating_day(
     """Land the archives of one operating day into `day_dir`; returns one manifest row per CSV.
 
     `archives` holds `DownloadedDocument`s, `LandedSource`s or plain paths (local .zip/.csv).
-    Raises `ArchiveError` (a ValueError) for unsafe or corrupt archives; the previous day
-    folder, if any, is then left untouched.
+    `join_csv`: the day's CSVs may be kept as one joined file (the dataset's reader parses
+    joined members; see the module docstring). Raises `ArchiveError` (a ValueError) for
+    unsafe or corrupt archives; the previous day folder, if any, is then left untouched.
     """
     if not archives:
         raise ValueError(f"{day}: no archives to land")
@@ -125,17 +140,12 @@ def land_operating_day(
     staging = day_dir.with_name(f".{day_dir.name}.tmp-{token}")
     staging.mkdir()
     limits = {"max_total_bytes": max_total_bytes, "max_ratio": max_ratio, "max_depth": max_depth}
-    rows: list[dict[str, Any]] = []
     try:
-        files_meta: list[dict[str, Any]] = []
-        seen: dict[str, tuple[str, str]] = {}  # csv name -> (sha256, archive name)
-        landed_at = datetime.now(UTC)
-        landing = _DayLanding(day, day_dir, staging, landed_at, limits)
+        landing = _DayLanding(day, day_dir, staging, datetime.now(UTC), limits, join_csv)
         for item in archives:
-            file_meta, archive_rows = landing.land(_as_landed(item), seen)
-            files_meta.append(file_meta)
-            rows.extend(archive_rows)
-        _write_day_metadata(staging, day, landed_at, files_meta)
+            landing.extract(_as_landed(item))
+        rows = landing.store()
+        _write_day_metadata(staging, day, landing.landed_at, landing.files_meta)
         _swap_in(staging, day_dir, token)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -144,29 +154,38 @@ def land_operating_day(
     return rows
 
 
-@dataclass(frozen=True)
+@dataclass
 class _DayLanding:
-    """Where and when one operating day is being landed, and the extraction limits."""
+    """One operating day being landed: where and when, the extraction limits, and what the
+    archives delivered so far (members of small archives are held in memory until `store`
+    decides between one joined CSV and one file per member)."""
 
     day: date
     day_dir: Path
     staging: Path
     landed_at: datetime
     limits: dict[str, Any]
+    join_csv: bool
+    files_meta: list[dict[str, Any]] = field(default_factory=list)
+    # each archive as served (None: too large to hold, extracted from disk), with files_meta
+    payloads: list[tuple[str, bytes | None]] = field(default_factory=list)
+    kept: list[tuple[ExtractedMember, dict[str, Any]]] = field(default_factory=list)
+    seen: dict[str, tuple[ExtractedMember, str]] = field(default_factory=dict)
 
-    def land(
-        self, source: LandedSource, seen: dict[str, tuple[str, str]]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Extract one archive into staging: its metadata.json entry and its manifest rows
-        (a CSV another archive of the day already delivered, identically, gets no row)."""
+    def extract(self, source: LandedSource) -> None:
+        """Extract one archive (into memory when small and joining is allowed, else into
+        staging); a CSV another archive of the day already delivered, identically, is kept
+        once (with other contents it is refused)."""
         payload, archive_bytes, archive_sha = _read_archive(source)
+        in_memory = self.join_csv and isinstance(payload, bytes)
         members: list[ExtractedMember] = extract_csv_members(
             payload,
-            self.staging,
+            None if in_memory else self.staging,
             source_name=source.original_name,
             **self.limits,
             atomic_members=False,  # staging is swapped in whole
         )
+        self.payloads.append((source.original_name, payload if in_memory else None))
         publish_utc = _utc(source.publish_time)
         downloaded_utc = _utc(source.downloaded_at_utc) or self.landed_at
         archive = {
@@ -178,57 +197,121 @@ class _DayLanding:
             "archive_bytes": archive_bytes,
             "archive_sha256": archive_sha,
         }
-        rows = [
-            self._manifest_row(member, archive)
+        self.kept += [
+            (member, archive)
             for member in members
-            if not _already_delivered(member, source.original_name, seen)
+            if not _already_delivered(member, source.original_name, self.seen)
         ]
-        file_meta = {
-            "original_name": source.original_name,
-            # "final"/"prelim" when the name says so (same-shaped replies otherwise)
-            "edition": file_edition(source.original_name),
-            "source_url": source.url,
-            "doc_id": source.doc_id,
-            "publish_time": _iso(source.publish_time),
-            "publish_time_utc": _iso(publish_utc),
-            "downloaded_at_utc": _iso(downloaded_utc),
-            "size_bytes": archive_bytes,
-            "sha256": archive_sha,
-            "members": [_member_meta(member) for member in members],
-        }
-        return file_meta, rows
+        self.files_meta.append(
+            {
+                "original_name": source.original_name,
+                # "final"/"prelim" when the name says so (same-shaped replies otherwise)
+                "edition": file_edition(source.original_name),
+                "source_url": source.url,
+                "doc_id": source.doc_id,
+                "publish_time": _iso(source.publish_time),
+                "publish_time_utc": _iso(publish_utc),
+                "downloaded_at_utc": _iso(downloaded_utc),
+                "size_bytes": archive_bytes,
+                "sha256": archive_sha,
+                "members": members,  # ExtractedMembers until store() describes them
+            }
+        )
 
-    def _manifest_row(self, member: ExtractedMember, archive: dict[str, Any]) -> dict[str, Any]:
+    def store(self) -> list[dict[str, Any]]:
+        """Write the kept members (one joined CSV, or a file each); their manifest rows."""
+        members = [member for member, _ in self.kept]
+        in_memory = all(p is not None for _, p in self.payloads)  # members too, then
+        joined = join_members([(m.name, m.data) for m in members]) if in_memory else None
+        if joined is not None:
+            ranges = self._write_joined(joined)
+        else:
+            ranges = {}
+            self.kept = [(_write_kept_member(m, self.staging), a) for m, a in self.kept]
+        self._describe_members(ranges)
+        return [self._manifest_row(m, a, ranges.get(m.name)) for m, a in self.kept]
+
+    def _write_joined(self, joined: JoinedCsv) -> dict[str, tuple[int, int]]:
+        """The joined CSV and the archives as served (a stored zip: bytes unchanged)."""
+        (self.staging / JOINED_CSV).write_bytes(joined.data)
+        with zipfile.ZipFile(self.staging / ARCHIVES_ZIP, "w", zipfile.ZIP_STORED) as bundle:
+            stored: dict[str, bytes] = {}  # name in the bundle -> the archive's bytes
+            for file_meta, (name, payload) in zip(self.files_meta, self.payloads, strict=True):
+                if stored.get(name, payload) != payload:  # another archive of the same name
+                    name = _free_name(name, stored)
+                if name not in stored:  # the same archive twice is stored once
+                    stored[name] = payload
+                    bundle.writestr(name, payload)
+                file_meta["stored_as"] = f"{ARCHIVES_ZIP}/{name}"
+        return {m.name: r for (m, _), r in zip(self.kept, joined.body_ranges, strict=True)}
+
+    def _describe_members(self, ranges: dict[str, tuple[int, int]]) -> None:
+        """metadata.json's members of each archive, as stored (a member two archives
+        delivered identically is described under both)."""
+        stored = {member.name: member for member, _ in self.kept}
+        for file_meta in self.files_meta:
+            file_meta["members"] = [
+                _member_meta(stored[m.name], m.archive_chain, ranges.get(m.name))
+                for m in file_meta["members"]
+            ]
+
+    def _manifest_row(
+        self, member: ExtractedMember, archive: dict[str, Any], byte_range: tuple[int, int] | None
+    ) -> dict[str, Any]:
+        start, end = byte_range or (None, None)
         return {
             "operating_day": self.day,
             "source_file": member.name,
-            "csv_path": str(self.day_dir / member.name),
+            "csv_path": str(self.day_dir / (JOINED_CSV if byte_range else member.name)),
             **archive,
             "csv_bytes": member.size_bytes,
             "csv_sha256": member.sha256,
+            "csv_crc32": member.crc32,
+            "byte_start": start,
+            "byte_end": end,
             "data_rows": member.data_rows,
         }
+
+
+def _free_name(name: str, taken: Mapping[str, Any]) -> str:
+    """`name` with `~2`, `~3`... before its suffix: the first not in `taken`."""
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, f".{suffix}") if dot else (name, "")
+    candidates = (f"{stem}~{n}{suffix}" for n in range(2, len(taken) + 3))
+    return next(candidate for candidate in candidates if candidate not in taken)
+
+
+def _write_kept_member(member: ExtractedMember, staging: Path) -> ExtractedMember:
+    """A member held in memory, written as its own file (a day that is not joined), with
+    its sha256 as members extracted to disk have; others are returned as they are."""
+    if member.data is None:
+        return member
+    path = staging / member.name
+    path.write_bytes(member.data)
+    sha = hashlib.sha256(member.data).hexdigest()
+    return replace(member, path=path, sha256=sha, data=None)
 
 
 def _read_archive(source: LandedSource) -> tuple[Path | bytes, int, str]:
     """(what to extract from, size, sha256): small archives (every ISO document) are read
     once, hashed and extracted from memory; large ones are streamed from disk."""
-    archive_bytes = source.path.stat().st_size
-    if archive_bytes <= IN_MEMORY_ARCHIVE_BYTES:
-        payload = source.path.read_bytes()
-        return payload, archive_bytes, hashlib.sha256(payload).hexdigest()
+    with open(source.path, "rb") as handle:
+        archive_bytes = os.fstat(handle.fileno()).st_size
+        if archive_bytes <= IN_MEMORY_ARCHIVE_BYTES:
+            payload = handle.read()
+            return payload, len(payload), hashlib.sha256(payload).hexdigest()
     return source.path, archive_bytes, sha256_file(source.path)
 
 
 def _already_delivered(
-    member: ExtractedMember, archive_name: str, seen: dict[str, tuple[str, str]]
+    member: ExtractedMember, archive_name: str, seen: dict[str, tuple[ExtractedMember, str]]
 ) -> bool:
     """The same CSV delivered twice gets one manifest row; with other contents it is refused."""
     if member.name not in seen:
-        seen[member.name] = (member.sha256, archive_name)
+        seen[member.name] = (member, archive_name)
         return False
-    sha, other = seen[member.name]
-    if sha != member.sha256:
+    first, other = seen[member.name]
+    if not _same_contents(first, member):
         raise ArchiveError(
             archive_name,
             f"CSV {member.name!r} was also delivered by {other!r} with different contents",
@@ -236,14 +319,35 @@ def _already_delivered(
     return True
 
 
-def _member_meta(member: ExtractedMember) -> dict[str, Any]:
-    return {
+def _same_contents(a: ExtractedMember, b: ExtractedMember) -> bool:
+    if a.data is not None and b.data is not None:
+        return a.data == b.data
+    return _member_sha256(a) == _member_sha256(b)
+
+
+def _member_sha256(member: ExtractedMember) -> str | None:
+    if member.sha256 is None and member.data is not None:
+        return hashlib.sha256(member.data).hexdigest()
+    return member.sha256
+
+
+def _member_meta(
+    member: ExtractedMember, archive_chain: tuple[str, ...], byte_range: tuple[int, int] | None
+) -> dict[str, Any]:
+    """A member in metadata.json: where it is (its own file, or a byte range of the joined
+    CSV), its size, checksums, data lines and the archives it came through."""
+    meta = {
         "name": member.name,
         "bytes": member.size_bytes,
         "sha256": member.sha256,
+        "crc32": member.crc32,
         "data_rows": member.data_rows,
-        "archive_chain": list(member.archive_chain),
+        "archive_chain": list(archive_chain),
     }
+    if byte_range is not None:
+        meta["stored_in"] = JOINED_CSV
+        meta["byte_range"] = list(byte_range)
+    return meta
 
 
 def _write_day_metadata(
@@ -255,9 +359,7 @@ def _write_day_metadata(
         "landed_at_utc": landed_at.isoformat(),
         "files": files_meta,
     }
-    atomic_write_bytes(
-        staging / METADATA_FILE, json.dumps(metadata, indent=2).encode("utf-8") + b"\n"
-    )
+    atomic_write_bytes(staging / METADATA_FILE, json.dumps(metadata).encode("utf-8") + b"\n")
 
 
 def _swap_in(staging: Path, day_dir: Path, token: str) -> None:
@@ -322,3 +424,12 @@ def _leftover_kind(name: str) -> tuple[str, str | None]:
 
 def read_metadata(day_dir: Path | str) -> dict[str, Any]:
     return json.loads((Path(day_dir) / METADATA_FILE).read_text("utf-8"))
+
+
+def member_bytes(day_dir: Path | str, row: dict[str, Any]) -> bytes:
+    """A landed CSV exactly as published, from its manifest row: its own file, or its byte
+    range of the day's joined CSV under the joined file's header line."""
+    path = Path(day_dir) / Path(row["csv_path"]).name
+    if row.get("byte_start") is None:
+        return path.read_bytes()
+    return joined_member_bytes(path.read_bytes(), row["byte_start"], row["byte_end"])

@@ -1,0 +1,52 @@
+"""The `pipeline` and `pipeline+checks` phases of `power-market bench`: the code the csv and
+raw_parquet assets run, minus Dagster (land, parse, optionally check, one Parquet file a day).
+Run by commands/bench.py in a process of its own."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from pathlib import Path
+
+from power_market_assets.commands.bench_measure import PhaseInput, Timing, phase_main, timed
+from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
+from power_market_assets.io.stages import land_days, parse_days
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.sources.ercot import operating_day_for
+from power_market_assets.sources.landing import LandedSource
+
+
+def zips_by_day(zips: list[Path], spec: DatasetSpec) -> dict[date, list[Path]]:
+    """Operating day -> its zips, from the friendly part of each ConstructedName."""
+    by_day: dict[date, list[Path]] = defaultdict(list)
+    for path in zips:
+        stem = path.name.split(".")[-2].removesuffix("_csv")
+        day = operating_day_for(spec, stem, datetime.now())
+        by_day[day].append(path)
+    return by_day
+
+
+def run_pipeline(given: PhaseInput) -> tuple[int, Timing]:
+    """Land every day, parse (and check) them, write each day's raw_parquet file."""
+    spec, lake = given.spec, Lake.at(given.data_root)
+    sources = {
+        day: [LandedSource(path=p, original_name=p.name) for p in paths]
+        for day, paths in zips_by_day(given.zips, spec).items()
+    }
+    rows = 0
+    with timed() as timing:
+        manifest = land_days(lake, spec, sources)
+        for parsed in parse_days(spec, sorted(sources), manifest, lake.root, given.checks):
+            if parsed.error is not None:
+                raise parsed.error
+            failed = {name: o for name, o in parsed.outcomes.items() if not o.passed}
+            if failed:
+                raise RuntimeError(f"{parsed.day}: checks failed: {failed}")
+            target = lake.partition_file(stage_lake_path(spec, "raw_parquet"), str(parsed.day))
+            write_parquet_files({target: parsed.frame})
+            rows += parsed.frame.height
+    return rows, timing
+
+
+if __name__ == "__main__":
+    phase_main({"pipeline": run_pipeline})

@@ -1,0 +1,236 @@
+"""raw_checks_by_day (one vectorized pass per check over many operating days) against the
+row-level checks run on each day's rows alone: every outcome must be identical, whatever the
+faults injected, and the per-frame check functions must keep their outcomes too."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from power_market_assets.formats import read_dataset_files
+from power_market_assets.quality import checks as quality
+from power_market_assets.quality.checks import RAW_CHECKS, ROW_LEVEL_CHECKS, raw_checks_by_day
+from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
+from power_market_assets.registry.kinds import FORECAST, QUANTITY_BY_AREA, QUANTITY_BY_FUEL
+from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.transforms.time import expected_interval_frame
+from power_market_assets_tests.helpers import (
+    FALL_BACK,
+    NORMAL_DAY,
+    SPRING_FORWARD,
+    ancillary_long,
+    drop_intervals,
+    irregular_long,
+    price_long,
+)
+from power_market_standins.ercot import generate_documents
+
+RT_SERIES = [("HB_NORTH", "HUB"), ("LZ_AEN", "ZONE"), ("LZ_AEN", "ZONE_EW")]
+PLAIN_DAYS = [date(2024, 11, d) for d in (5, 6, 7, 8, 9)]
+DAYS = [SPRING_FORWARD, FALL_BACK, NORMAL_DAY, *PLAIN_DAYS]
+
+
+def per_frame_check(name: str):
+    return getattr(quality, f"check_{name}")
+
+
+def assert_same_as_each_day(frame: pl.DataFrame, spec: DatasetSpec) -> dict:
+    """Every by-day outcome equals the row-level check on that day's rows (and so does the
+    per-frame check); the per-frame checks on the whole frame equal the row-level ones."""
+    by_day = raw_checks_by_day(frame, spec)
+    days = frame.get_column("operating_day").drop_nulls().unique().sort().to_list()
+    assert list(by_day) == days
+    parts = frame.partition_by("operating_day", as_dict=True, maintain_order=True)
+    for (day,), rows in parts.items():
+        if day is None:
+            continue
+        assert list(by_day[day]) == list(RAW_CHECKS)
+        for name in RAW_CHECKS:
+            reference = ROW_LEVEL_CHECKS[name](rows, spec)
+            outcome = by_day[day][name]
+            assert outcome == reference, (day, name, outcome, reference)
+            assert list(outcome.metadata) == list(reference.metadata), (day, name)
+            assert per_frame_check(name)(rows, spec) == reference, (day, name)
+    for name in RAW_CHECKS:
+        assert per_frame_check(name)(frame, spec) == ROW_LEVEL_CHECKS[name](frame, spec), name
+    return by_day
+
+
+def failing(by_day: dict, name: str) -> list[date]:
+    return [day for day, outcomes in by_day.items() if not outcomes[name].passed]
+
+
+def on_day(frame: pl.DataFrame, day: date, index: int, **values: object) -> pl.DataFrame:
+    """Set columns of the `index`-th row of `day` (values keep the column's dtype)."""
+    row = (pl.col("operating_day") == day) & (pl.int_range(pl.len()).over("operating_day") == index)
+    return frame.with_columns(
+        pl.when(row).then(pl.lit(v, frame.schema[c])).otherwise(pl.col(c)).alias(c)
+        for c, v in values.items()
+    )
+
+
+def faulty_prices() -> pl.DataFrame:
+    """Eight days of RT prices (DST days included), a different fault on most days."""
+    rt = price_long(RT_PRICES, DAYS, RT_SERIES)
+    rt = pl.concat([rt, rt.filter(pl.col("operating_day") == PLAIN_DAYS[0]).slice(7, 2)])
+    day_two = pl.col("operating_day") == PLAIN_DAYS[1]
+    missing = day_two & (pl.col("interval_start_local").dt.hour() == 3)
+    rt = rt.filter(~(missing & (pl.col("location") == "HB_NORTH")))
+    rt = on_day(rt, PLAIN_DAYS[2], 40, lmp=9_999.0)  # over the 5,000 cap
+    rt = on_day(rt, PLAIN_DAYS[3], 5, lmp=None)
+    rt = on_day(rt, PLAIN_DAYS[3], 6, lmp=float("nan"))
+    off_grid = rt.filter(pl.col("operating_day") == FALL_BACK).slice(11, 1)
+    off_grid = off_grid.with_columns(pl.col("interval_start_utc").dt.offset_by("7m"))
+    rt = pl.concat([rt, off_grid, off_grid])  # xx:07 on a 15-minute grid, twice
+    mislabelled = on_day(rt, SPRING_FORWARD, 0, operating_day=PLAIN_DAYS[4])
+    return mislabelled.sort("operating_day", "interval_start_utc", maintain_order=True)
+
+
+def test_faults_are_found_on_their_own_day_only() -> None:
+    by_day = assert_same_as_each_day(faulty_prices(), RT_PRICES)
+    assert failing(by_day, "duplicates") == [FALL_BACK, PLAIN_DAYS[0]]
+    assert failing(by_day, "price_range") == [PLAIN_DAYS[2], PLAIN_DAYS[3]]
+    assert failing(by_day, "schema") == [PLAIN_DAYS[3]]  # the null and the NaN lmp
+    assert failing(by_day, "gaps") == [SPRING_FORWARD, FALL_BACK, PLAIN_DAYS[1], PLAIN_DAYS[4]]
+    assert by_day[NORMAL_DAY]["gaps"].metadata["expected_intervals"] == 96
+    assert by_day[FALL_BACK]["gaps"].metadata["expected_intervals"] == 100
+    assert by_day[PLAIN_DAYS[1]]["gaps"].metadata["missing_pairs"] == 4
+    assert by_day[PLAIN_DAYS[2]]["price_range"].sample_markdown is not None
+
+
+def test_clean_dst_days_pass_with_their_grid() -> None:
+    for spec in (RT_PRICES, DA_PRICES):
+        by_day = assert_same_as_each_day(price_long(spec, DAYS, RT_SERIES), spec)
+        assert not any(failing(by_day, name) for name in RAW_CHECKS)
+        per_hour = 60 // spec.interval_minutes
+        gaps = {day: o["gaps"].metadata["expected_intervals"] for day, o in by_day.items()}
+        assert (gaps[SPRING_FORWARD], gaps[FALL_BACK]) == (23 * per_hour, 25 * per_hour)
+
+
+def test_wrong_dtype_and_values_fail_schema() -> None:
+    rt = price_long(RT_PRICES, DAYS, RT_SERIES)
+    by_day = assert_same_as_each_day(rt.with_columns(pl.col("energy").cast(pl.Utf8)), RT_PRICES)
+    assert failing(by_day, "schema") == sorted(DAYS)
+    assert failing(by_day, "gaps") == []
+    wrong_values = on_day(rt, NORMAL_DAY, 3, iso="CAISO")
+    wrong_values = on_day(wrong_values, FALL_BACK, 4, location=None)
+    wrong_values = on_day(wrong_values, PLAIN_DAYS[0], 8, interval_minutes=5)
+    by_day = assert_same_as_each_day(wrong_values, RT_PRICES)
+    assert failing(by_day, "schema") == [FALL_BACK, NORMAL_DAY, PLAIN_DAYS[0]]
+    extra = assert_same_as_each_day(rt.with_columns(extra=pl.lit(1)), RT_PRICES)
+    assert failing(extra, "schema") == sorted(DAYS)
+    assert failing(assert_same_as_each_day(rt.drop("ghg"), RT_PRICES), "schema") == sorted(DAYS)
+
+
+def test_irregular_sced_days() -> None:
+    days = [SPRING_FORWARD, FALL_BACK, NORMAL_DAY, PLAIN_DAYS[0]]
+    sced = irregular_long(days, RT_SERIES)
+    sced = drop_intervals(sced, RT_LMP, [3])  # one bucket gone on the first day
+    rerun = sced.filter(pl.col("operating_day") == NORMAL_DAY).slice(30, 3)
+    sced = pl.concat([sced, rerun.with_columns(pl.col("interval_start_utc").dt.offset_by("2m"))])
+    early = on_day(sced, PLAIN_DAYS[0], 0, interval_start_utc=datetime(2024, 11, 5, 5, tzinfo=UTC))
+    by_day = assert_same_as_each_day(early, RT_LMP)
+    assert failing(by_day, "gaps") == [SPRING_FORWARD, PLAIN_DAYS[0]]
+    assert by_day[FALL_BACK]["gaps"].metadata["expected_intervals"] == 300
+    # The re-run's three rows share one stamp: a 289th stamp in 288 buckets, not a problem.
+    assert by_day[NORMAL_DAY]["gaps"].metadata["observed_interval_starts"] == 289
+    assert failing(by_day, "duplicates") == []
+
+
+def test_ancillary_days() -> None:
+    ancillary = ancillary_long(AS_PRICES, DAYS, ["REGUP", "RRS", "ECRS"])
+    ancillary = ancillary.filter(
+        ~((pl.col("operating_day") == FALL_BACK) & (pl.col("product") == "ECRS"))
+    )  # no ECRS that day: not a gap
+    ancillary = pl.concat([ancillary, ancillary.filter(pl.col("operating_day") == NORMAL_DAY)[:1]])
+    ancillary = on_day(ancillary, PLAIN_DAYS[1], 2, price=-1.0)
+    by_day = assert_same_as_each_day(ancillary, AS_PRICES)
+    assert failing(by_day, "duplicates") == [NORMAL_DAY]
+    assert failing(by_day, "price_range") == [PLAIN_DAYS[1]]
+    assert failing(by_day, "gaps") == []
+
+
+def quantity_long(spec: DatasetSpec, days: list[date], names: list[str]) -> pl.DataFrame:
+    """Every interval of `days` for each name, in the long table of a quantity kind."""
+    grid = expected_interval_frame(days, spec.timezone, spec.interval_minutes)
+    entity = spec.pivot_column
+    frame = pl.concat([grid.with_columns(pl.lit(name).alias(entity)) for name in names])
+    # One forecast vintage per operating day, published at noon UTC the day before.
+    published = pl.col("operating_day").cast(pl.Datetime("us", "UTC")) - pl.duration(hours=12)
+    return frame.with_columns(
+        interval_end_utc=pl.col("interval_start_utc").dt.offset_by("1h"),
+        interval_start_local=pl.col("interval_start_utc").dt.convert_time_zone(spec.timezone),
+        iso=pl.lit(spec.iso),
+        market=pl.lit(spec.market),
+        interval_minutes=pl.lit(spec.interval_minutes),
+        mw=pl.int_range(pl.len()).cast(pl.Float64),
+        published_at_utc=published,
+        source_file=pl.lit("q.csv"),
+    ).select([pl.col(n).cast(t) for n, t in spec.schema.items()])
+
+
+@pytest.mark.parametrize("kind", [QUANTITY_BY_AREA, QUANTITY_BY_FUEL, FORECAST])
+def test_quantity_and_forecast_kinds(kind) -> None:
+    spec = replace(DA_PRICES, dataset=f"test_{kind.name}", table_kind=kind, default_locations=())
+    days = [SPRING_FORWARD, NORMAL_DAY, PLAIN_DAYS[0]]
+    frame = quantity_long(spec, days, ["NORTH", "SOUTH", None])  # a null name is a series too
+    frame = pl.concat([frame, frame.filter(pl.col("operating_day") == NORMAL_DAY)[5:6]])
+    frame = frame.filter(
+        ~(
+            (pl.col("operating_day") == PLAIN_DAYS[0])
+            & (pl.col("interval_start_local").dt.hour() == 2)
+        )
+    )
+    by_day = assert_same_as_each_day(frame, spec)
+    assert failing(by_day, "duplicates") == [NORMAL_DAY]
+    assert failing(by_day, "gaps") == [PLAIN_DAYS[0]]
+
+
+def test_generated_ercot_files(tmp_path: Path) -> None:
+    """The stand-in ISO's real file format, parsed by the reader, around the fall-back day."""
+    days = [FALL_BACK - timedelta(days=1), FALL_BACK, NORMAL_DAY]
+    paths = []
+    for doc in generate_documents(RT_PRICES, days, n_nodes=12, compresslevel=1):
+        path = tmp_path / doc.csv_name
+        path.write_bytes(doc.csv_bytes)
+        paths.append(path)
+    frame = read_dataset_files(paths, RT_PRICES)
+    assert not any(failing(assert_same_as_each_day(frame, RT_PRICES), n) for n in RAW_CHECKS)
+    broken = on_day(frame, FALL_BACK, 17, lmp=6_000.0)
+    broken = pl.concat([broken, broken.filter(pl.col("operating_day") == NORMAL_DAY)[-1:]])
+    by_day = assert_same_as_each_day(broken, RT_PRICES)
+    assert failing(by_day, "price_range") == [FALL_BACK]
+    assert failing(by_day, "duplicates") == [NORMAL_DAY]
+
+
+def test_empty_frame_and_rows_without_a_day() -> None:
+    rt = price_long(RT_PRICES, [NORMAL_DAY, FALL_BACK], RT_SERIES)
+    assert raw_checks_by_day(rt.clear(), RT_PRICES) == {}
+    for name in RAW_CHECKS:
+        assert per_frame_check(name)(rt.clear(), RT_PRICES) == ROW_LEVEL_CHECKS[name](
+            rt.clear(), RT_PRICES
+        )
+    dayless = on_day(rt, NORMAL_DAY, 0, operating_day=None)
+    by_day = assert_same_as_each_day(dayless, RT_PRICES)
+    assert list(by_day) == [FALL_BACK, NORMAL_DAY]
+
+
+def test_days_in_any_row_order() -> None:
+    """Frames whose rows are not grouped by day (nothing marks the days sorted)."""
+    shuffled = faulty_prices().sample(fraction=1.0, shuffle=True, seed=12)
+    by_day = assert_same_as_each_day(shuffled, RT_PRICES)
+    assert failing(by_day, "duplicates") == [FALL_BACK, PLAIN_DAYS[0]]
+
+
+def test_days_years_apart_and_eras() -> None:
+    """Sparse days (the grid is built for the days present only) in both price-cap eras."""
+    days = [date(2011, 3, 13), date(2021, 2, 15), FALL_BACK]
+    rt = on_day(price_long(RT_PRICES, days, RT_SERIES), date(2021, 2, 15), 9, lmp=8_000.0)
+    rt = on_day(rt, FALL_BACK, 9, lmp=8_000.0)  # over the 5,000 cap from June 2022
+    by_day = assert_same_as_each_day(rt, RT_PRICES)
+    assert failing(by_day, "price_range") == [FALL_BACK]
+    assert by_day[date(2011, 3, 13)]["gaps"].metadata["expected_intervals"] == 92
