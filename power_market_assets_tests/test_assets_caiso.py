@@ -39,12 +39,12 @@ def _resources(root: Path, server) -> dict:
 @pytest.mark.parametrize("spec", caiso.CAISO_DATASETS, ids=lambda s: s.dataset)
 def test_fall_back_day_end_to_end(tmp_path: Path, server, spec) -> None:
     assets = build_dataset_assets(spec)
-    csv_asset, raw_asset, flat_asset = assets
+    daily_assets, flat_asset = assets
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(tmp_path, server)
     daily = dg.materialize(
         assets,
-        selection=[csv_asset.key, raw_asset.key],
+        selection=list(daily_assets.keys),
         partition_key=FALL_BACK.isoformat(),
         resources=resources,
         instance=instance,

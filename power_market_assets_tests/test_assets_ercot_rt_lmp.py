@@ -168,13 +168,13 @@ def test_dagster_one_fall_back_day(tmp_path: Path, fall_back_docs) -> None:
         }
         daily = dg.materialize(
             assets,
-            selection=dg.AssetSelection.assets(assets[0].key, assets[1].key),
+            selection=dg.AssetSelection.assets(*assets[0].keys),
             partition_key=FALL_BACK.isoformat(),
             resources=resources,
         )
         monthly = dg.materialize(
             assets,
-            selection=dg.AssetSelection.assets(assets[2].key),
+            selection=dg.AssetSelection.assets(assets[1].key),
             partition_key="2024-11-01",
             resources=resources,
         )

@@ -45,7 +45,8 @@ def lake_root(server, tmp_path_factory) -> Path:
     """One run for every dataset's fall-back day (csv + raw_parquet), one for the month."""
     root = tmp_path_factory.mktemp("nyiso_lake")
     assets = [a for spec in nyiso.NYISO_DATASETS for a in build_dataset_assets(spec)]
-    daily_keys = [a.key for a in assets if a.key.path[-1].endswith(("_csv", "_raw_parquet"))]
+    keys = [key for a in assets for key in a.keys]
+    daily_keys = [key for key in keys if key.path[-1].endswith(("_csv", "_raw_parquet"))]
     resources = _resources(root, server)
     daily = dg.materialize(
         assets, selection=daily_keys, partition_key=FALL_BACK.isoformat(), resources=resources
@@ -58,7 +59,7 @@ def lake_root(server, tmp_path_factory) -> Path:
     ]
     assert failed == []
     assert {e.check_name for e in daily.get_asset_check_evaluations()} >= {"gaps", "row_count"}
-    flat_keys = [a.key for a in assets if a.key.path[-1].endswith("_flattened")]
+    flat_keys = [key for key in keys if key.path[-1].endswith("_flattened")]
     monthly = dg.materialize(
         assets, selection=flat_keys, partition_key="2024-11-01", resources=resources
     )

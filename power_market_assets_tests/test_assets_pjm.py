@@ -41,8 +41,8 @@ def _resources(root: Path, server) -> dict:
     }
 
 
-def _stage(assets, stage: str) -> dg.AssetsDefinition:
-    return next(a for a in assets if a.key.path[-1].endswith(f"_{stage}"))
+def _keys(specs, *stages: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey(spec.asset_key_path(stage)) for spec in specs for stage in stages]
 
 
 def test_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
@@ -53,7 +53,8 @@ def test_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(tmp_path, server)
     daily = dg.materialize(
-        [_stage(a, s) for a in by_spec.values() for s in ("csv", "raw_parquet")],
+        everything,
+        selection=_keys(by_spec, "csv", "raw_parquet"),
         partition_key=FALL_BACK.isoformat(),
         resources=resources,
         instance=instance,
@@ -66,7 +67,7 @@ def test_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
 
     flat = dg.materialize(
         everything,
-        selection=dg.AssetSelection.assets(*(_stage(a, "flattened").key for a in by_spec.values())),
+        selection=_keys(by_spec, "flattened"),
         partition_key="2024-11-01",
         resources=resources,
         instance=instance,
@@ -93,16 +94,16 @@ def test_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
 def test_spring_forward_day_and_unpublished_day(tmp_path: Path, server) -> None:
     spec = pjm.DA_PRICES
     assets = build_dataset_assets(spec)
-    daily = [_stage(assets, "csv"), _stage(assets, "raw_parquet")]
+    daily = {"assets": assets, "selection": _keys([spec], "csv", "raw_parquet")}
     resources = _resources(tmp_path, server)
-    result = dg.materialize(daily, partition_key=SPRING_FORWARD.isoformat(), resources=resources)
+    result = dg.materialize(**daily, partition_key=SPRING_FORWARD.isoformat(), resources=resources)
     assert result.success
     raw = pl.read_parquet(
         Lake.at(tmp_path).partition_file("pjm/da_prices/raw_parquet", "2024-03-10")
     )
     assert raw.group_by("location").len()["len"].unique().to_list() == [23]
     missing = dg.materialize(
-        daily, partition_key="2024-11-05", resources=resources, raise_on_error=False
+        **daily, partition_key="2024-11-05", resources=resources, raise_on_error=False
     )
     # Nothing published yet: the run succeeds, nothing is written and the day is observed
     # as not available (a later run or the sensor picks it up).

@@ -1,9 +1,11 @@
 """One factory builds every dataset's csv -> raw_parquet -> flattened assets from its spec.
 
-Daily stages (csv, raw_parquet) run a backfill range as one run (BackfillPolicy.single_run)
-and still write one Parquet file per operating day (the lake IO manager splits the output).
-Checks that guard the data run inside the asset on the in-memory frame, before anything is
-written: when a blocking one fails, the run fails and the previous files stay in place.
+The daily stages (csv, raw_parquet) are two assets of one op (`build_daily_assets`): a range
+runs as one run (BackfillPolicy.single_run) in which each day is landed while the day before
+is parsed, and each day is still one Parquet file (the lake IO manager splits the output).
+Either asset can be materialized alone (stage 2 then reads stage 1 from the lake). Checks
+that guard the data run inside the op on the in-memory frame, before anything is renamed into
+place: when a blocking one fails, the run fails and the previous files stay in place.
 """
 
 import os
@@ -26,7 +28,12 @@ from power_market_assets.io.lake import (
     write_failure_marker,
 )
 from power_market_assets.io.locations import write_locations
-from power_market_assets.io.stages import land_days, parse_days
+from power_market_assets.io.stages import (
+    ParsedDay,
+    land_and_parse_days,
+    land_days,
+    parse_days,
+)
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.reporting import plots
@@ -98,58 +105,143 @@ def _landed_from_folder(folder: Path) -> list[LandedSource]:
     return [LandedSource(path=folder / name, original_name=name) for name in names]
 
 
-def build_csv_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
+def daily_spec(spec: DatasetSpec, stage: str, description: str, **extra) -> dg.AssetSpec:
+    """The asset spec of a daily stage (csv, raw_parquet) in the op that runs both."""
+    args = stage_asset_args(spec, stage, "daily", description)
+    return dg.AssetSpec(
+        key=args["key"],
+        description=args["description"],
+        metadata=args["metadata"],
+        group_name=args["group_name"],
+        partitions_def=args["partitions_def"],
+        # A range the ISO has not published at all materializes nothing instead of
+        # failing: see not_available().
+        skippable=True,
+        **extra,
+    ).with_io_manager_key(args["io_manager_key"])
+
+
+def daily_op_name(spec: DatasetSpec) -> str:
+    """The op running a dataset's stages 1 and 2 (its config is CsvStageConfig)."""
+    return f"{spec.iso.lower()}__{spec.dataset}_csv_raw_parquet"
+
+
+def build_daily_assets(spec: DatasetSpec) -> dg.AssetsDefinition:
+    """Stages 1 (csv) and 2 (raw_parquet) of a dataset: two assets, one op, so that a day is
+    landed while the day before is parsed (io/stages.land_and_parse_days) instead of every day
+    landing before the first is parsed. Either stage can still be materialized alone."""
+    csv_key = dg.AssetKey(spec.asset_key_path("csv"))
+    raw_key = dg.AssetKey(spec.asset_key_path("raw_parquet"))
     source_key = f"{spec.iso.lower()}_source"
 
-    @dg.asset(
-        **stage_asset_args(
-            spec,
-            "csv",
-            "daily",
-            f"Stage 1, {spec.title} ({spec.report_code}): the original CSV files of each "
-            "operating day, extracted safely from the ISO's zips, with metadata.json; the "
-            "asset's value is the manifest of those files.",
-            required_resource_keys={source_key, "lake"},
-            kinds={"csv", "parquet"},
-            # A range the ISO has not published at all materializes nothing (and skips the
-            # downstream stages) instead of failing: see not_available().
-            output_required=False,
-        )
+    @dg.multi_asset(
+        name=daily_op_name(spec),
+        specs=[
+            daily_spec(
+                spec,
+                "csv",
+                f"Stage 1, {spec.title} ({spec.report_code}): the original CSV files of each "
+                "operating day, extracted safely from the ISO's zips (a day of many small CSVs "
+                "as one joined CSV with its index and the archives as served), with "
+                "metadata.json; the asset's value is the manifest of those files.",
+                kinds={"csv", "parquet"},
+            ),
+            daily_spec(
+                spec,
+                "raw_parquet",
+                f"Stage 2, {spec.title}: the standard long table for each operating day "
+                f"(UTC-correct interval starts, Float64 prices, source_file kept), "
+                f"{spec.interval_minutes}-minute intervals.",
+                deps=[csv_key],
+                kinds={"polars", "parquet"},
+            ),
+        ],
+        check_specs=check_specs(raw_key, RAW_CHECKS),
+        partitions_def=daily_for(spec),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        required_resource_keys={source_key, "lake"},
+        can_subset=True,
     )
-    def csv_stage(context: dg.AssetExecutionContext, config: CsvStageConfig) -> Iterator[dg.Output]:
+    def daily_stages(
+        context: dg.AssetExecutionContext, config: CsvStageConfig
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         lake = context.resources.lake.lake
         days = partition_days(context)
-        if config.source == "landing":
-            sources = {
-                day: _landed_from_folder(folder)
-                for day in days
-                if (
-                    folder := lake.landing_day_dir(spec.iso, spec.dataset, day.isoformat())
-                ).exists()
-            }
+        selected = context.selected_asset_keys
+        if csv_key in selected:
+            sources = day_sources(context, spec, config, days)
+            if sources is None:
+                return
+            if raw_key not in selected:
+                manifest = land_days(lake, spec, sources)
+                yield csv_output(context, csv_key, days, manifest)
+                return
+            stream = land_and_parse_days(lake, spec, sources)
         else:
-            download_dir = lake.downloads_dir / spec.iso.lower() / spec.dataset
-            sources = getattr(context.resources, source_key).fetch(spec, days, download_dir)
-        missing = [d.isoformat() for d in days if not sources.get(d)]
-        if missing and config.source == "iso" and len(missing) == len(days):
-            not_available(context, spec, missing)
-            return
-        if missing:
-            raise dg.Failure(
-                f"{spec.iso} {spec.report_code}: no files for operating day(s) {missing} "
-                f"(source: {config.source}); "
-                + (
-                    "not published yet: run the published days on their own"
-                    if config.source == "iso"
-                    else "drop the files into the landing inbox first"
-                ),
-                metadata={"missing_days": ", ".join(missing)},
-            )
-        manifest = land_days(lake, spec, {day: sources[day] for day in days})
-        add_partition_metadata(context, csv_day_metadata(manifest))
-        yield dg.Output(manifest, metadata=run_metadata(days, files=manifest.height))
+            manifest = stage_one_manifest(lake, spec, days)
+            stream = ((None, p) for p in parse_days(spec, days, manifest, lake.root, True))
+        yield from raw_outputs(context, spec, csv_key, raw_key, days, stream)
 
-    return csv_stage
+    return daily_stages
+
+
+def day_sources(
+    context: dg.AssetExecutionContext, spec: DatasetSpec, config: CsvStageConfig, days: list[date]
+) -> dict[date, list] | None:
+    """Each day's files from the ISO or the landing folder; None when the ISO has published
+    none of the days yet (nothing to materialize); dg.Failure when only some are missing."""
+    lake = context.resources.lake.lake
+    if config.source == "landing":
+        sources = {
+            day: _landed_from_folder(folder)
+            for day in days
+            if (folder := lake.landing_day_dir(spec.iso, spec.dataset, day.isoformat())).exists()
+        }
+    else:
+        download_dir = lake.downloads_dir / spec.iso.lower() / spec.dataset
+        source = getattr(context.resources, f"{spec.iso.lower()}_source")
+        sources = source.fetch(spec, days, download_dir)
+    missing = [d.isoformat() for d in days if not sources.get(d)]
+    if missing and config.source == "iso" and len(missing) == len(days):
+        not_available(context, spec, missing)
+        return None
+    if missing:
+        raise dg.Failure(
+            f"{spec.iso} {spec.report_code}: no files for operating day(s) {missing} "
+            f"(source: {config.source}); "
+            + (
+                "not published yet: run the published days on their own"
+                if config.source == "iso"
+                else "drop the files into the landing inbox first"
+            ),
+            metadata={"missing_days": ", ".join(missing)},
+        )
+    return {day: sources[day] for day in days}
+
+
+def csv_output(
+    context: dg.AssetExecutionContext, csv_key: dg.AssetKey, days: list[date], manifest
+) -> dg.Output:
+    """Stage 1's output: the manifest, with each day's files, bytes and data lines."""
+    add_partition_metadata(context, csv_day_metadata(manifest), asset_key=csv_key)
+    return dg.Output(
+        manifest,
+        output_name=csv_key.to_python_identifier(),
+        metadata=run_metadata(days, files=manifest.height),
+    )
+
+
+def stage_one_manifest(lake, spec: DatasetSpec, days: list[date]) -> pl.DataFrame:
+    """The stage-1 manifest of days already landed (stage 2 run on its own)."""
+    lake_path = stage_lake_path(spec, "csv")
+    files = lake.existing_partition_files(lake_path, [day.isoformat() for day in days])
+    if len(files) < len(days):
+        landed = {path.stem for path in files}
+        missing = [day.isoformat() for day in days if day.isoformat() not in landed]
+        raise dg.Failure(
+            f"{lake_path}: operating day(s) {missing} are not landed: materialize stage 1 first"
+        )
+    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
 
 
 def not_available(context: dg.AssetExecutionContext, spec: DatasetSpec, days: list[str]) -> None:
@@ -162,7 +254,7 @@ def not_available(context: dg.AssetExecutionContext, spec: DatasetSpec, days: li
     )
     context.log_event(
         dg.AssetObservation(
-            asset_key=context.asset_key,
+            asset_key=dg.AssetKey(spec.asset_key_path("csv")),
             metadata={"not_available_days": ", ".join(days), "status": "not available"},
         )
     )
@@ -281,60 +373,60 @@ def fail_partitions(
     )
 
 
-def build_raw_asset(spec: DatasetSpec, csv_key: dg.AssetKey) -> dg.AssetsDefinition:
-    asset_key = dg.AssetKey(spec.asset_key_path("raw_parquet"))
+def raw_outputs(
+    context: dg.AssetExecutionContext,
+    spec: DatasetSpec,
+    csv_key: dg.AssetKey,
+    raw_key: dg.AssetKey,
+    days: list[date],
+    stream: Iterator[tuple[pl.DataFrame | None, ParsedDay]],
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Stage 2 of every day as `stream` gives it (with the day's manifest rows when the day was
+    landed in this run): each day written under a temp name as soon as it is parsed, so memory
+    holds a few days whatever the range's length. Stage 1's output comes first, so landed days
+    stay materialized when a day fails stage 2; then the checks, which fail the run (nothing
+    of stage 2 renamed into place) when a blocking one failed or a day did not parse."""
+    lake = context.resources.lake.lake
     lake_path = stage_lake_path(spec, "raw_parquet")
-
-    @dg.asset(
-        **stage_asset_args(
-            spec,
-            "raw_parquet",
-            "daily",
-            f"Stage 2, {spec.title}: the standard long table for each operating day "
-            f"(UTC-correct interval starts, Float64 prices, source_file kept), "
-            f"{spec.interval_minutes}-minute intervals.",
-            ins={"manifest": dg.AssetIn(key=csv_key)},
-            required_resource_keys={"lake"},
-            kinds={"polars", "parquet"},
-            check_specs=check_specs(asset_key, RAW_CHECKS),
-        )
+    staged: dict[str, tuple[Path, Path]] = {}
+    outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
+    changes: dict[str, PartitionChanges] = {}
+    summaries: dict[str, RawSummary] = {}
+    unparsed: dict[str, str] = {}
+    landed: list[pl.DataFrame] = []
+    try:
+        for files, parsed in stream:
+            if files is not None:
+                landed.append(files)
+            key = parsed.day.isoformat()
+            if parsed.error is not None:
+                unparsed[key] = str(parsed.error)
+                continue
+            final = lake.partition_file(lake_path, key)
+            # A re-published day: what it changes, compared before the file is replaced.
+            diff = diff_with_file(final, parsed.frame, spec.unique_key)
+            if diff is not None:
+                changes[key] = diff
+            staged[key] = (stage_parquet(parsed.frame, final), final)
+            outcomes[key] = parsed.outcomes
+            summaries[key] = RawSummary(spec, parsed.frame)
+        if landed:
+            yield csv_output(context, csv_key, days, pl.concat(landed))
+        if unparsed:
+            fail_partitions(context, lake_path, unparsed)
+        yield from evaluate_checks(context, raw_key, lake_path, RAW_CHECKS, outcomes)
+    except BaseException:
+        discard_staged(staged)
+        raise
+    add_partition_metadata(
+        context, {k: s.metadata() for k, s in summaries.items()}, asset_key=raw_key
     )
-    def raw_stage(
-        context: dg.AssetExecutionContext, manifest: pl.LazyFrame
-    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-        lake = context.resources.lake.lake
-        files = manifest.collect()
-        staged: dict[str, tuple[Path, Path]] = {}
-        outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
-        changes: dict[str, PartitionChanges] = {}
-        summaries: dict[str, RawSummary] = {}
-        try:
-            # Each day is written (under a temp name) as soon as it is parsed, so memory
-            # holds about one day whatever the length of the range.
-            for parsed in parse_days(spec, partition_days(context), files, lake.root, checks=True):
-                key = parsed.day.isoformat()
-                if parsed.error is not None:
-                    fail_partitions(context, lake_path, {key: str(parsed.error)})
-                final = lake.partition_file(lake_path, key)
-                # A re-published day: what it changes, compared before the file is replaced.
-                diff = diff_with_file(final, parsed.frame, spec.unique_key)
-                if diff is not None:
-                    changes[key] = diff
-                staged[key] = (stage_parquet(parsed.frame, final), final)
-                outcomes[key] = parsed.outcomes
-                summaries[key] = RawSummary(spec, parsed.frame)
-            yield from evaluate_checks(context, asset_key, lake_path, RAW_CHECKS, outcomes)
-        except BaseException:
-            discard_staged(staged)
-            raise
-        add_partition_metadata(context, {k: s.metadata() for k, s in summaries.items()})
-        rows = sum(s.rows for s in summaries.values())
-        yield dg.Output(
-            StagedPartitions(staged, rows, changes),
-            metadata={**run_metadata(list(summaries), rows=rows), **change_metadata(changes)},
-        )
-
-    return raw_stage
+    rows = sum(s.rows for s in summaries.values())
+    yield dg.Output(
+        StagedPartitions(staged, rows, changes),
+        output_name=raw_key.to_python_identifier(),
+        metadata={**run_metadata(list(summaries), rows=rows), **change_metadata(changes)},
+    )
 
 
 def change_metadata(changes: dict[str, PartitionChanges]) -> dict:
@@ -471,7 +563,6 @@ def wide_metadata(
 
 
 def build_dataset_assets(spec: DatasetSpec) -> list[dg.AssetsDefinition]:
-    csv_asset = build_csv_asset(spec)
-    raw_asset = build_raw_asset(spec, csv_asset.key)
-    flat_asset = build_flattened_asset(spec, raw_asset.key)
-    return [csv_asset, raw_asset, flat_asset]
+    """A dataset's assets: stages 1 and 2 in one op (csv, raw_parquet), then flattened."""
+    daily = build_daily_assets(spec)
+    return [daily, build_flattened_asset(spec, dg.AssetKey(spec.asset_key_path("raw_parquet")))]

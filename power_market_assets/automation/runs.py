@@ -21,6 +21,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from power_market_assets.assets.factory import daily_op_name
 from power_market_assets.automation.instance_db import sqlite_databases_held_open
 from power_market_assets.formats.archive import atomic_write_bytes
 from power_market_assets.io.catalog import sweep_dead_rebuilds
@@ -56,10 +57,9 @@ def daily_job_name(spec: DatasetSpec) -> str:
 
 
 def landing_run_config(spec: DatasetSpec) -> dict:
-    """Stage 1 takes the day's files from the landing folder instead of the ISO (the csv
-    asset's op is named after its key, e.g. ercot__da_prices_csv)."""
-    op = dg.AssetKey(spec.asset_key_path("csv")).to_python_identifier()
-    return {"ops": {op: {"config": {"source": "landing"}}}}
+    """Stage 1 takes the day's files from the landing folder instead of the ISO (the op of
+    stages 1 and 2, assets.factory.daily_op_name)."""
+    return {"ops": {daily_op_name(spec): {"config": {"source": "landing"}}}}
 
 
 def log_config(log_level: str = "WARNING") -> dict:

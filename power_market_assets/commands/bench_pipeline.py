@@ -1,6 +1,6 @@
 """The `pipeline` and `pipeline+checks` phases of `power-market bench`: the code the csv and
-raw_parquet assets run, minus Dagster (land, parse, optionally check, one Parquet file a day).
-Run by commands/bench.py in a process of its own."""
+raw_parquet assets run, minus Dagster (each day landed while the day before is parsed,
+optionally checked, one Parquet file a day). Run by commands/bench.py in a process of its own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from power_market_assets.commands.bench_measure import PhaseInput, Timing, phase_main, timed
 from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
-from power_market_assets.io.stages import land_days, parse_days
+from power_market_assets.io.stages import land_and_parse_days
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import operating_day_for
 from power_market_assets.sources.landing import LandedSource
@@ -27,7 +27,7 @@ def zips_by_day(zips: list[Path], spec: DatasetSpec) -> dict[date, list[Path]]:
 
 
 def run_pipeline(given: PhaseInput) -> tuple[int, Timing]:
-    """Land every day, parse (and check) them, write each day's raw_parquet file."""
+    """Land and parse (and check) every day, write each day's raw_parquet file."""
     spec, lake = given.spec, Lake.at(given.data_root)
     sources = {
         day: [LandedSource(path=p, original_name=p.name) for p in paths]
@@ -35,8 +35,7 @@ def run_pipeline(given: PhaseInput) -> tuple[int, Timing]:
     }
     rows = 0
     with timed() as timing:
-        manifest = land_days(lake, spec, sources)
-        for parsed in parse_days(spec, sorted(sources), manifest, lake.root, given.checks):
+        for _, parsed in land_and_parse_days(lake, spec, sources, given.checks):
             if parsed.error is not None:
                 raise parsed.error
             failed = {name: o for name, o in parsed.outcomes.items() if not o.passed}

@@ -66,6 +66,16 @@ def land_days(lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any
     Two days land at once: unzipping, hashing and file I/O release the GIL. (Worker processes
     were measured slower here: their start-up costs more than the GIL-bound part they save.)
     """
+    land = _day_lander(lake, spec, sources)
+    with ThreadPoolExecutor(max_workers=LANDING_WORKERS) as pool:
+        rows = [row for day_rows in pool.map(land, sorted(sources)) for row in day_rows]
+    return manifest_frame(rows, lake.root)
+
+
+def _day_lander(
+    lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any]]
+) -> Callable[[date], list[dict]]:
+    """Lands one day of `sources` into the dataset's stage-1 folder: its manifest rows."""
     join_csv = joins_csv_members(spec)
     lake_path = stage_lake_path(spec, "csv")
 
@@ -73,9 +83,7 @@ def land_days(lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any
         day_dir = lake.csv_day_dir(lake_path, day.isoformat())
         return land_operating_day(day, sources[day], day_dir, join_csv=join_csv)
 
-    with ThreadPoolExecutor(max_workers=LANDING_WORKERS) as pool:
-        rows = [row for day_rows in pool.map(land, sorted(sources)) for row in day_rows]
-    return manifest_frame(rows, lake.root)
+    return land
 
 
 def read_day(
@@ -237,20 +245,72 @@ def parse_days(
     """Parse (and check) the days in order, two at a time: one day's Python file reading
     overlaps the other's Polars work, which runs without the GIL. Files landed under several
     of the days are parsed once, first."""
-
     shared = parse_shared_files(spec, manifest, root)
 
     def parse(day: date) -> ParsedDay:
         files = manifest.filter(pl.col("operating_day") == day)
-        try:
-            frame, counted = read_day(spec, day, files, root, shared)
-        except FormatError as exc:
-            return ParsedDay(day, None, {}, exc)
-        if not checks:
-            return ParsedDay(day, frame, {})
-        return ParsedDay(day, frame, run_raw_checks(spec, frame, files, root, counted, shared))
+        return parse_day(spec, day, files, root, checks, shared)
 
     yield from in_order_ahead(parse, days, PARSE_WORKERS)
+
+
+def parse_day(
+    spec: DatasetSpec,
+    day: date,
+    files: pl.DataFrame,
+    root: Path,
+    checks: bool,
+    shared: Mapping[SharedKey, SharedFile] | None = None,
+) -> ParsedDay:
+    """One operating day's stage-1 files (manifest rows) -> its long table and checks."""
+    try:
+        frame, counted = read_day(spec, day, files, root, shared)
+    except FormatError as exc:
+        return ParsedDay(day, None, {}, exc)
+    if not checks:
+        return ParsedDay(day, frame, {})
+    return ParsedDay(day, frame, run_raw_checks(spec, frame, files, root, counted, shared))
+
+
+def land_and_parse_days(
+    lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any]], checks: bool = True
+) -> Iterator[tuple[pl.DataFrame, ParsedDay]]:
+    """Stages 1 and 2 of each day, in day order: (the day's manifest rows, the parsed day).
+
+    Pipelined: a day lands (unzipping and file work, mostly holding the GIL) while the day
+    before is parsed (Polars, mostly without it), so two cores stay busy and a landed day is
+    parsed while its bytes are still in the page cache. When a file is listed under several
+    days (a yearly workbook, a monthly CSV) every day lands first and such files are parsed
+    once for the run (`parse_days`), not once per day.
+    """
+    days = sorted(sources)
+    if _listed_under_several_days(sources):
+        manifest = land_days(lake, spec, sources)
+        for parsed in parse_days(spec, days, manifest, lake.root, checks):
+            yield manifest.filter(pl.col("operating_day") == parsed.day), parsed
+        return
+    land = _day_lander(lake, spec, sources)
+
+    def land_and_parse(day: date) -> tuple[pl.DataFrame, ParsedDay]:
+        files = manifest_frame(land(day), lake.root)
+        return files, parse_day(spec, day, files, lake.root, checks)
+
+    yield from in_order_ahead(land_and_parse, days, PARSE_WORKERS)
+
+
+def _listed_under_several_days(sources: Mapping[date, Sequence[Any]]) -> bool:
+    seen: set[str] = set()
+    for items in sources.values():
+        names = {_source_name(item) for item in items}
+        if names & seen:
+            return True
+        seen |= names
+    return False
+
+
+def _source_name(item: Any) -> str:
+    """A landing source's file name (LandedSource, DownloadedDocument or a path)."""
+    return getattr(item, "original_name", None) or Path(getattr(item, "path", item)).name
 
 
 def in_order_ahead(work: Callable[[Any], Any], items: Sequence[Any], workers: int) -> Iterator:
