@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -247,11 +247,13 @@ def parse_days(
     of the days are parsed once, first."""
     shared = parse_shared_files(spec, manifest, root)
 
-    def parse(day: date) -> ParsedDay:
+    def parse(day: date) -> tuple[pl.DataFrame, ParsedDay]:
         files = manifest.filter(pl.col("operating_day") == day)
-        return parse_day(spec, day, files, root, checks, shared)
+        return files, parse_day(spec, day, files, root, checks, shared)
 
-    yield from in_order_ahead(parse, days, PARSE_WORKERS)
+    parsed_days = in_order_ahead(parse, days, PARSE_WORKERS)
+    for _, parsed in checked_in_batches(parsed_days, spec) if checks else parsed_days:
+        yield parsed
 
 
 def parse_day(
@@ -262,14 +264,17 @@ def parse_day(
     checks: bool,
     shared: Mapping[SharedKey, SharedFile] | None = None,
 ) -> ParsedDay:
-    """One operating day's stage-1 files (manifest rows) -> its long table and checks."""
+    """One operating day's stage-1 files (manifest rows) -> its long table (and its row
+    count check; the checks on the table itself run on batches of days:
+    `checked_in_batches`)."""
     try:
         frame, counted = read_day(spec, day, files, root, shared)
     except FormatError as exc:
         return ParsedDay(day, None, {}, exc)
     if not checks:
         return ParsedDay(day, frame, {})
-    return ParsedDay(day, frame, run_raw_checks(spec, frame, files, root, counted, shared))
+    row_count = row_count_outcome(spec, frame, files, root, counted, shared)
+    return ParsedDay(day, frame, {"row_count": row_count})
 
 
 def land_and_parse_days(
@@ -295,7 +300,40 @@ def land_and_parse_days(
         files = manifest_frame(land(day), lake.root)
         return files, parse_day(spec, day, files, lake.root, checks)
 
-    yield from in_order_ahead(land_and_parse, days, PARSE_WORKERS)
+    parsed_days = in_order_ahead(land_and_parse, days, PARSE_WORKERS)
+    yield from checked_in_batches(parsed_days, spec) if checks else parsed_days
+
+
+CHECK_BATCH_DAYS = 7  # days checked in one vectorized pass (quality.raw_checks_by_day)
+
+
+def checked_in_batches(
+    parsed_days: Iterator[tuple[pl.DataFrame, ParsedDay]], spec: DatasetSpec
+) -> Iterator[tuple[pl.DataFrame, ParsedDay]]:
+    """The days with the checks on their long tables (schema, duplicates, gaps, price_range)
+    added, computed for a week of days at once: per-call costs dominate a single day's checks,
+    and the frames are only chained (`rechunk=False`), not copied."""
+    batch: list[tuple[pl.DataFrame, ParsedDay]] = []
+    for item in parsed_days:
+        batch.append(item)
+        if len(batch) == CHECK_BATCH_DAYS:
+            yield from _check_batch(batch, spec)
+            batch = []
+    yield from _check_batch(batch, spec)
+
+
+def _check_batch(
+    batch: list[tuple[pl.DataFrame, ParsedDay]], spec: DatasetSpec
+) -> Iterator[tuple[pl.DataFrame, ParsedDay]]:
+    frames = [parsed.frame for _, parsed in batch if parsed.frame is not None]
+    nonempty = [frame for frame in frames if frame.height]
+    by_day = quality.raw_checks_by_day(pl.concat(nonempty, rechunk=False), spec) if nonempty else {}
+    for files, parsed in batch:
+        if parsed.frame is None:
+            yield files, parsed
+            continue
+        outcomes = by_day.get(parsed.day) or quality.frame_checks(parsed.frame, spec)
+        yield files, replace(parsed, outcomes={**outcomes, **parsed.outcomes})
 
 
 def _listed_under_several_days(sources: Mapping[date, Sequence[Any]]) -> bool:
@@ -412,17 +450,17 @@ def _is_shared(keys: Sequence[SharedKey]) -> pl.Expr:
     return names.is_in([f"{name}\0{sha}" for name, sha in keys])
 
 
-def run_raw_checks(
+def row_count_outcome(
     spec: DatasetSpec,
     frame: pl.DataFrame,
     manifest: pl.DataFrame,
     root: Path,
     counted: pl.DataFrame | None = None,
     shared: Mapping[SharedKey, SharedFile] | None = None,
-) -> dict[str, quality.CheckOutcome]:
-    """The stage-2 checks of one operating day. row_count reconciles every row parsed from
-    the day's files (`counted`: their stage-1 file names, when they span other days too;
-    `read_day`) with the rows counted in those files (`shared`: counted once per run)."""
+) -> quality.CheckOutcome:
+    """The row_count check of one operating day: every row parsed from the day's files
+    (`counted`: their stage-1 file names, when they span other days too; `read_day`)
+    reconciled with the rows counted in those files (`shared`: counted once per run)."""
     shared = shared or {}
     per_file = {}
     files = manifest.filter(~_in_joined_file(manifest))
@@ -438,13 +476,7 @@ def run_raw_checks(
         per_file.update(expected_joined_rows(root / path, members, spec))
     if counted is None:
         counted = stage1_files(frame, list(per_file))
-    return {
-        "schema": quality.check_schema(frame, spec),
-        "duplicates": quality.check_duplicates(frame, spec),
-        "row_count": quality.check_row_count(counted, sum(per_file.values()), per_file=per_file),
-        "gaps": quality.check_gaps(frame, spec),
-        "price_range": quality.check_price_range(frame, spec),
-    }
+    return quality.check_row_count(counted, sum(per_file.values()), per_file=per_file)
 
 
 def _sha_column(manifest: pl.DataFrame) -> pl.Expr:

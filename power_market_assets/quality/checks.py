@@ -553,6 +553,17 @@ def _sorted_days(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(days.set_sorted())
 
 
+def frame_checks(frame: Frame, spec: DatasetSpec) -> dict[str, CheckOutcome]:
+    """The stage-2 checks (schema, duplicates, gaps, price_range) of a frame as one group: a
+    day `raw_checks_by_day` has no rows of."""
+    return {
+        "schema": check_schema(frame, spec),
+        "duplicates": check_duplicates(frame, spec),
+        "gaps": check_gaps(frame, spec),
+        "price_range": check_price_range(frame, spec),
+    }
+
+
 def raw_checks_by_day(frame: Frame, spec: DatasetSpec) -> dict[date, dict[str, CheckOutcome]]:
     """The stage-2 checks (schema, duplicates, gaps, price_range) of every operating day in
     `frame`, each outcome the same as the per-frame check gives on that day's rows alone,
