@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -247,13 +247,11 @@ def parse_days(
     of the days are parsed once, first."""
     shared = parse_shared_files(spec, manifest, root)
 
-    def parse(day: date) -> tuple[pl.DataFrame, ParsedDay]:
+    def parse(day: date) -> ParsedDay:
         files = manifest.filter(pl.col("operating_day") == day)
-        return files, parse_day(spec, day, files, root, checks, shared)
+        return parse_day(spec, day, files, root, checks, shared)
 
-    parsed_days = in_order_ahead(parse, days, PARSE_WORKERS)
-    for _, parsed in checked_in_batches(parsed_days, spec) if checks else parsed_days:
-        yield parsed
+    yield from in_order_ahead(parse, days, PARSE_WORKERS)
 
 
 def parse_day(
@@ -264,9 +262,8 @@ def parse_day(
     checks: bool,
     shared: Mapping[SharedKey, SharedFile] | None = None,
 ) -> ParsedDay:
-    """One operating day's stage-1 files (manifest rows) -> its long table (and its row
-    count check; the checks on the table itself run on batches of days:
-    `checked_in_batches`)."""
+    """One operating day's stage-1 files (manifest rows) -> its long table and its checks
+    (run here, in the parse workers: a day's checks overlap the next day's parsing)."""
     try:
         frame, counted = read_day(spec, day, files, root, shared)
     except FormatError as exc:
@@ -274,7 +271,7 @@ def parse_day(
     if not checks:
         return ParsedDay(day, frame, {})
     row_count = row_count_outcome(spec, frame, files, root, counted, shared)
-    return ParsedDay(day, frame, {"row_count": row_count})
+    return ParsedDay(day, frame, {**quality.frame_checks(frame, spec), "row_count": row_count})
 
 
 def land_and_parse_days(
@@ -300,40 +297,7 @@ def land_and_parse_days(
         files = manifest_frame(land(day), lake.root)
         return files, parse_day(spec, day, files, lake.root, checks)
 
-    parsed_days = in_order_ahead(land_and_parse, days, PARSE_WORKERS)
-    yield from checked_in_batches(parsed_days, spec) if checks else parsed_days
-
-
-CHECK_BATCH_DAYS = 7  # days checked in one vectorized pass (quality.raw_checks_by_day)
-
-
-def checked_in_batches(
-    parsed_days: Iterator[tuple[pl.DataFrame, ParsedDay]], spec: DatasetSpec
-) -> Iterator[tuple[pl.DataFrame, ParsedDay]]:
-    """The days with the checks on their long tables (schema, duplicates, gaps, price_range)
-    added, computed for a week of days at once: per-call costs dominate a single day's checks,
-    and the frames are only chained (`rechunk=False`), not copied."""
-    batch: list[tuple[pl.DataFrame, ParsedDay]] = []
-    for item in parsed_days:
-        batch.append(item)
-        if len(batch) == CHECK_BATCH_DAYS:
-            yield from _check_batch(batch, spec)
-            batch = []
-    yield from _check_batch(batch, spec)
-
-
-def _check_batch(
-    batch: list[tuple[pl.DataFrame, ParsedDay]], spec: DatasetSpec
-) -> Iterator[tuple[pl.DataFrame, ParsedDay]]:
-    frames = [parsed.frame for _, parsed in batch if parsed.frame is not None]
-    nonempty = [frame for frame in frames if frame.height]
-    by_day = quality.raw_checks_by_day(pl.concat(nonempty, rechunk=False), spec) if nonempty else {}
-    for files, parsed in batch:
-        if parsed.frame is None:
-            yield files, parsed
-            continue
-        outcomes = by_day.get(parsed.day) or quality.frame_checks(parsed.frame, spec)
-        yield files, replace(parsed, outcomes={**outcomes, **parsed.outcomes})
+    yield from in_order_ahead(land_and_parse, days, PARSE_WORKERS)
 
 
 def _listed_under_several_days(sources: Mapping[date, Sequence[Any]]) -> bool:
