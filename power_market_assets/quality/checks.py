@@ -554,13 +554,18 @@ def _sorted_days(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def frame_checks(frame: Frame, spec: DatasetSpec) -> dict[str, CheckOutcome]:
-    """The stage-2 checks (schema, duplicates, gaps, price_range) of a frame as one group: a
-    day `raw_checks_by_day` has no rows of."""
+    """The stage-2 checks (schema, duplicates, gaps, price_range) of one operating day's frame:
+    `raw_checks_by_day` (one grid placement shared by gaps and duplicates) when every row has
+    that day, else each check on the frame as one group."""
+    rows = _eager(frame)
+    days = rows.get_column("operating_day") if "operating_day" in rows.columns else None
+    if days is not None and rows.height and not days.null_count() and days.n_unique() == 1:
+        return raw_checks_by_day(rows, spec)[days[0]]
     return {
-        "schema": check_schema(frame, spec),
-        "duplicates": check_duplicates(frame, spec),
-        "gaps": check_gaps(frame, spec),
-        "price_range": check_price_range(frame, spec),
+        "schema": check_schema(rows, spec),
+        "duplicates": check_duplicates(rows, spec),
+        "gaps": check_gaps(rows, spec),
+        "price_range": check_price_range(rows, spec),
     }
 
 
