@@ -202,25 +202,21 @@ def pandas_per_file(
 
 
 def run_floor_sum(given: PhaseInput) -> tuple[int, Timing]:
-    spec = given.spec
-    with timed() as timing:
-        rows = floor_sum(
-            given.zips,
-            spec.file_layout,
-            spec.timezone,
-            spec.interval_minutes,
-            given.data_root / "all.parquet",
-        )
-    return rows, timing
+    return _timed_baseline(given, floor_sum)
 
 
 def run_pandas(given: PhaseInput) -> tuple[int, Timing]:
-    spec = given.spec
     import pandas  # noqa: F401  (imported before the timed part, as a script would)
     import pyarrow  # noqa: F401
 
+    return _timed_baseline(given, pandas_per_file)
+
+
+def _timed_baseline(given: PhaseInput, baseline) -> tuple[int, Timing]:
+    """One baseline over the phase's zips into one Parquet file, timed: its rows."""
+    spec = given.spec
     with timed() as timing:
-        rows = pandas_per_file(
+        rows = baseline(
             given.zips,
             spec.file_layout,
             spec.timezone,

@@ -404,27 +404,14 @@ def _write_member(
             size = _copy_limited(
                 src, out, budget, compressed_size, max_ratio, f"{label} > {base}", digest, lines
             )
-        sha = digest.hexdigest()
-        previous = written.get(base)
-        if previous is not None:
-            if previous.sha256 != sha:
-                raise ArchiveError(label, f"duplicate member name {base!r} with different contents")
+        member = _member(base, target, size, chain, lines, sha256=digest.hexdigest())
+        if not _record(member, written, label):
             _remove_quietly(temp)
-            return
-        if not direct:
+        elif not direct:
             os.replace(temp, target)
     except BaseException:
         _remove_quietly(temp)
         raise
-    written[base] = ExtractedMember(
-        name=base,
-        path=target,
-        size_bytes=size,
-        sha256=sha,
-        archive_chain=chain,
-        data_rows=lines.data_rows,
-        crc32=lines.crc32,
-    )
 
 
 def _keep_member(
@@ -444,22 +431,41 @@ def _keep_member(
     size = _copy_limited(
         src, buffer, budget, compressed_size, max_ratio, f"{label} > {base}", None, lines
     )
-    data = buffer.getvalue()
-    previous = written.get(base)
-    if previous is not None:
-        if previous.data != data:
-            raise ArchiveError(label, f"duplicate member name {base!r} with different contents")
-        return
-    written[base] = ExtractedMember(
+    _record(_member(base, None, size, chain, lines, data=buffer.getvalue()), written, label)
+
+
+def _member(
+    base: str,
+    path: Path | None,
+    size: int,
+    chain: tuple[str, ...],
+    lines: _LineCounter,
+    sha256: str | None = None,
+    data: bytes | None = None,
+) -> ExtractedMember:
+    return ExtractedMember(
         name=base,
-        path=None,
+        path=path,
         size_bytes=size,
-        sha256=None,
+        sha256=sha256,
         archive_chain=chain,
         data_rows=lines.data_rows,
         crc32=lines.crc32,
         data=data,
     )
+
+
+def _record(member: ExtractedMember, written: dict[str, ExtractedMember], label: str) -> bool:
+    """Keep a member under its name: True when new; False when an identical member of that
+    name was kept already; ArchiveError when one with other contents was."""
+    previous = written.get(member.name)
+    if previous is None:
+        written[member.name] = member
+        return True
+    same = (previous.data, previous.sha256) == (member.data, member.sha256)
+    if not same:
+        raise ArchiveError(label, f"duplicate member name {member.name!r} with different contents")
+    return False
 
 
 def sha256_file(path: Path | str) -> str:
