@@ -51,11 +51,11 @@ def runs(month: pl.DataFrame) -> dict[str, Callable[[], dict]]:
 
     def per_day(checks: dict[str, Callable]) -> dict:
         return {
-            day: {name: checks[name](rows, RT_PRICES) for name in quality.RAW_CHECKS}
+            day: {name: checks[name](rows, RT_PRICES) for name in quality.FRAME_CHECKS}
             for (day,), rows in days.items()
         }
 
-    per_frame = {name: getattr(quality, f"check_{name}") for name in quality.RAW_CHECKS}
+    per_frame = {name: getattr(quality, f"check_{name}") for name in quality.FRAME_CHECKS}
     return {
         "row-level, per day (before)": lambda: per_day(quality.ROW_LEVEL_CHECKS),
         "check_* functions, per day": lambda: per_day(per_frame),

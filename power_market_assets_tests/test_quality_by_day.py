@@ -13,7 +13,7 @@ import pytest
 
 from power_market_assets.formats import read_dataset_files
 from power_market_assets.quality import checks as quality
-from power_market_assets.quality.checks import RAW_CHECKS, ROW_LEVEL_CHECKS, raw_checks_by_day
+from power_market_assets.quality.checks import FRAME_CHECKS, ROW_LEVEL_CHECKS, raw_checks_by_day
 from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
 from power_market_assets.registry.kinds import FORECAST, QUANTITY_BY_AREA, QUANTITY_BY_FUEL
 from power_market_assets.registry.spec import DatasetSpec
@@ -48,14 +48,14 @@ def assert_same_as_each_day(frame: pl.DataFrame, spec: DatasetSpec) -> dict:
     for (day,), rows in parts.items():
         if day is None:
             continue
-        assert list(by_day[day]) == list(RAW_CHECKS)
-        for name in RAW_CHECKS:
+        assert list(by_day[day]) == list(FRAME_CHECKS)
+        for name in FRAME_CHECKS:
             reference = ROW_LEVEL_CHECKS[name](rows, spec)
             outcome = by_day[day][name]
             assert outcome == reference, (day, name, outcome, reference)
             assert list(outcome.metadata) == list(reference.metadata), (day, name)
             assert per_frame_check(name)(rows, spec) == reference, (day, name)
-    for name in RAW_CHECKS:
+    for name in FRAME_CHECKS:
         assert per_frame_check(name)(frame, spec) == ROW_LEVEL_CHECKS[name](frame, spec), name
     return by_day
 
@@ -105,7 +105,7 @@ def test_faults_are_found_on_their_own_day_only() -> None:
 def test_clean_dst_days_pass_with_their_grid() -> None:
     for spec in (RT_PRICES, DA_PRICES):
         by_day = assert_same_as_each_day(price_long(spec, DAYS, RT_SERIES), spec)
-        assert not any(failing(by_day, name) for name in RAW_CHECKS)
+        assert not any(failing(by_day, name) for name in FRAME_CHECKS)
         per_hour = 60 // spec.interval_minutes
         gaps = {day: o["gaps"].metadata["expected_intervals"] for day, o in by_day.items()}
         assert (gaps[SPRING_FORWARD], gaps[FALL_BACK]) == (23 * per_hour, 25 * per_hour)
@@ -199,7 +199,7 @@ def test_generated_ercot_files(tmp_path: Path) -> None:
         path.write_bytes(doc.csv_bytes)
         paths.append(path)
     frame = read_dataset_files(paths, RT_PRICES)
-    assert not any(failing(assert_same_as_each_day(frame, RT_PRICES), n) for n in RAW_CHECKS)
+    assert not any(failing(assert_same_as_each_day(frame, RT_PRICES), n) for n in FRAME_CHECKS)
     broken = on_day(frame, FALL_BACK, 17, lmp=6_000.0)
     broken = pl.concat([broken, broken.filter(pl.col("operating_day") == NORMAL_DAY)[-1:]])
     by_day = assert_same_as_each_day(broken, RT_PRICES)
@@ -210,7 +210,7 @@ def test_generated_ercot_files(tmp_path: Path) -> None:
 def test_empty_frame_and_rows_without_a_day() -> None:
     rt = price_long(RT_PRICES, [NORMAL_DAY, FALL_BACK], RT_SERIES)
     assert raw_checks_by_day(rt.clear(), RT_PRICES) == {}
-    for name in RAW_CHECKS:
+    for name in FRAME_CHECKS:
         assert per_frame_check(name)(rt.clear(), RT_PRICES) == ROW_LEVEL_CHECKS[name](
             rt.clear(), RT_PRICES
         )

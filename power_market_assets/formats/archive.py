@@ -462,10 +462,22 @@ def _record(member: ExtractedMember, written: dict[str, ExtractedMember], label:
     if previous is None:
         written[member.name] = member
         return True
-    same = (previous.data, previous.sha256) == (member.data, member.sha256)
-    if not same:
+    if not same_contents(previous, member):
         raise ArchiveError(label, f"duplicate member name {member.name!r} with different contents")
     return False
+
+
+def same_contents(a: ExtractedMember, b: ExtractedMember) -> bool:
+    """Whether two extracted members hold the same bytes, each held in memory or on disk."""
+    if a.data is not None and b.data is not None:
+        return a.data == b.data
+    return _sha256(a) == _sha256(b)
+
+
+def _sha256(member: ExtractedMember) -> str | None:
+    if member.sha256 is None and member.data is not None:
+        return hashlib.sha256(member.data).hexdigest()
+    return member.sha256
 
 
 def sha256_file(path: Path | str) -> str:

@@ -487,7 +487,8 @@ def _price_range_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
 # build the samples. A flagged day may still pass (e.g. a hash collision in the duplicate
 # screen): its outcome is then exactly what the row-level function says.
 
-RAW_CHECKS = ("schema", "duplicates", "gaps", "price_range")
+# The checks on a long table itself (row_count reconciles it with the stage-1 files instead).
+FRAME_CHECKS = ("schema", "duplicates", "gaps", "price_range")
 GroupKey = date | None  # an operating day, or None: the whole frame as one group
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # a Date's physical value counts days from it
 

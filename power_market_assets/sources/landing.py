@@ -41,6 +41,7 @@ from power_market_assets.formats.archive import (
     ExtractedMember,
     atomic_write_bytes,
     extract_csv_members,
+    same_contents,
     sha256_file,
 )
 from power_market_assets.formats.csvjoin import JoinedCsv, join_members
@@ -311,24 +312,12 @@ def _already_delivered(
         seen[member.name] = (member, archive_name)
         return False
     first, other = seen[member.name]
-    if not _same_contents(first, member):
+    if not same_contents(first, member):
         raise ArchiveError(
             archive_name,
             f"CSV {member.name!r} was also delivered by {other!r} with different contents",
         )
     return True
-
-
-def _same_contents(a: ExtractedMember, b: ExtractedMember) -> bool:
-    if a.data is not None and b.data is not None:
-        return a.data == b.data
-    return _member_sha256(a) == _member_sha256(b)
-
-
-def _member_sha256(member: ExtractedMember) -> str | None:
-    if member.sha256 is None and member.data is not None:
-        return hashlib.sha256(member.data).hexdigest()
-    return member.sha256
 
 
 def _member_meta(
