@@ -169,6 +169,10 @@ def quantity_long(spec: DatasetSpec, days: list[date], names: list[str]) -> pl.D
         interval_minutes=pl.lit(spec.interval_minutes),
         mw=pl.int_range(pl.len()).cast(pl.Float64),
         published_at_utc=published,
+        fuel_category=pl.lit("gas"),
+        model=pl.lit("M1"),
+        technology=pl.lit("wind"),
+        iso_total_mw=pl.lit(None, dtype=pl.Float64),
         source_file=pl.lit("q.csv"),
     ).select([pl.col(n).cast(t) for n, t in spec.schema.items()])
 

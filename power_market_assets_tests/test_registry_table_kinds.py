@@ -21,6 +21,7 @@ from power_market_assets.registry.kinds import (
     PRICE,
     QUANTITY_BY_AREA,
     QUANTITY_BY_FUEL,
+    RENEWABLE,
     TableKind,
     kind_named,
 )
@@ -103,6 +104,8 @@ def _fuel_mix() -> pl.DataFrame:
         FUEL_SPEC,
         [hours[0]] * 3 + [hours[1]] * 3,
         fuel=["Gas", "Wind", "Solar"] * 2,
+        fuel_category=["gas", "wind", "solar"] * 2,
+        iso_total_mw=[None] * 6,
         mw=[30_000.0, 12_000.0, 0.0, 29_500.0, 12_500.0, 0.0],
     )
 
@@ -116,6 +119,7 @@ def _forecast() -> pl.DataFrame:
         [hours[0], hours[0], hours[1]],
         published_at_utc=[early, late, early],
         area=["SYSTEM"] * 3,
+        model=["ISO"] * 3,
         mw=[41_000.0, 41_800.0, 40_500.0],
     )
 
@@ -161,7 +165,7 @@ def test_each_kind_is_consistent_and_carries_its_unit() -> None:
         assert all(COLUMN_UNITS[c] == kind.unit for c in kind.measured_columns), kind
         assert (kind.vintage_column in kind.key) if kind.vintage_column else True, kind
         assert list(long_schema(kind, "UTC"))[-1] == "source_file", kind
-    assert {k.unit for k in (QUANTITY_BY_AREA, QUANTITY_BY_FUEL, FORECAST)} == {"MW"}
+    assert {k.unit for k in (QUANTITY_BY_AREA, QUANTITY_BY_FUEL, FORECAST, RENEWABLE)} == {"MW"}
     roles = {k.name: k.role("DAM").prefix for k in KINDS if k.role("DAM")}
     assert roles == {
         "price": "da_",
@@ -169,6 +173,7 @@ def test_each_kind_is_consistent_and_carries_its_unit() -> None:
         "quantity_by_area": "load_",
         "quantity_by_fuel": "gen_",
         "forecast": "fcst_",
+        "renewable": "ren_",
     }
     assert PRICE.role("RTM").prefix == "rt_" and ANCILLARY.role("RTM") is None
 

@@ -23,19 +23,30 @@ from power_market_assets.formats.errors import FormatError
 from power_market_assets.registry.spec import DatasetSpec
 
 OPTIONAL_COMPONENTS = ("energy", "congestion", "loss", "ghg")
+# Nullable columns a reader leaves out when the ISO does not publish them.
+OPTIONAL_COLUMNS = (*OPTIONAL_COMPONENTS, "iso_total_mw")
 
 
 def _derived_columns(spec: DatasetSpec) -> dict[str, pl.Expr]:
+    """Columns that follow from the spec and the interval start (or, for a kind with vintages,
+    the publication time: a forecast's partition is the ISO-local day it was published)."""
     start = pl.col("interval_start_utc")
     local = start.dt.convert_time_zone(spec.timezone)
-    return {
+    vintage = spec.table_kind.vintage_column
+    day_of = pl.col(vintage).dt.convert_time_zone(spec.timezone) if vintage else local
+    derived = {
         "interval_end_utc": start + pl.duration(minutes=spec.interval_minutes),
         "interval_start_local": local,
-        "operating_day": local.dt.date(),
+        "operating_day": day_of.dt.date(),
         "iso": pl.lit(spec.iso),
         "market": pl.lit(spec.market),
         "interval_minutes": pl.lit(spec.interval_minutes),
     }
+    if "fuel_category" in spec.schema:
+        derived["fuel_category"] = pl.col("fuel").replace_strict(
+            spec.fuel_category_map, default="other", return_dtype=pl.Utf8
+        )
+    return derived
 
 
 def to_standard(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
@@ -45,7 +56,7 @@ def to_standard(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     derived = {k: e for k, e in _derived_columns(spec).items() if k not in frame.columns}
     if derived:
         frame = frame.with_columns(e.alias(k) for k, e in derived.items())
-    absent = [c for c in OPTIONAL_COMPONENTS if c in schema and c not in frame.columns]
+    absent = [c for c in OPTIONAL_COLUMNS if c in schema and c not in frame.columns]
     if absent:
         frame = frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in absent)
     standard = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])

@@ -10,7 +10,7 @@ from types import ModuleType
 
 from power_market_assets.registry import caiso, ercot, isone, nyiso, pjm
 from power_market_assets.registry.schema import iso_table
-from power_market_assets.registry.spec import DatasetSpec, PriceBound
+from power_market_assets.registry.spec import DatasetSpec, FundamentalsInputs, PriceBound
 
 
 def _by_iso(modules: tuple[ModuleType, ...]) -> dict[str, ModuleType]:
@@ -30,6 +30,11 @@ COMBINED_INPUTS: dict[str, tuple[DatasetSpec, DatasetSpec | None, DatasetSpec]] 
     iso: module.COMBINED_INPUTS for iso, module in ISO_MODULES.items()
 }
 
+# What each ISO's fundamentals_hourly joins (None until the ISO has load data).
+FUNDAMENTALS_INPUTS: dict[str, FundamentalsInputs | None] = {
+    iso: getattr(module, "FUNDAMENTALS_INPUTS", None) for iso, module in ISO_MODULES.items()
+}
+
 
 def get_spec(iso: str, dataset: str) -> DatasetSpec:
     for spec in ALL_DATASETS:
@@ -43,6 +48,8 @@ __all__ = [
     "COMBINED_INPUTS",
     "DATASETS_BY_ISO",
     "DatasetSpec",
+    "FUNDAMENTALS_INPUTS",
+    "FundamentalsInputs",
     "PriceBound",
     "get_spec",
 ]

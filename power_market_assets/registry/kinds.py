@@ -60,6 +60,9 @@ class TableKind:
     # Long columns carried into the `<iso>.locations` map, as (long column, map column).
     map_columns: tuple[tuple[str, str], ...]
     vintage_column: str | None = None  # forecasts: the publication time, part of the key
+    # Columns whose values qualify the pivot value in a wide column's name when a table holds
+    # more than one of them (a forecast's `model`: `coast` or `coast_e1`), in this order.
+    pivot_qualifiers: tuple[str, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TableKind | str):
@@ -106,8 +109,34 @@ def _text(name: str, meaning: str, nullable: bool = False) -> KindColumn:
     return KindColumn(name, pl.Utf8(), meaning, nullable=nullable)
 
 
-def _mw() -> KindColumn:
-    return KindColumn("mw", pl.Float64(), "average power over the interval", measured=True)
+def _mw(meaning: str = "average power over the interval") -> KindColumn:
+    return KindColumn("mw", pl.Float64(), meaning, measured=True)
+
+
+def _vintage() -> KindColumn:
+    return KindColumn(VINTAGE_COLUMN, UTC, "when the ISO published the value, UTC")
+
+
+# The standard fuel categories every ISO's own fuel names map to (one documented mapping per
+# ISO: `fuel_categories` of its fuel-mix spec, docs/reference/FUEL_CATEGORIES.md).
+STANDARD_FUELS = (
+    "coal",
+    "gas",
+    "oil",
+    "nuclear",
+    "hydro",
+    "wind",
+    "solar",
+    "biomass",
+    "geothermal",
+    "storage",
+    "imports",
+    "other",
+)
+# The technologies of the renewable kind.
+RENEWABLE_TECHNOLOGIES = ("wind", "solar")
+# The `model` of a renewable row that is a measurement, not a forecast.
+ACTUAL_MODEL = "ACTUAL"
 
 
 def _both_markets(role: CombineRole) -> tuple[tuple[str, CombineRole], ...]:
@@ -167,9 +196,21 @@ QUANTITY_BY_AREA = TableKind(
     roles=_both_markets(CombineRole("load_", "load")),
     map_columns=(("area", "location"),),
 )
+# Storage charging and net imports are negative generation (kept, never dropped).
 QUANTITY_BY_FUEL = TableKind(
     name="quantity_by_fuel",
-    columns=(_text("fuel", "fuel or technology as the ISO names it"), _mw()),
+    columns=(
+        _text("fuel", "fuel or technology as the ISO names it"),
+        _text("fuel_category", "standard fuel category (registry/kinds.py STANDARD_FUELS)"),
+        _mw("average generation over the interval (storage charging and net exports negative)"),
+        KindColumn(
+            "iso_total_mw",
+            pl.Float64(),
+            "total generation (or load) the ISO reports for the interval, where it publishes one",
+            nullable=True,
+            measured=True,
+        ),
+    ),
     key=(INTERVAL_START, "fuel"),
     pivot_column="fuel",
     value_column="mw",
@@ -181,19 +222,48 @@ QUANTITY_BY_FUEL = TableKind(
 FORECAST = TableKind(
     name="forecast",
     columns=(
-        KindColumn(VINTAGE_COLUMN, UTC, "when the ISO published the forecast, UTC"),
+        _vintage(),
         _text("area", "the ISO's load or weather zone, or the whole system"),
-        _mw(),
+        _text("model", "the forecast model or market run as the ISO names it (or the report's)"),
+        _mw("forecast average power over the interval"),
     ),
-    key=(INTERVAL_START, "area", VINTAGE_COLUMN),
+    key=(INTERVAL_START, "area", "model", VINTAGE_COLUMN),
     pivot_column="area",
     value_column="mw",
     unit=QUANTITY_UNIT,
     roles=_both_markets(CombineRole("fcst_", "forecast")),
-    map_columns=(("area", "location"),),
+    map_columns=(("area", "location"), ("model", "product")),
     vintage_column=VINTAGE_COLUMN,
+    pivot_qualifiers=("model",),
 )
-KINDS: tuple[TableKind, ...] = (PRICE, ANCILLARY, QUANTITY_BY_AREA, QUANTITY_BY_FUEL, FORECAST)
+# Wind and solar, actual and forecast, in one table: a measured value has model ACTUAL and the
+# time the ISO published it as its vintage; every forecast vintage is kept, like FORECAST.
+RENEWABLE = TableKind(
+    name="renewable",
+    columns=(
+        _vintage(),
+        _text("technology", "wind or solar (RENEWABLE_TECHNOLOGIES)"),
+        _text("area", "the ISO's region or zone, or the whole system"),
+        _text("model", "ACTUAL for measured output, else the forecast as the ISO names it"),
+        _mw("average generation over the interval (actual or forecast)"),
+    ),
+    key=(INTERVAL_START, "technology", "area", "model", VINTAGE_COLUMN),
+    pivot_column="technology",
+    value_column="mw",
+    unit=QUANTITY_UNIT,
+    roles=_both_markets(CombineRole("ren_", "wind and solar generation")),
+    map_columns=(("technology", "product"), ("area", "location")),
+    vintage_column=VINTAGE_COLUMN,
+    pivot_qualifiers=("area", "model"),
+)
+KINDS: tuple[TableKind, ...] = (
+    PRICE,
+    ANCILLARY,
+    QUANTITY_BY_AREA,
+    QUANTITY_BY_FUEL,
+    FORECAST,
+    RENEWABLE,
+)
 
 
 def kind_named(name: str) -> TableKind:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal, Union
 
-from power_market_assets.registry.kinds import TableKind
+from power_market_assets.registry.kinds import STANDARD_FUELS, TableKind
 from power_market_assets.registry.schema import long_schema
 
 if TYPE_CHECKING:  # the ISO modules import this one; their source types are only annotations
@@ -67,8 +67,29 @@ class DatasetSpec:
     irregular_intervals: bool = False
     # Locations (or AS products) kept in the combined outputs; flattened keeps all.
     default_locations: tuple[str, ...] = ()
+    # Valid range of the value column per era, in the kind's unit: prices ($/MWh) or, for
+    # load, MW (floor 0: load is never negative).
     price_bounds: tuple[PriceBound, ...] = field(default_factory=tuple)
     description: str = ""
+    # Fuel-mix datasets: the ISO's own fuel name -> its standard category (STANDARD_FUELS); a
+    # name not listed is "other" and the checks name it.
+    fuel_categories: tuple[tuple[str, str], ...] = ()
+    # Fuel-mix datasets: plausible MW range per standard category (category, floor, cap);
+    # storage and imports may be negative.
+    category_bounds: tuple[tuple[str, float, float], ...] = ()
+    # Datasets whose ISO publishes a day in pieces before it ends (intraday snapshots): a day
+    # whose data stops early lands as incomplete, its missing tail reported as not yet
+    # published, and the complete file replaces it later.
+    intraday_snapshots: bool = False
+
+    def __post_init__(self) -> None:
+        categories = {c for _, c in self.fuel_categories} | {c for c, *_ in self.category_bounds}
+        unknown = categories - set(STANDARD_FUELS)
+        if unknown:
+            raise ValueError(
+                f"{self.iso} {self.dataset}: unknown fuel categories {sorted(unknown)}; "
+                f"standard: {', '.join(STANDARD_FUELS)}"
+            )
 
     @property
     def partition_start(self) -> date:
@@ -107,6 +128,10 @@ class DatasetSpec:
         """Unit of the value columns (the kind's)."""
         return self.table_kind.unit
 
+    @property
+    def fuel_category_map(self) -> dict[str, str]:
+        return dict(self.fuel_categories)
+
     def bounds_on(self, day: date) -> PriceBound:
         """The price bound in force on an operating day."""
         current = self.price_bounds[0]
@@ -114,3 +139,23 @@ class DatasetSpec:
             if bound.start <= day:
                 current = bound
         return current
+
+
+@dataclass(frozen=True)
+class FundamentalsInputs:
+    """What an ISO's `fundamentals_hourly` combined output joins, per hour: the hub's DA and RT
+    price, load, the day-ahead load forecast, generation by standard fuel, wind and solar, and
+    net load (load minus wind and solar). Each ISO module names one as `FUNDAMENTALS_INPUTS`."""
+
+    da_prices: DatasetSpec
+    rt_prices: DatasetSpec
+    hub: str  # the location (as in the long table) whose DA and RT prices are shown
+    load: DatasetSpec  # QUANTITY_BY_AREA, actual
+    load_forecast: DatasetSpec | None = None  # FORECAST
+    fuel_mix: DatasetSpec | None = None  # QUANTITY_BY_FUEL
+    # RENEWABLE datasets whose ACTUAL rows give wind and solar; empty: the fuel mix's wind and
+    # solar categories give them.
+    renewables: tuple[DatasetSpec, ...] = ()
+    # The area that is the whole system in the load / forecast tables; None: the sum of areas.
+    load_area: str | None = None
+    forecast_area: str | None = None
