@@ -68,6 +68,15 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from power_market_assets.commands.export import run_export
 
+    if args.format == "cds":  # the ISO's fuel mix as Carbon Data Spec usage segments
+        from power_market_assets.commands.export_cds import run_export_cds
+
+        return run_export_cds(
+            args.iso, args.start, args.end, args.out, args.data_root, args.with_history
+        )
+    if args.dataset is None:
+        print("export: --dataset is required (except with --format cds)", file=sys.stderr)
+        return 2
     return run_export(
         args.iso,
         args.dataset,
@@ -157,7 +166,19 @@ def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) ->
         "export", help="a Parquet slice of one dataset (days, locations) from the lake"
     )
     export.add_argument("--iso", required=True)
-    export.add_argument("--dataset", required=True, help="e.g. da_prices, or combined")
+    export.add_argument("--dataset", help="e.g. da_prices, or combined (not with --format cds)")
+    export.add_argument(
+        "--format",
+        choices=("parquet", "cds"),
+        default="parquet",
+        help="cds: the fuel mix's carbon intensity as Carbon Data Spec usage segments "
+        "(JSON, or Parquet for a .parquet --out)",
+    )
+    export.add_argument(
+        "--with-history",
+        action="store_true",
+        help="with --format cds: also the earlier versions of each segment",
+    )
     export.add_argument("--stage", default="raw_parquet", help="csv, raw_parquet or flattened")
     export.add_argument(
         "--kind", help="with --dataset combined: da_as_hourly, da_as_rt_hourly or da_as_rt_native"

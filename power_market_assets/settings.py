@@ -15,6 +15,7 @@ from typing import Any
 
 from power_market_assets.registry.isone import REPORTS_BASE_URL as ISONE_REPORTS_URL
 from power_market_assets.sources.caiso import DEFAULT_PAUSE_SECONDS, OASIS_URL
+from power_market_assets.sources.caiso_outlook import OUTLOOK_URL
 from power_market_assets.sources.ercot import API_BASE_URL as ERCOT_API_URL
 from power_market_assets.sources.ercot import API_TOKEN_URL as ERCOT_TOKEN_URL
 from power_market_assets.sources.ercot import MIS_BASE_URL as ERCOT_MIS_URL
@@ -60,6 +61,9 @@ class Settings:
         "ERCOT_API_SUBSCRIPTION_KEY", "ERCOT public API subscription key"
     )
     caiso_url: str = _var("PMA_CAISO_URL", OASIS_URL, "CAISO OASIS endpoint")
+    caiso_outlook_url: str = _var(
+        "PMA_CAISO_OUTLOOK_URL", OUTLOOK_URL, "CAISO Today's Outlook (fuel mix history files)"
+    )
     caiso_nodes: str = _var(
         "PMA_CAISO_NODES", "", "comma-separated node list (empty: every node of the group)"
     )

@@ -36,7 +36,11 @@ def _resources(root: Path, server) -> dict:
     }
 
 
-@pytest.mark.parametrize("spec", caiso.CAISO_DATASETS, ids=lambda s: s.dataset)
+# The price and AS datasets (the fundamentals: test_assets_caiso_fundamentals.py).
+PRICE_SPECS = tuple(s for s in caiso.CAISO_DATASETS if s.table_kind in ("price", "ancillary"))
+
+
+@pytest.mark.parametrize("spec", PRICE_SPECS, ids=lambda s: s.dataset)
 def test_fall_back_day_end_to_end(tmp_path: Path, server, spec) -> None:
     assets = build_dataset_assets(spec)
     daily_assets, flat_asset = assets

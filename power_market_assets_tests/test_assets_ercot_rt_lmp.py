@@ -39,7 +39,12 @@ def fall_back_docs():
 
 
 def test_spec_is_registered_after_the_first_three() -> None:
-    assert [s.dataset for s in ERCOT_DATASETS] == ["da_prices", "rt_prices", "as_prices", "rt_lmp"]
+    assert [s.dataset for s in ERCOT_DATASETS][:4] == [
+        "da_prices",
+        "rt_prices",
+        "as_prices",
+        "rt_lmp",
+    ]
     assert RT_LMP.irregular_intervals and RT_LMP.interval_minutes == 5
     assert (RT_LMP.report_code, str(RT_LMP.source.report_type_id)) == ("NP6-788-CD", "12300")
     assert RT_LMP.source.api_path == "np6-788-cd/lmp_node_zone_hub"

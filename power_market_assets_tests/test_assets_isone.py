@@ -60,7 +60,8 @@ def test_every_dataset_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
     """Reports channel: csv + raw_parquet of every ISO-NE dataset for 2024-11-03 in one run,
     then flattened and combined for 2024-11-01; every check passes."""
     instance = dg.DagsterInstance.ephemeral()
-    assets = [a for spec in registry.ISONE_DATASETS for a in build_dataset_assets(spec)]
+    # Prices only: load, fuel and forecasts in test_assets_isone_fundamentals.py.
+    assets = [a for spec in registry.PRICE_DATASETS for a in build_dataset_assets(spec)]
     assets.append(build_combined_assets(*registry.COMBINED_INPUTS))
     source = isone_source(server, "reports")
     daily = _materialize(assets, {"csv", "raw_parquet"}, "2024-11-03", tmp_path, source, instance)
@@ -70,7 +71,7 @@ def test_every_dataset_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
         for e in daily.get_asset_check_evaluations()
     }
     # as_prices (DASI) starts 2025-03-01: its 2024 days are not available, not failures.
-    landed = [s for s in registry.ISONE_DATASETS if s.first_available <= FALL]
+    landed = [s for s in registry.PRICE_DATASETS if s.first_available <= FALL]
     assert registry.AS_PRICES not in landed
     assert len(checks) == 5 * len(landed) and all(checks.values()), checks
     lake = Lake.at(tmp_path)

@@ -20,7 +20,11 @@ import polars as pl
 import pytest
 
 from power_market_assets.assets import all_assets
-from power_market_assets.assets.combined import COMBINED_KINDS, build_combined_assets
+from power_market_assets.assets.combined import (
+    COMBINED_KINDS,
+    FUNDAMENTALS_KIND,
+    build_combined_assets,
+)
 from power_market_assets.assets.factory import build_dataset_assets
 from power_market_assets.automation.runs import landing_run_config
 from power_market_assets.definitions import iso_jobs, lake_resources
@@ -96,7 +100,7 @@ def test_monthly_job_selects_flattened_and_combined() -> None:
     keys = {k.to_user_string() for k in monthly.selection.resolve(all_assets())}
     assert {"ercot/da_prices_flattened", "ercot/combined_da_as_rt_native"} <= keys
     assert {k for k in keys if k.startswith("ercot/combined_")} == {
-        f"ercot/combined_{kind}" for kind in COMBINED_KINDS
+        f"ercot/combined_{kind}" for kind in (*COMBINED_KINDS, FUNDAMENTALS_KIND)
     }
 
 

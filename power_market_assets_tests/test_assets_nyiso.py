@@ -21,6 +21,8 @@ from power_market_standins.nyiso_server import standin_server
 pytestmark = pytest.mark.slow  # Dagster runs against the stand-in
 
 FALL_BACK = date(2024, 11, 3)
+# Load, forecast, fuel mix and BTM solar: test_assets_nyiso_fundamentals.py.
+PRICE_DATASETS = [s for s in nyiso.NYISO_DATASETS if s.table_kind in ("price", "ancillary")]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def _stage(spec, stage: str) -> str:
 def lake_root(server, tmp_path_factory) -> Path:
     """One run for every dataset's fall-back day (csv + raw_parquet), one for the month."""
     root = tmp_path_factory.mktemp("nyiso_lake")
-    assets = [a for spec in nyiso.NYISO_DATASETS for a in build_dataset_assets(spec)]
+    assets = [a for spec in PRICE_DATASETS for a in build_dataset_assets(spec)]
     keys = [key for a in assets for key in a.keys]
     daily_keys = [key for key in keys if key.path[-1].endswith(("_csv", "_raw_parquet"))]
     resources = _resources(root, server)
@@ -67,7 +69,7 @@ def lake_root(server, tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("spec", nyiso.NYISO_DATASETS, ids=lambda s: s.dataset)
+@pytest.mark.parametrize("spec", PRICE_DATASETS, ids=lambda s: s.dataset)
 def test_fall_back_day_and_month_in_the_lake(spec, lake_root: Path) -> None:
     lake = Lake.at(lake_root)
     day_dir = lake.csv_day_dir(_stage(spec, "csv"), FALL_BACK.isoformat())

@@ -12,6 +12,7 @@ import pytest
 
 from power_market_assets.assets.factory import build_dataset_assets
 from power_market_assets.definitions import lake_resources
+from power_market_assets.formats import pjm as fmt
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.pjm_resource import PjmSource
 from power_market_assets.registry import pjm
@@ -48,7 +49,9 @@ def _keys(specs, *stages: str) -> list[dg.AssetKey]:
 def test_fall_back_day_end_to_end(tmp_path: Path, server) -> None:
     """csv + raw_parquet of every PJM dataset for the fall-back day in one run, then the
     flattened month: 25 hours of native intervals per series, every check passing."""
-    by_spec = {spec: build_dataset_assets(spec) for spec in pjm.PJM_DATASETS}
+    # The price datasets; the fundamentals' run is in test_assets_pjm_fundamentals.py.
+    prices = [s for s in pjm.PJM_DATASETS if s.file_layout in fmt.PRICE_LAYOUTS]
+    by_spec = {spec: build_dataset_assets(spec) for spec in prices}
     everything = [a for assets in by_spec.values() for a in assets]
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(tmp_path, server)

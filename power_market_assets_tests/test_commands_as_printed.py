@@ -107,6 +107,7 @@ def test_the_repo_cites_nothing_outside_itself() -> None:
         "dam-spp.zip",
         "doclist-dam.json",
         "doclist-rtm.json",
+        "np4-732-cd",
         "rtm-spp.zip",
     ]
 

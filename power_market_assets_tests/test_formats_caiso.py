@@ -25,6 +25,9 @@ FALL_BACK = date(2024, 11, 3)
 SPRING_FORWARD = date(2024, 3, 10)
 NORMAL = date(2024, 11, 4)
 N_LOCATIONS = 5
+# The price and AS datasets (load, forecasts, fuel mix and renewables:
+# test_formats_caiso_fundamentals.py).
+PRICE_SPECS = tuple(s for s in caiso.CAISO_DATASETS if s.table_kind in ("price", "ancillary"))
 # intervals per location on (spring-forward, normal, fall-back) days
 INTERVALS = {60: (23, 24, 25), 15: (92, 96, 100), 5: (276, 288, 300)}
 
@@ -45,7 +48,7 @@ def _entity(spec) -> str:
     return "location" if spec.table_kind == "price" else "product"
 
 
-@pytest.mark.parametrize("spec", caiso.CAISO_DATASETS, ids=lambda s: s.dataset)
+@pytest.mark.parametrize("spec", PRICE_SPECS, ids=lambda s: s.dataset)
 @pytest.mark.parametrize("day", [SPRING_FORWARD, NORMAL, FALL_BACK], ids=str)
 def test_dst_days_have_every_interval_once(tmp_path: Path, spec, day: date) -> None:
     path = _day_file(tmp_path, spec, day)
@@ -232,7 +235,7 @@ def test_repeated_rows_collapse_and_conflicts_fail(tmp_path: Path) -> None:
 
 
 def test_identify_by_header_and_market_run(tmp_path: Path) -> None:
-    for spec in caiso.CAISO_DATASETS:
+    for spec in PRICE_SPECS:
         name, data = day_csv(generate_rows(spec, [NORMAL], 2), NORMAL)
         assert fmt.identify(name, data[:4096]) is spec
         assert identify_file(name, data[:4096]) is spec

@@ -51,7 +51,7 @@ def _assert_day(frame: pl.DataFrame, spec, day: date, paths: list[Path]) -> None
 
 @pytest.mark.parametrize("day", [FALL, SPRING])
 @pytest.mark.parametrize("channel", ["reports", "webservices"])
-@pytest.mark.parametrize("spec", registry.ISONE_DATASETS, ids=lambda s: s.dataset)
+@pytest.mark.parametrize("spec", registry.PRICE_DATASETS, ids=lambda s: s.dataset)
 def test_every_dataset_and_channel_on_dst_days(tmp_path, spec, channel, day) -> None:
     files = [f for f in samples.generate_files([spec], [day], N) if f.channel == channel]
     frame, paths = _read(tmp_path, spec, files)
@@ -157,7 +157,7 @@ def test_smd_workbook(tmp_path, day) -> None:
 
 
 def test_identify_by_title_and_json_root() -> None:
-    for spec in registry.ISONE_DATASETS:
+    for spec in registry.PRICE_DATASETS:  # load, fuel, forecasts: test_formats_isone_fundamentals
         for f in samples.generate_files([spec], [NORMAL], 10):
             assert fmt.identify(f.name, f.body[:4096]) is spec, f.name
             assert identify_file(f.name, f.body[:4096]) is spec

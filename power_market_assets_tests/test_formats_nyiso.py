@@ -29,6 +29,8 @@ AS_HEADER = (
     "NYCA Regulation Capacity ($/MWHr)"
 )
 SMALL = SampleOptions(n_locations=3)
+# Load, forecast, fuel mix and BTM solar: test_formats_nyiso_fundamentals.py.
+PRICE_DATASETS = [s for s in nyiso.NYISO_DATASETS if s.table_kind in ("price", "ancillary")]
 
 
 def _write(folder: Path, name: str, data: bytes | str) -> Path:
@@ -115,7 +117,7 @@ def test_quoting_and_line_end_variants(folder, quoting, newline, tmp_path: Path)
 # -- DST days for every dataset --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spec", nyiso.NYISO_DATASETS, ids=lambda s: s.dataset)
+@pytest.mark.parametrize("spec", PRICE_DATASETS, ids=lambda s: s.dataset)
 @pytest.mark.parametrize(("day", "hours"), [(FALL_BACK, 25), (SPRING_FORWARD, 23), (SUMMER, 24)])
 def test_dst_days_pass_the_checks(spec, day, hours, tmp_path: Path) -> None:
     frame = _read_generated(spec, day, tmp_path)

@@ -54,9 +54,14 @@ def _checks(frame: pl.DataFrame, spec) -> dict[str, bool]:
     }
 
 
+# Forecasts and renewables (a vintage per row) have their own DST tests in
+# test_formats_pjm_fundamentals.py: a vintage covers days ahead, not one day.
+ONE_DAY_SPECS = [s for s in pjm.PJM_DATASETS if not s.table_kind.vintage_column]
+
+
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("day", [FALL_BACK, SPRING_FORWARD])
-@pytest.mark.parametrize("spec", pjm.PJM_DATASETS, ids=lambda s: s.dataset)
+@pytest.mark.parametrize("spec", ONE_DAY_SPECS, ids=lambda s: s.dataset)
 def test_every_dataset_and_layout_on_dst_days(spec, day, layout, tmp_path) -> None:
     path = _write(spec, day, tmp_path, layout)
     frame = fmt.read_files([path], spec)

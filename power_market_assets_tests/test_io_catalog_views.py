@@ -24,10 +24,11 @@ from power_market_assets.definitions import build_definitions
 from power_market_assets.io import catalog
 from power_market_assets.io.catalog import refresh_catalog
 from power_market_assets.io.lake import Lake, write_parquet_files
-from power_market_assets.registry import ercot, get_spec
+from power_market_assets.registry import ALL_DATASETS, ercot, get_spec
 from power_market_assets.registry.schema import (
     COLUMN_UNITS,
     PRICE_UNIT,
+    QUANTITY_UNIT,
     ancillary_schema,
     price_schema,
 )
@@ -139,6 +140,20 @@ def test_ercot_fall_back_shows_one_oclock_twice(lake, session_zone: str) -> None
     ]
 
 
+def _units_of(view: str) -> tuple[str, ...]:
+    """The units a view's DOUBLE columns may carry: its dataset's (prices $/MWh, load,
+    generation and forecasts MW); both in the fundamentals output."""
+    schema, name = view.split(".")
+    for spec in ALL_DATASETS:
+        if spec.iso.lower() == schema and name.startswith(f"{spec.dataset}_"):
+            return (f", {spec.unit}",)
+    if schema == "all_isos" and name in catalog.KIND_VIEWS:
+        return (f", {QUANTITY_UNIT}",)
+    if name == f"combined_{catalog.FUNDAMENTALS_KIND_NAME}":
+        return (f", {PRICE_UNIT}", f", {QUANTITY_UNIT}")
+    return (f", {PRICE_UNIT}",)
+
+
 def test_every_price_column_has_its_unit(lake) -> None:
     with _connect(lake, "UTC") as con:
         columns = con.sql(
@@ -147,7 +162,7 @@ def test_every_price_column_has_its_unit(lake) -> None:
         ).fetchall()
     doubles = [(view, c, comment) for view, c, kind, comment in columns if kind == "DOUBLE"]
     assert len(doubles) > 100
-    assert [d for d in doubles if not d[2] or not d[2].endswith(f", {PRICE_UNIT}")] == []
+    assert [d for d in doubles if not d[2] or not d[2].endswith(_units_of(d[0]))] == []
     comments = {(view, c): comment for view, c, _, comment in columns}
     view = "ercot.rt_prices_raw_parquet"
     assert comments[(view, "interval_start_utc")] == "interval start, UTC"

@@ -13,7 +13,12 @@ import pytest
 
 from power_market_assets.formats import read_dataset_files
 from power_market_assets.quality import checks as quality
-from power_market_assets.quality.checks import FRAME_CHECKS, ROW_LEVEL_CHECKS, raw_checks_by_day
+from power_market_assets.quality.checks import (
+    FRAME_CHECKS,
+    ROW_LEVEL_CHECKS,
+    frame_check_names,
+    raw_checks_by_day,
+)
 from power_market_assets.registry.ercot import AS_PRICES, DA_PRICES, RT_LMP, RT_PRICES
 from power_market_assets.registry.kinds import FORECAST, QUANTITY_BY_AREA, QUANTITY_BY_FUEL
 from power_market_assets.registry.spec import DatasetSpec
@@ -26,6 +31,18 @@ from power_market_assets_tests.helpers import (
     drop_intervals,
     irregular_long,
     price_long,
+)
+from power_market_assets_tests.kind_frames import (
+    FUEL_MIX,
+    ISONE_ZONES,
+    LOAD,
+    LOAD_FORECAST,
+    RENEWABLES,
+    SNAPSHOT_LOAD,
+    forecast_long,
+    fuel_long,
+    load_long,
+    renewable_long,
 )
 from power_market_standins.ercot import generate_documents
 
@@ -44,18 +61,19 @@ def assert_same_as_each_day(frame: pl.DataFrame, spec: DatasetSpec) -> dict:
     by_day = raw_checks_by_day(frame, spec)
     days = frame.get_column("operating_day").drop_nulls().unique().sort().to_list()
     assert list(by_day) == days
+    names = frame_check_names(spec)
     parts = frame.partition_by("operating_day", as_dict=True, maintain_order=True)
     for (day,), rows in parts.items():
         if day is None:
             continue
-        assert list(by_day[day]) == list(FRAME_CHECKS)
-        for name in FRAME_CHECKS:
+        assert list(by_day[day]) == list(names)
+        for name in names:
             reference = ROW_LEVEL_CHECKS[name](rows, spec)
             outcome = by_day[day][name]
             assert outcome == reference, (day, name, outcome, reference)
             assert list(outcome.metadata) == list(reference.metadata), (day, name)
             assert per_frame_check(name)(rows, spec) == reference, (day, name)
-    for name in FRAME_CHECKS:
+    for name in names:
         assert per_frame_check(name)(frame, spec) == ROW_LEVEL_CHECKS[name](frame, spec), name
     return by_day
 
@@ -238,3 +256,99 @@ def test_days_years_apart_and_eras() -> None:
     by_day = assert_same_as_each_day(rt, RT_PRICES)
     assert failing(by_day, "price_range") == [FALL_BACK]
     assert by_day[date(2011, 3, 13)]["gaps"].metadata["expected_intervals"] == 92
+
+
+# ------------------------------------------------------------------ quantity kinds (issue 13)
+
+KIND_DAYS = [SPRING_FORWARD, date(2024, 11, 2), FALL_BACK, NORMAL_DAY, *PLAIN_DAYS[:2]]
+
+
+def test_load_days_with_faults() -> None:
+    load = load_long(LOAD, KIND_DAYS)
+    load = on_day(load, KIND_DAYS[1], 4, mw=-1.0)
+    load = pl.concat([load, load.filter(pl.col("operating_day") == FALL_BACK)[3:4]])
+    load = load.filter(~((pl.col("operating_day") == NORMAL_DAY) & (pl.col("area") == "SOUTH")))
+    load = load.filter(
+        ~(
+            (pl.col("operating_day") == PLAIN_DAYS[0])
+            & (pl.col("area") == "SOUTH")
+            & (pl.col("interval_start_local").dt.hour() == 5)
+        )
+    )
+    by_day = assert_same_as_each_day(load.sort("operating_day"), LOAD)
+    assert failing(by_day, "value_range") == [KIND_DAYS[1]]
+    assert failing(by_day, "duplicates") == [FALL_BACK]
+    assert failing(by_day, "gaps") == [PLAIN_DAYS[0]]  # a zone absent all day is not a gap
+
+
+def test_snapshot_days_screened_as_row_by_row() -> None:
+    """Complete days, days cut at 16:00 (the fall-back day too), a hole before the cut, one
+    zone stopping early, a cut day with an off-grid row."""
+    days = [FALL_BACK, NORMAL_DAY, *PLAIN_DAYS]
+    frame = load_long(SNAPSHOT_LOAD, days, ISONE_ZONES)
+    hour = pl.col("interval_start_local").dt.hour()
+    cut = pl.col("operating_day").is_in([FALL_BACK, *PLAIN_DAYS[1:]]) & (hour >= 16)
+    frame = frame.filter(~cut)
+    hole = (pl.col("operating_day") == PLAIN_DAYS[1]) & (hour == 9) & (pl.col("area") == "CT")
+    ragged = (pl.col("operating_day") == PLAIN_DAYS[2]) & (hour == 15) & (pl.col("area") == "ME")
+    frame = frame.filter(~hole & ~ragged)
+    off_grid = frame.filter(pl.col("operating_day") == PLAIN_DAYS[3])[:1].with_columns(
+        pl.col("interval_start_utc").dt.offset_by("1m")
+    )
+    frame = pl.concat([frame, off_grid]).sort("operating_day")
+    by_day = assert_same_as_each_day(frame, SNAPSHOT_LOAD)
+    assert failing(by_day, "gaps") == PLAIN_DAYS[1:4]
+    gaps = {day: o["gaps"].metadata for day, o in by_day.items()}
+    assert [day for day, m in gaps.items() if m["complete"]] == [NORMAL_DAY, PLAIN_DAYS[0]]
+    assert gaps[FALL_BACK]["not_yet_published"] == 96 * len(ISONE_ZONES)
+    assert gaps[PLAIN_DAYS[4]]["data_ends_at"] == "2024-11-09T16:00-05:00"
+    assert gaps[PLAIN_DAYS[4]]["observed_interval_starts"] == 16 * 12
+
+
+def test_fuel_mix_days_with_faults() -> None:
+    frame = fuel_long(FUEL_MIX, KIND_DAYS)
+    day = pl.col("operating_day")
+    frame = frame.with_columns(
+        iso_total_mw=pl.when(
+            (day == KIND_DAYS[0]) & (pl.col("interval_start_local").dt.hour() == 3)
+        )
+        .then(pl.col("iso_total_mw") * 1.05)
+        .otherwise(pl.col("iso_total_mw"))
+    )
+    biomass = frame.filter((day == FALL_BACK) & (pl.col("fuel") == "Coal")).with_columns(
+        fuel=pl.lit("Biomass"), fuel_category=pl.lit("other"), mw=pl.lit(0.0)
+    )
+    frame = pl.concat([frame, biomass])
+    frame = on_day(frame, NORMAL_DAY, 7, mw=-9_000.0)  # a fuel far below its floor
+    frame = on_day(frame, PLAIN_DAYS[0], 2, mw=float("nan"))
+    frame = on_day(frame, PLAIN_DAYS[1], 5, fuel_category="Gas")
+    by_day = assert_same_as_each_day(frame.sort("operating_day"), FUEL_MIX)
+    # The value far below its floor and the NaN also take their interval's sum off the total.
+    assert failing(by_day, "fuel_total") == [KIND_DAYS[0], FALL_BACK, NORMAL_DAY, PLAIN_DAYS[0]]
+    assert by_day[FALL_BACK]["fuel_total"].metadata["unmapped_fuels"] == "Biomass"
+    assert failing(by_day, "value_range") == [NORMAL_DAY, PLAIN_DAYS[0]]
+    assert failing(by_day, "schema") == [PLAIN_DAYS[0], PLAIN_DAYS[1]]
+
+
+@pytest.mark.parametrize("spec", [LOAD_FORECAST, RENEWABLES], ids=lambda s: s.dataset)
+def test_vintage_days_with_faults(spec: DatasetSpec) -> None:
+    hours = (0, 6, 12, 18)
+    published = [datetime(d.year, d.month, d.day, h, tzinfo=UTC) for d in PLAIN_DAYS for h in hours]
+    published += [datetime(2024, 11, 2, 15, tzinfo=UTC), datetime(2024, 11, 3, 15, tzinfo=UTC)]
+    build = forecast_long if spec is LOAD_FORECAST else renewable_long
+    frame = build(spec, published)
+    vintage = pl.col("published_at_utc")
+    forecasts = pl.col("model") != "ACTUAL"
+    inside = (vintage == published[1]) & forecasts
+    frame = frame.filter(
+        ~(inside & (pl.col("interval_start_utc") == published[1].replace(hour=14)))
+    )
+    repeated = frame.filter((vintage == published[5]) & forecasts)[3:4]
+    off_grid = frame.filter((vintage == published[-1]) & forecasts)[:1].with_columns(
+        pl.col("interval_start_utc").dt.offset_by("30m")
+    )
+    frame = pl.concat([frame, repeated, off_grid]).sort("operating_day")
+    by_day = assert_same_as_each_day(frame, spec)
+    assert failing(by_day, "duplicates") == [PLAIN_DAYS[1]]
+    gaps = failing(by_day, "gaps")
+    assert gaps == [date(2024, 11, 3), PLAIN_DAYS[0]]

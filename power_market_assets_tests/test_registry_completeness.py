@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from power_market_assets.assets.factory import RAW_CHECKS, build_dataset_assets
+from power_market_assets.assets.factory import build_dataset_assets, raw_checks_for
 from power_market_assets.assets.partitions import daily_for
 from power_market_assets.formats import FORMATS, IDENTIFY_BYTES, identify_file
 from power_market_assets.io.resources import RESOURCES
@@ -82,7 +82,7 @@ def test_spec_gets_the_raw_checks(spec: DatasetSpec) -> None:
     raw_key = dg.AssetKey(spec.asset_key_path("raw_parquet"))
     raw = next(a for a in build_dataset_assets(spec) if raw_key in a.keys)
     built = {check.name for check in raw.check_specs}
-    wanted = {check.name for check in RAW_CHECKS}
+    wanted = {check.name for check in raw_checks_for(spec)}
     assert built == wanted, f"{_name(spec)}: raw checks missing: {sorted(wanted - built)}"
     missing = [n for n in sorted(wanted) if not callable(getattr(quality, f"check_{n}", None))]
     assert not missing, f"{_name(spec)}: no check function in quality/checks.py for {missing}"

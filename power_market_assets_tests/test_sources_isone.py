@@ -117,7 +117,7 @@ def test_persistent_503_fails_with_the_url(tmp_path, server, reports) -> None:
     assert info.value.status == 503
 
 
-@pytest.mark.parametrize("spec", registry.ISONE_DATASETS, ids=lambda s: s.dataset)
+@pytest.mark.parametrize("spec", registry.PRICE_DATASETS, ids=lambda s: s.dataset)
 def test_webservices_every_dataset(tmp_path, server, ws, spec) -> None:
     got = fetch_days(spec, [DAY, MISSING], tmp_path, channel="webservices", webservices=ws)
     # A dataset that starts later (DASI reserve data, 2025-03-01) is not asked for 2024 days.

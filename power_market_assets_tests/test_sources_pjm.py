@@ -71,7 +71,7 @@ def test_pages_until_all_rows_saved_as_received(server, http, tmp_path, style) -
 
 def test_every_dataset_fetches_both_days(server, http, tmp_path) -> None:
     client = _client(server, http)
-    for spec in pjm.PJM_DATASETS:
+    for spec in (s for s in pjm.PJM_DATASETS if not s.table_kind.vintage_column):
         got = fetch_days(spec, [OTHER, DAY, UNPUBLISHED], tmp_path / spec.dataset, client=client)
         assert sorted(got) == [OTHER, DAY]  # the unpublished day is absent, not an error
         frame = fmt.read_files([p.path for p in got[DAY]], spec)

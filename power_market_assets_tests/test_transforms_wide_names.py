@@ -106,7 +106,8 @@ def test_flatten_names_columns_by_the_mapping_and_keeps_the_long_names() -> None
     assert by_column["lz_aen_ew"]["location_type"] == "ZONE_EW"
     assert by_column["lz_aen"]["location_type"] == "ZONE"
     assert set(mapping.columns) == {
-        "wide_column", "location", "location_type", "iso_location_type", "product", "zone"
+        "wide_column", "location", "location_type", "iso_location_type", "product", "zone",
+        "model",
     }  # fmt: skip
     nyc = long.filter(pl.col("location") == "N.Y.C.").sort("interval_start_utc")["lmp"]
     assert result.frame.sort("interval_start_utc")["n_y_c_2"].to_list() == nyc.to_list()

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from power_market_assets.registry import caiso
-from power_market_assets.registry.kinds import PRICE
+from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import day_bounds_utc, expected_interval_starts
 from power_market_standins.common import deflated_zip
@@ -61,10 +61,16 @@ class OasisRows:
     spec: DatasetSpec
     header: str
     rows: pl.DataFrame  # ROW_SCHEMA: interval_start_utc, node ("" for AS), lmp_type, line
+    # The market run these lines answer (a forecast dataset has one OasisRows per run).
+    market_run_id: str = ""
 
     @property
     def queryname(self) -> str:
         return self.spec.source.query_name
+
+    @property
+    def run_id(self) -> str:
+        return self.market_run_id or self.spec.source.market_run_id
 
 
 def sample_nodes(n_locations: int = 20, seed: int = 0) -> list[str]:
@@ -262,9 +268,11 @@ def day_csv(rows: OasisRows, day: date, seed: int = 0) -> tuple[str, bytes]:
 def generate_all(
     days: Iterable[date], n_locations: int = 20, seed: int = 0, **options: bool
 ) -> dict[str, OasisRows]:
-    """Every CAISO dataset's rows, by OASIS queryname."""
+    """Every CAISO price and AS dataset's rows, by OASIS queryname (the load, forecast and
+    renewable queries: caiso_fundamentals.generate_oasis)."""
     days = list(days)
     return {
         spec.source.query_name: generate_rows(spec, days, n_locations, seed, **options)
         for spec in caiso.CAISO_DATASETS
+        if spec.table_kind is PRICE or spec.table_kind is ANCILLARY
     }

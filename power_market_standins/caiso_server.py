@@ -10,6 +10,11 @@ answers, like OASIS, with HTTP 200 and a zip every time:
 - a window touching more than 31 calendar days (GMT): ERR_CODE 1004;
 - a malformed request: ERR_CODE 1001 in `INVALID_REQUEST.xml` (UNCONFIRMED).
 
+The load, forecast and renewable queries (SLD_FCST, SLD_REN_FCST) are answered per market run
+(`market_run_id`). Today's Outlook, another CAISO host, is served beside it:
+`GET /outlook/history/<YYYYMMDD>/fuelsource.csv` (and the older `/outlook/SP/History/...`
+path), a 404 for a day it does not hold.
+
 CAISO faults on demand, besides the generic ones of standin.py:
 `caiso_no_data` (1000), `caiso_window_too_long` (1004), `caiso_try_again` (1015, GroupZip
 "Please Submit request after Sometime") and `caiso_throttle_html` (HTTP 200 with an HTML
@@ -19,6 +24,7 @@ CAISO faults on demand, besides the generic ones of standin.py:
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +40,11 @@ from power_market_standins.caiso import (
     shuffled_csv,
     zip_members,
 )
+from power_market_standins.caiso_fundamentals import (
+    FUELSOURCE_NAME,
+    fuelsource_files,
+    generate_oasis,
+)
 from power_market_standins.standin import (
     FAULTS,
     Fault,
@@ -44,6 +55,8 @@ from power_market_standins.standin import (
 )
 
 SINGLE_ZIP_PATH = "/oasisapi/SingleZip"
+# Today's Outlook daily history files (current path, and the older /SP/History one).
+OUTLOOK_PATH = re.compile(r"^/outlook/(?:history|SP/History)/(\d{8})/([a-z_]+\.csv)$")
 OASIS_TIME_FORMAT = "%Y%m%dT%H:%M%z"
 MAX_WINDOW_DAYS = 31
 ERRORS = {
@@ -111,6 +124,7 @@ class CaisoStandInServer(StandInServer):
         self,
         datasets: Mapping[str, OasisRows],
         *,
+        outlook_files: Mapping[date, bytes] | None = None,
         seed: int = 0,
         split_components: bool = True,
         max_window_days: int = MAX_WINDOW_DAYS,
@@ -120,6 +134,9 @@ class CaisoStandInServer(StandInServer):
     ):
         super().__init__(host=host, port=port, default_delay=default_delay)
         self.datasets = dict(datasets)
+        # (queryname, market_run_id) -> lines: a query may serve several market runs.
+        self.queries = {(rows.queryname, rows.run_id): rows for rows in datasets.values()}
+        self.outlook_files = dict(outlook_files or {})
         self.seed = seed
         self.split_components = split_components
         self.max_window_days = max_window_days
@@ -127,10 +144,13 @@ class CaisoStandInServer(StandInServer):
     # -- routing ---------------------------------------------------------------------------
 
     def route(self, request: Request) -> Response:
+        outlook = OUTLOOK_PATH.match(request.path)
+        if request.method == "GET" and outlook:
+            return self._outlook(*outlook.groups())
         if request.method != "GET" or request.path != SINGLE_ZIP_PATH:
             return not_found()
         query = request.query
-        rows = self.datasets.get(query.get("queryname", ""))
+        rows = self.queries.get((query.get("queryname", ""), query.get("market_run_id", "")))
         spec = rows.spec if rows else None
         try:
             start = datetime.strptime(query["startdatetime"], OASIS_TIME_FORMAT)
@@ -141,7 +161,7 @@ class CaisoStandInServer(StandInServer):
             rows is None
             or spec is None
             or query.get("resultformat") != "6"
-            or query.get("market_run_id") != spec.source.market_run_id
+            or query.get("market_run_id") != rows.run_id
             or query.get("version") != str(spec.source.version)
             or end <= start
         ):
@@ -160,10 +180,18 @@ class CaisoStandInServer(StandInServer):
     def _stem(self, rows: OasisRows, start: datetime, end: datetime) -> str:
         first, last = self._local_dates(rows, start, end)
         spec = rows.spec
-        name = member_name(
-            rows.queryname, spec.source.market_run_id, str(spec.source.version), first, last
-        )
+        name = member_name(rows.queryname, rows.run_id, str(spec.source.version), first, last)
         return name.removesuffix(".csv")
+
+    def _outlook(self, stamp: str, name: str) -> Response:
+        try:
+            day = datetime.strptime(stamp, "%Y%m%d").date()
+        except ValueError:
+            return not_found()
+        data = self.outlook_files.get(day)
+        if name != FUELSOURCE_NAME or data is None:
+            return not_found()
+        return Response(200, data, "text/csv")
 
     @staticmethod
     def _local_dates(rows: OasisRows, start: datetime, end: datetime):
@@ -231,9 +259,15 @@ def standin_server(
     days: list[date], n_locations: int = 20, seed: int = 0, **options
 ) -> CaisoStandInServer:
     """A (not yet started) stand-in OASIS server holding every CAISO dataset for `days`."""
-    return CaisoStandInServer(generate_all(days, n_locations, seed), seed=seed, **options)
+    datasets = {**generate_all(days, n_locations, seed), **generate_oasis(days, seed)}
+    outlook = fuelsource_files(days, seed)
+    return CaisoStandInServer(datasets, outlook_files=outlook, seed=seed, **options)
 
 
 def standin_environment(server: CaisoStandInServer) -> dict[str, str]:
-    """No real-world 5 s pause between OASIS requests against the stand-in."""
-    return {"PMA_CAISO_PAUSE_SECONDS": "0"}
+    """No real-world 5 s pause between OASIS requests against the stand-in; Today's Outlook
+    from the same stand-in."""
+    return {
+        "PMA_CAISO_PAUSE_SECONDS": "0",
+        "PMA_CAISO_OUTLOOK_URL": f"{server.base_url}/outlook",
+    }

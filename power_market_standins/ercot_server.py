@@ -6,6 +6,9 @@ Serves generated `SampleDocument`s under ERCOT's real URL patterns:
   ignored) and `GET /misdownload/servlets/mirDownload?doclookupId=<DocID>` (CSV zips and their
   small `_xml` twins, and the yearly history documents of RTID 13060/13061 added with
   `add_history_documents`: ercot_history.py).
+- ERCOT's public site: `GET /gridinfo/generation` (the page linking the Fuel Mix Report
+  workbooks) and `GET /files/docs/<YYYY>/<MM>/<DD>/IntGenbyFuel<YYYY>.xlsx`
+  (`add_fuel_mix_workbooks`: ercot_fuel_mix.py).
 - Public API under `/api/public-reports`: `GET /archive/<emil>?postDatetimeFrom=..&
   postDatetimeTo=..&size=..&page=..` (paged), `GET /archive/<emil>?download=<docId>` (one zip),
   `POST /archive/<emil>/download` with `{"docIds": [...]}` (a zip of per-document zips); every
@@ -33,13 +36,20 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from power_market_assets.registry.ercot import ERCOT_DATASETS
+from power_market_assets.formats.ercot_fuel_mix import LAYOUT as FUEL_MIX_LAYOUT
+from power_market_assets.registry.ercot import ERCOT_DATASETS, TIMEZONE
 from power_market_standins.ercot import (
     SampleDocument,
     build_listing,
-    generate_documents,
     listing_bytes,
 )
+from power_market_standins.ercot_fuel_mix import (
+    FuelMixWorkbook,
+    fuel_mix_workbooks,
+    generation_page,
+    site_files,
+)
+from power_market_standins.ercot_fundamentals import generate_any
 from power_market_standins.standin import (
     FAULTS,
     MISSING_KEY_MESSAGE,
@@ -85,6 +95,7 @@ class ErcotStandInServer(StandInServer):
         token_path: str = DEFAULT_TOKEN_PATH,
         default_delay: float = 2.0,
         history: Iterable[Any] = (),
+        fuel_mix: Iterable[FuelMixWorkbook] = (),
     ):
         super().__init__(host=host, port=port, default_delay=default_delay)
         self.api_username = api_username
@@ -97,8 +108,10 @@ class ErcotStandInServer(StandInServer):
         self._raw_listings: dict[str, bytes] = {}
         self._tokens: set[str] = set()
         self._extra_entries: dict[str, list[dict[str, str]]] = {}  # by report type id
+        self._fuel_mix: dict[int, FuelMixWorkbook] = {}  # by year
         self.add_documents(docs)
         self.add_history_documents(history)
+        self.add_fuel_mix_workbooks(fuel_mix)
 
     @property
     def api_base_url(self) -> str:
@@ -139,6 +152,13 @@ class ErcotStandInServer(StandInServer):
                     book.zip_bytes, book.constructed_name, book.report_code.lower(),
                     book.friendly_name, book.post_datetime, False,
                 )  # fmt: skip
+
+    def add_fuel_mix_workbooks(self, books: Iterable[FuelMixWorkbook]) -> None:
+        """Fuel Mix Report workbooks, linked from the generation page (the two newest years;
+        older ones in FuelMixReport_PreviousYears.zip); a newer posting of a year replaces
+        the older one and its link, as ERCOT's page does."""
+        with self._lock:
+            self._fuel_mix.update({book.year: book for book in books})
 
     def set_raw_listing(self, report_type_id: str, body: bytes) -> None:
         """Serve these exact bytes as the listing of a report type (e.g. a real doclist)."""
@@ -211,6 +231,14 @@ class ErcotStandInServer(StandInServer):
             return self._zip(doc)
         if path.startswith(API_PREFIX + "/"):
             return self._api(request, path[len(API_PREFIX) :])
+        if method == "GET" and path == "/gridinfo/generation":
+            with self._lock:
+                books = list(self._fuel_mix.values())
+            return Response(200, generation_page(books), "text/html; charset=utf-8")
+        if method == "GET" and path.startswith("/files/docs/"):
+            with self._lock:
+                served = site_files(list(self._fuel_mix.values())).get(path)
+            return Response(200, *served) if served else not_found()
         return not_found()
 
     def _zip(self, doc: _StoredDoc) -> Response:
@@ -336,13 +364,17 @@ def _merged_listing(docs: list[SampleDocument], extra: list[dict[str, str]]) -> 
 
 
 def standin_server(days: list[date], n_locations: int = 40, seed: int = 0) -> ErcotStandInServer:
-    """A (not yet started) stand-in MIS server holding every ERCOT dataset for `days`."""
+    """A (not yet started) stand-in MIS server holding every ERCOT dataset for `days` (prices,
+    the load, load forecast, wind and solar reports of power_market_standins/
+    ercot_fundamentals.py, and the Fuel Mix Report workbooks of ercot_fuel_mix.py)."""
     return ErcotStandInServer(
         [
             doc
             for spec in ERCOT_DATASETS
-            for doc in generate_documents(spec, days, n_nodes=n_locations, seed=seed)
-        ]
+            if spec.file_layout != FUEL_MIX_LAYOUT
+            for doc in generate_any(spec, days, n_nodes=n_locations, seed=seed)
+        ],
+        fuel_mix=fuel_mix_workbooks(days, TIMEZONE, seed=seed),
     )
 
 

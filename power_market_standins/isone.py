@@ -600,9 +600,10 @@ def generate_files(
     seed: int = 0,
     style: ReportStyle = ReportStyle(),
 ) -> list[SampleFile]:
-    """Report CSVs and web-service replies of every spec and day."""
+    """Report CSVs and web-service replies of every price spec and day (the load, fuel and
+    forecast reports: isone_fundamentals.py)."""
     out = []
-    for spec in specs:
+    for spec in (s for s in specs if s not in registry.FUNDAMENTAL_DATASETS):
         for day in days:
             out.extend(report_files(spec, day, n_locations, seed, style))
             out.extend(ws_files(spec, day, n_locations, seed))

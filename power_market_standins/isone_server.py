@@ -5,7 +5,8 @@ URL patterns as on the real hosts (ISO_FORMATS.md section 4):
 - `GET /isoexpress/web/reports/pricing/-/tree/<page>`: an HTML page that sets the session
   cookie (`JSESSIONID`).
 - `GET /static-transform/csv/histRpts/<dir>/<file>.csv` and the dynamic
-  `GET /transform/csv/<report>?start=YYYYMMDD&end=YYYYMMDD` (the DASI reserve data): the report,
+  `GET /transform/csv/<report>?start=YYYYMMDD&end=YYYYMMDD` (the DASI reserve data, the load,
+  fuel-mix and forecast reports of isone_fundamentals.py): the report,
   `text/csv`; refused with 403 and an HTML "Access Denied" page unless the request carries a
   cookie the server issued and a `Referer` naming an ISO Express report page. A day the server
   does not hold is 404.
@@ -26,6 +27,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from power_market_assets.registry import isone as registry
+from power_market_standins import isone_fundamentals
 from power_market_standins.isone import SampleFile, empty_report, generate_files, ws_payload
 from power_market_standins.standin import (
     FAULTS,
@@ -181,7 +183,7 @@ class IsoneStandInServer(StandInServer):
 
 
 def _root_for(path: str) -> str | None:
-    for spec in registry.ISONE_DATASETS:
+    for spec in (s for s in registry.ISONE_DATASETS if s.source.ws_path):
         stem = spec.source.ws_path.split("/{", 1)[0].split("/day", 1)[0]
         if path.startswith(stem.split("/", 1)[0]):
             return spec.source.ws_root
@@ -190,7 +192,9 @@ def _root_for(path: str) -> str | None:
 
 def standin_server(days: list[date], n_locations: int = 20, seed: int = 0) -> IsoneStandInServer:
     """A (not yet started) stand-in ISO-NE server holding every ISO-NE dataset for `days`."""
-    return IsoneStandInServer(generate_files(registry.ISONE_DATASETS, days, n_locations, seed))
+    specs = registry.ISONE_DATASETS
+    files = generate_files(specs, days, n_locations, seed)
+    return IsoneStandInServer(files + isone_fundamentals.generate_files(specs, days, seed))
 
 
 def standin_environment(server: IsoneStandInServer) -> dict[str, str]:

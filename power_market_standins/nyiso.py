@@ -1,4 +1,5 @@
-"""Deterministic NYISO sample files in the byte layouts of mis.nyiso.com (ISO_FORMATS.md 3).
+"""Deterministic NYISO sample files in the byte layouts of mis.nyiso.com (ISO_FORMATS.md 3);
+load, load forecast, fuel mix and BTM solar come from nyiso_fundamentals.py.
 
 - LBMP files (`damlbmp`, `realtime`, `rtlbmp`; `_zone` and `_gen`): `Time Stamp,Name,PTID,
   LBMP ($/MWHr),Marginal Cost Losses ($/MWHr),Marginal Cost Congestion ($/MWHr)`; prices with
@@ -32,9 +33,10 @@ from power_market_assets.registry import nyiso
 from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import expected_interval_starts
+from power_market_standins import nyiso_fundamentals
 from power_market_standins.common import deflated_zip
+from power_market_standins.nyiso_csv import CsvStyle, SampleFile, csv_bytes
 
-Quoting = Literal["none", "text", "all"]
 TimeStampRule = Literal["interval_beginning", "interval_ending"]
 
 LBMP_HEADER = (
@@ -71,13 +73,8 @@ _GEN_WORDS = (
 _GEN_SUFFIXES = ("___1", "___2", "_GT_1", "_GT_2", "_CC_1", "_ST_3")
 
 
-@dataclass(frozen=True)
-class CsvStyle:
-    """How a file family is quoted and which line end it uses."""
-
-    quoting: Quoting = "none"
-    newline: str = "\n"
-
+# Load, load forecast, fuel mix and BTM solar: power_market_standins/nyiso_fundamentals.py.
+FUNDAMENTAL_LAYOUTS = frozenset({"pal", "isolf", "rtfuelmix", "btm"})
 
 DEFAULT_STYLES: dict[str, CsvStyle] = {
     "damlbmp": CsvStyle("none", "\n"),  # [BYTES] 2025-2026 damlbmp_zone
@@ -86,26 +83,6 @@ DEFAULT_STYLES: dict[str, CsvStyle] = {
     "damasp": CsvStyle("text", "\n"),  # UNCONFIRMED
     "rtasp": CsvStyle("text", "\r\n"),  # UNCONFIRMED
 }
-
-
-@dataclass(frozen=True)
-class SampleFile:
-    """One generated daily CSV as NYISO names it (`20241103damlbmp_zone.csv`)."""
-
-    spec: DatasetSpec
-    operating_day: date
-    folder: str
-    stem: str
-    data: bytes
-    rows: int
-
-    @property
-    def name(self) -> str:
-        return f"{self.operating_day:%Y%m%d}{self.stem}.csv"
-
-    @property
-    def url_path(self) -> str:
-        return f"/public/csv/{self.folder}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -168,29 +145,6 @@ def generator_names(n_locations: int, seed: int = 0) -> list[tuple[str, int]]:
 def zone_names() -> list[tuple[str, int]]:
     """The zonal file's 15 names (zones and external proxies), sorted by name."""
     return sorted(nyiso.ZONE_PTIDS.items())
-
-
-# --------------------------------------------------------------------------- text
-
-
-def _cells(values: Sequence[str], quoted: Sequence[bool], style: CsvStyle) -> str:
-    if style.quoting == "none":
-        return ",".join(values)
-    if style.quoting == "all":
-        return ",".join(f'"{v}"' for v in values)
-    return ",".join(f'"{v}"' if q else v for v, q in zip(values, quoted, strict=True))
-
-
-def csv_bytes(
-    header: Sequence[str], rows: Iterable[Sequence[str]], text_columns: int, style: CsvStyle
-) -> bytes:
-    """Header + rows; the first `text_columns` cells of a row are text (quoted in "text")."""
-    head = ",".join(header) if style.quoting == "none" else ",".join(f'"{h}"' for h in header)
-    lines = [head]
-    for row in rows:
-        quoted = [i < text_columns for i in range(len(row))]
-        lines.append(_cells(row, quoted, style))
-    return (style.newline.join(lines) + style.newline).encode("ascii")
 
 
 def _money(cents: np.ndarray) -> list[str]:
@@ -274,6 +228,8 @@ def generate_files(
 ) -> list[SampleFile]:
     """Every daily file of a NYISO dataset for these operating days."""
     opts = options or SampleOptions()
+    if spec.file_layout in FUNDAMENTAL_LAYOUTS:
+        return nyiso_fundamentals.generate_files(spec, days, opts.seed)
     rule = opts.time_stamp or spec.source.time_stamp
     out = []
     for day in sorted(set(days)):

@@ -6,6 +6,10 @@ Serves generated `SampleFile`s under NYISO's real URL patterns (no authenticatio
 - monthly archive: `GET /public/csv/<folder>/<YYYYMM>01<stem>_csv.zip`, one
   `<YYYYMMDD><stem>.csv` per generated day of that month.
 
+The load (`pal`, `palIntegrated`), load forecast (`isolf`), fuel mix (`rtfuelmix`) and BTM solar
+(`btmactualforecast/...BTMEstimatedActual`, `btmdaforecast/...btmdaforecast`, the forecast named
+for the day after its partition) files follow the same two patterns.
+
 Anything else, a day not generated and a daily file older than `daily_available_from` (the
 real daily URLs 404 for older dates) answer 404 with an IIS-style HTML page.
 

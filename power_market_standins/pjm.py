@@ -28,6 +28,7 @@ from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.pjm import AS_PRODUCTS, HUBS, ZONES
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import expected_interval_starts
+from power_market_standins.pjm_fundamentals import feed_day_items
 
 REAL_API = "https://api.pjm.com"
 WESTERN_HUB_ID = 51288  # ISO_FORMATS 5.3
@@ -166,7 +167,10 @@ def feed_items(
     seed: int = 0,
     blank: BlankStyle = "null",
 ) -> list[dict]:
-    """Every item of a dataset's feed for these operating days, in time order."""
+    """Every item of a dataset's feed for these operating days, in time order (a
+    fundamentals dataset: its first feed's, pjm_fundamentals.py)."""
+    if spec.source.feeds:
+        return feed_day_items(spec.source.feeds[0], days, seed)
     locations = sample_locations(n_locations, seed, blank)
     items: list[dict] = []
     for day in sorted(days):

@@ -23,6 +23,7 @@ from typing import ClassVar
 
 from power_market_assets.registry.pjm import PJM_DATASETS
 from power_market_standins.pjm import feed_items, json_reply
+from power_market_standins.pjm_fundamentals import feed_day_items
 from power_market_standins.standin import (
     FAULTS,
     MISSING_KEY_MESSAGE,
@@ -39,7 +40,34 @@ __all__ = ["MISSING_KEY_MESSAGE", "PjmStandInServer", "parse_range", "pjm_error"
 API_PREFIX = "/api/v1/"
 MAX_ROW_COUNT = 50_000
 _RANGE_FORMATS = ("%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M", "%m/%d/%Y", "%Y-%m-%d")
-_DATE_FILTERS = ("datetime_beginning_ept", "datetime_beginning_utc")
+# Date fields a range filter may name: prices and actuals on the interval, forecasts on their
+# vintage (evaluated_at...) or their interval (forecast_datetime_beginning...).
+_DATE_FILTERS = (
+    "datetime_beginning_ept",
+    "datetime_beginning_utc",
+    "evaluated_at_ept",
+    "evaluated_at_utc",
+    "evaluated_at_datetime_ept",
+    "evaluated_at_datetime_utc",
+    "forecast_datetime_beginning_ept",
+    "forecast_datetime_beginning_utc",
+)
+# The order items are served in: by vintage (forecasts), then by interval.
+_ORDER_FIELDS = (
+    "evaluated_at_datetime_utc",
+    "evaluated_at_utc",
+    "datetime_beginning_utc",
+    "forecast_datetime_beginning_utc",
+)
+
+
+def _order(item: dict) -> tuple[str, ...]:
+    return tuple(item[f] for f in _ORDER_FIELDS if f in item)
+
+
+def _day_field(item: dict) -> str:
+    """The EPT field whose date is an item's day: its vintage's, else its interval's."""
+    return next(f for f in _DATE_FILTERS if f.endswith("_ept") and f in item)
 
 
 def pjm_error(status: int, message: str, field: str = "") -> Response:
@@ -102,16 +130,16 @@ class PjmStandInServer(StandInServer):
     def add_items(self, feed: str, items: Iterable[dict]) -> None:
         with self._lock:
             merged = self._feeds.get(feed, []) + list(items)
-            merged.sort(key=lambda i: i["datetime_beginning_utc"])  # stable: pnode order kept
+            merged.sort(key=_order)  # stable: pnode (area, fuel) order kept
             self._feeds[feed] = merged
 
     def remove_day(self, feed: str, day: date) -> None:
-        """Make an operating day (EPT date) unpublished again."""
+        """Make an operating day (EPT date; a forecast's publication day) unpublished again."""
         prefix = day.isoformat()
         with self._lock:
             self._feeds[feed] = [
                 i for i in self._feeds.get(feed, [])
-                if not i["datetime_beginning_ept"].startswith(prefix)
+                if not i[_day_field(i)].startswith(prefix)
             ]  # fmt: skip
 
     # -- routes --------------------------------------------------------------------------
@@ -166,8 +194,8 @@ class PjmStandInServer(StandInServer):
         if unknown:
             return pjm_error(400, f"Invalid field(s): {','.join(unknown)}", "fields")
         page = selected[start_row - 1 : start_row - 1 + row_count]
-        if fields:
-            page = [{f: i.get(f) for f in fields} for i in page]
+        if fields:  # the items keep their own field order, as PJM's do [BYTES]
+            page = [{f: v for f, v in i.items() if f in fields} for i in page]
         if lowered.get("download", "").lower() == "true":
             body = json.dumps(page, separators=(",", ":")).encode()
             extra = {"X-TotalRows": str(len(selected))}
@@ -199,10 +227,14 @@ class PjmStandInServer(StandInServer):
 
 
 def standin_server(days: list[date], n_locations: int = 20, seed: int = 0) -> PjmStandInServer:
-    """A (not yet started) stand-in Data Miner holding every PJM dataset for these days."""
+    """A (not yet started) stand-in Data Miner holding every PJM dataset for these days
+    (every feed of a fundamentals dataset; forecasts: the vintages published these days)."""
     server = PjmStandInServer()
     for spec in PJM_DATASETS:
-        server.add_items(spec.source.feed, feed_items(spec, days, n_locations, seed))
+        for feed in spec.source.feeds:
+            server.add_items(feed.feed, feed_day_items(feed, days, seed))
+        if not spec.source.feeds:
+            server.add_items(spec.source.feed, feed_items(spec, days, n_locations, seed))
     return server
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from power_market_assets.assets.combined import build_combined_assets
+from power_market_assets.assets.combined import build_combined_assets, build_fundamentals_asset
 from power_market_assets.assets.factory import build_dataset_assets
-from power_market_assets.registry import COMBINED_INPUTS, DATASETS_BY_ISO
+from power_market_assets.registry import COMBINED_INPUTS, DATASETS_BY_ISO, FUNDAMENTALS_INPUTS
 
 
 def iso_assets(iso: str) -> list[dg.AssetsDefinition]:
@@ -14,6 +14,8 @@ def iso_assets(iso: str) -> list[dg.AssetsDefinition]:
     assets = [a for spec in DATASETS_BY_ISO[iso] for a in build_dataset_assets(spec)]
     if iso in COMBINED_INPUTS:
         assets.append(build_combined_assets(*COMBINED_INPUTS[iso]))
+    if (fundamentals := FUNDAMENTALS_INPUTS.get(iso)) is not None:
+        assets.append(build_fundamentals_asset(fundamentals))
     return assets
 
 

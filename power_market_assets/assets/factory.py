@@ -17,7 +17,13 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from power_market_assets.assets.checks import CheckDef, check_specs, to_result
+from power_market_assets.assets.checks import (
+    SHARED_RAW_CHECKS,
+    CheckDef,
+    check_specs,
+    raw_checks_for,
+    to_result,
+)
 from power_market_assets.assets.partitions import daily_for, monthly_for
 from power_market_assets.io.changes import PartitionChanges, diff_with_file
 from power_market_assets.io.lake import (
@@ -38,16 +44,12 @@ from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.reporting import plots
 from power_market_assets.sources.landing import LandedSource
-from power_market_assets.transforms.flatten import FlattenResult, flatten
+from power_market_assets.transforms.flatten import FlattenResult, flatten, flatten_input
 from power_market_assets.transforms.names import default_wide_columns
 
-RAW_CHECKS = (
-    CheckDef("schema", "Pandera schema of the standard long table (types, nulls).", True),
-    CheckDef("duplicates", "No two rows share interval, location and location type.", True),
-    CheckDef("row_count", "Parsed rows equal the data lines of the stage-1 CSV files.", True),
-    CheckDef("gaps", "Every expected DST-aware interval is present per location.", False),
-    CheckDef("price_range", "Prices within the ISO's floor and cap for the era.", False),
-)
+# Stage 2's checks: those every kind shares (the blocking ones among them); a dataset's own
+# list, with its range check and fuel_total where its kind has one, is raw_checks_for(spec).
+RAW_CHECKS = SHARED_RAW_CHECKS
 FLAT_CHECKS = (CheckDef("pivot_accuracy", "Every long-table value equals its wide cell.", True),)
 
 # Monthly stages (flattened, combined) follow their inputs on their own: a month is requested
@@ -156,7 +158,7 @@ def build_daily_assets(spec: DatasetSpec) -> dg.AssetsDefinition:
                 kinds={"polars", "parquet"},
             ),
         ],
-        check_specs=check_specs(raw_key, RAW_CHECKS),
+        check_specs=check_specs(raw_key, raw_checks_for(spec)),
         partitions_def=daily_for(spec),
         backfill_policy=dg.BackfillPolicy.single_run(),
         required_resource_keys={source_key, "lake"},
@@ -414,7 +416,7 @@ def raw_outputs(
             yield csv_output(context, csv_key, days, pl.concat(landed))
         if unparsed:
             fail_partitions(context, lake_path, unparsed)
-        yield from evaluate_checks(context, raw_key, lake_path, RAW_CHECKS, outcomes)
+        yield from evaluate_checks(context, raw_key, lake_path, raw_checks_for(spec), outcomes)
     except BaseException:
         discard_staged(staged)
         raise
@@ -467,6 +469,17 @@ class RawSummary:
         }
 
 
+def flattened_qualifiers(spec: DatasetSpec) -> str:
+    """How a kind with vintages flattens, for the asset's description."""
+    kind = spec.table_kind
+    if kind.vintage_column is None:
+        return ""
+    return (
+        f" (qualified by {' and '.join(kind.pivot_qualifiers)} where the month holds several), "
+        "the latest vintage of each interval"
+    )
+
+
 def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsDefinition:
     key = dg.AssetKey(spec.asset_key_path("flattened"))
     lake_path = stage_lake_path(spec, "flattened")
@@ -477,8 +490,8 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
             "flattened",
             "monthly",
             f"Stage 3, {spec.title}: wide, one row per {spec.interval_minutes}-minute interval "
-            f"and one column per {spec.pivot_column}; gaps under an hour forward-filled "
-            "(counted in the metadata), longer ones left null.",
+            f"and one column per {spec.pivot_column}{flattened_qualifiers(spec)}; gaps under an "
+            "hour forward-filled (counted in the metadata), longer ones left null.",
             ins={"raw": dg.AssetIn(key=raw_key)},
             required_resource_keys={"lake"},
             kinds={"polars", "parquet"},
@@ -493,7 +506,8 @@ def build_flattened_asset(spec: DatasetSpec, raw_key: dg.AssetKey) -> dg.AssetsD
         results: dict[str, FlattenResult] = {}
         outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
         for month in context.partition_keys:
-            month_long = raw.filter(month_of == month).collect()
+            # A kind with vintages is compared at the latest vintage flatten pivots.
+            month_long = flatten_input(raw.filter(month_of == month), spec)
             results[month] = flat = flatten(month_long, spec)
             accuracy = quality.check_pivot_accuracy(month_long, flat.frame, spec, flat.locations)
             outcomes[month] = {"pivot_accuracy": accuracy}

@@ -26,11 +26,14 @@ def latest_published_day(spec: DatasetSpec, now: datetime) -> date:
 
     Day-ahead data for tomorrow appears at `publish_hour_local` today; a real-time day is
     complete once it is over (its last interval posts shortly after midnight, which
-    `publish_hour_local` (e.g. 0.25 h) covers).
+    `publish_hour_local` (e.g. 0.25 h) covers). Forecasts and renewables are partitioned by the
+    day they are published, so today's partition exists once today's first vintage is out.
     """
     local = now.astimezone(ZoneInfo(spec.timezone))
     hours = local.hour + local.minute / 60
     published_today = hours >= spec.publish_hour_local
+    if spec.table_kind.vintage_column:
+        return local.date() - timedelta(days=0 if published_today else 1)
     if spec.market == "DAM":
         return local.date() + timedelta(days=1 if published_today else 0)
     return local.date() - timedelta(days=1 if published_today else 2)

@@ -1,6 +1,8 @@
 """Schedules at each ISO's publication times, in the ISO's own time zone.
 
 Day-ahead datasets: once a day at `publish_hour_local`, for tomorrow's operating day.
+Forecasts and renewables (partitioned by publication day): once a day at `publish_hour_local`,
+for today's partition.
 Real-time datasets: every native interval (at least every 5 minutes), for the operating day
 the last finished interval belongs to, so the last run after midnight completes yesterday.
 All are stopped by default.
@@ -20,7 +22,7 @@ from power_market_assets.registry.spec import DatasetSpec
 
 
 def cron_for(spec: DatasetSpec) -> str:
-    if spec.market == "DAM":
+    if spec.market == "DAM" or spec.table_kind.vintage_column:
         hour = int(spec.publish_hour_local)
         minute = round((spec.publish_hour_local - hour) * 60)
         return f"{minute} {hour} * * *"
@@ -30,7 +32,7 @@ def cron_for(spec: DatasetSpec) -> str:
 
 def scheduled_day(spec: DatasetSpec, tick: datetime) -> str:
     """The operating day a tick at `tick` runs."""
-    if spec.market == "DAM":
+    if spec.market == "DAM" or spec.table_kind.vintage_column:
         return latest_published_day(spec, tick).isoformat()
     local = tick.astimezone(ZoneInfo(spec.timezone))
     return (local - timedelta(minutes=spec.interval_minutes)).date().isoformat()

@@ -151,27 +151,35 @@ def build_publication_sensor(
             )
         source: IsoSource = getattr(context.resources, source_key)
         requests: list[dg.RunRequest] = []
-        try:
-            for spec in specs:
+        unavailable: list[str] = []  # one dataset's listing failing does not hold up the others
+        for spec in specs:
+            try:
                 published = source.published_days(spec)
-                if published is None:  # no listing: follow the publication calendar
-                    published = calendar_days(spec, now)
-                last = latest_published_day(spec, now)
-                ready = {d: v for d, v in published.items() if d <= last}
-                for day in cursor.new_days(spec, ready)[: max_requests_per_tick - len(requests)]:
-                    requests.append(
-                        dg.RunRequest(
-                            run_key=f"{spec.dataset}:{day}:{ready[day]}",
-                            job_name=daily_job_name(spec),
-                            partition_key=day.isoformat(),
-                            tags={"pma/source": f"{iso.lower()}_publication"},
-                        )
+            except SourceError as exc:
+                unavailable.append(f"{spec.dataset}: {exc}")
+                continue
+            if published is None:  # no listing: follow the publication calendar
+                published = calendar_days(spec, now)
+            last = latest_published_day(spec, now)
+            ready = {d: v for d, v in published.items() if d <= last}
+            for day in cursor.new_days(spec, ready)[: max_requests_per_tick - len(requests)]:
+                requests.append(
+                    dg.RunRequest(
+                        run_key=f"{spec.dataset}:{day}:{ready[day]}",
+                        job_name=daily_job_name(spec),
+                        partition_key=day.isoformat(),
+                        tags={"pma/source": f"{iso.lower()}_publication"},
                     )
-                    cursor.mark(spec, day, ready[day], now.date())
-        except SourceError as exc:
+                )
+                cursor.mark(spec, day, ready[day], now.date())
+        if unavailable and len(unavailable) == len(specs):
             wait = cursor.record_failure(now.timestamp(), backoff_base_seconds)
             context.update_cursor(cursor.dumps())
-            return dg.SkipReason(f"{iso} listing unavailable ({exc}); backing off {wait:.0f} s")
+            return dg.SkipReason(
+                f"{iso} listing unavailable ({unavailable[0]}); backing off {wait:.0f} s"
+            )
+        for problem in unavailable:
+            context.log.warning(f"{iso} listing unavailable for {problem}")
         cursor.record_success()
         context.update_cursor(cursor.dumps())
         return requests or dg.SkipReason(f"no newly published {iso} operating days")

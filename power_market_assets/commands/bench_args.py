@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-BENCH_DATASETS = ("rt_prices", "rt_lmp")
+# The ERCOT real-time price reports, and the largest fundamentals dataset (NP3-565-CD: every
+# hourly vintage of the seven-day forecast by model and weather zone, ~207,000 rows a day).
+BENCH_DATASETS = ("rt_prices", "rt_lmp", "load_forecast")
 PHASES = (
     "floor-sum",
     "pandas",
@@ -24,7 +26,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset",
         action="append",
         choices=BENCH_DATASETS,
-        help="rt_prices (default) or rt_lmp; repeat it for both",
+        help="rt_prices (default), rt_lmp or load_forecast; repeat it for several",
     )
     parser.add_argument(
         "--datasets", help="comma-separated, e.g. rt_prices,rt_lmp (one table each)"
@@ -33,8 +35,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--days",
         type=int,
         default=None,
-        help="N days from --month's first day (rt_prices; crosses months and years) or "
-        "from 2024-11-02 (rt_lmp, default 3); default for rt_prices: the whole month",
+        help="N days from --month's first day (rt_prices, load_forecast; crosses months and "
+        "years) or from 2024-11-02 (rt_lmp, default 3); default otherwise: the whole month",
     )
     parser.add_argument("--month", default="2024-07", help="YYYY-MM (rt_prices)")
     parser.add_argument("--nodes", type=int, default=1000)

@@ -11,6 +11,11 @@ Both produce the same columns (interval_start_utc, interval_end_utc, location,
 location_type, lmp) for the two ERCOT real-time layouts: settlement point prices
 (NP6-905-CD: DeliveryDate, DeliveryHour, DeliveryInterval, DSTFlag) and SCED LMPs
 (NP6-788-CD: SCEDTimestamp, RepeatedHourFlag, LMP). Pure Polars/pandas: no Dagster here.
+
+The seven-day load forecast (NP3-565-CD, one wide CSV per hourly vintage: a column per weather
+zone, a row per delivery hour and model) has a floor-sum of its own: the same one parse of the
+joined members, the zone columns unpivoted to (area, mw), UTC starts per distinct label, and
+each member's publish time (from its name) as published_at_utc. No pandas baseline for it.
 """
 
 from __future__ import annotations
@@ -56,6 +61,44 @@ LAYOUTS = {
 }
 SCED_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"
 DATE_FORMAT = "%m/%d/%Y"
+
+
+@dataclass(frozen=True)
+class WideForecastLayout:
+    """An ERCOT wide forecast: label columns, the model column, columns that are no area."""
+
+    date: str
+    hour_ending: str
+    flag: str
+    model: str
+    not_areas: tuple[str, ...]
+
+
+WIDE_LAYOUTS = {
+    "load_forecast_by_model": WideForecastLayout(
+        date="DeliveryDate",
+        hour_ending="HourEnding",
+        flag="DSTFlag",
+        model="Model",
+        not_areas=("InUseFlag",),
+    ),
+}
+# cdr.<RTID>.<DUNS>.<YYYYMMDD>.<HHMMSS>.<report>.csv: the member's publish time (local).
+MEMBER_STAMP = r"\.(\d{8})\.(\d{6})\.[A-Z0-9]+\.csv$"
+
+
+def long_rows_per_line(file_layout: str, header: bytes) -> int:
+    """Long rows one data line gives: 1, or a wide forecast's area columns."""
+    if file_layout not in WIDE_LAYOUTS:
+        return 1
+    layout = WIDE_LAYOUTS[file_layout]
+    labels = {layout.date, layout.hour_ending, layout.flag, layout.model, *layout.not_areas}
+    cells = header.decode().strip().split(",")
+    return sum(1 for cell in cells if cell not in labels)
+
+
+def has_pandas_baseline(file_layout: str) -> bool:
+    return file_layout in LAYOUTS
 
 
 def layout_for(file_layout: str) -> CsvLayout:
@@ -126,10 +169,90 @@ def polars_standard(
     )
 
 
+def _inflate_members(zips: Sequence[Path]) -> tuple[bytes, list[str], list[int]]:
+    """The joined members (one header), their names and their data lines."""
+    parts: list[bytes] = []
+    names: list[str] = []
+    lines: list[int] = []
+    for index, path in enumerate(zips):
+        with zipfile.ZipFile(path) as archive:
+            name = archive.namelist()[0]
+            data = archive.read(name)
+        body = data if index == 0 else data[data.index(b"\n") + 1 :]
+        parts.append(body)
+        names.append(name)
+        lines.append(body.count(b"\n") - (1 if index == 0 else 0))
+    return b"".join(parts), names, lines
+
+
+def floor_sum_wide_forecast(
+    zips: Sequence[Path], file_layout: str, timezone: str, interval_minutes: int, out: Path
+) -> int:
+    """One parse of every vintage, zones unpivoted, UTC per distinct label and vintage."""
+    layout = WIDE_LAYOUTS[file_layout]
+    joined, names, lines = _inflate_members(zips)
+    frame = pl.read_csv(joined, infer_schema=False)
+    stamp = pl.Series("name", names).str.extract_groups(MEMBER_STAMP)
+    published = (
+        (stamp.struct.field("1") + stamp.struct.field("2"))
+        .str.to_datetime("%Y%m%d%H%M%S", time_unit="us")
+        .dt.replace_time_zone(timezone, ambiguous="earliest")
+        .dt.convert_time_zone("UTC")
+    )
+    vintages = pl.DataFrame({"published_at_utc": published, "lines": pl.Series(lines)})
+    frame = frame.with_columns(
+        vintages.select(pl.col("published_at_utc").repeat_by("lines").explode()).to_series()
+    )
+    labels = [layout.date, layout.hour_ending, layout.flag]
+    hour = pl.col(layout.hour_ending).str.head(2).cast(pl.Int32)
+    ambiguous = (
+        pl.when(pl.col(layout.flag) == "Y").then(pl.lit("latest")).otherwise(pl.lit("earliest"))
+    )
+    starts = (
+        frame.select(labels)
+        .unique()
+        .with_columns(
+            (
+                pl.col(layout.date).str.to_date(DATE_FORMAT).cast(pl.Datetime("us"))
+                + pl.duration(hours=hour - 1)
+            )
+            .dt.replace_time_zone(timezone, ambiguous=ambiguous, non_existent="raise")
+            .dt.convert_time_zone("UTC")
+            .alias("interval_start_utc")
+        )
+    )
+    areas = [c for c in frame.columns if c not in {*labels, layout.model, *layout.not_areas}]
+    areas.remove("published_at_utc")
+    table = (
+        frame.join(starts, on=labels, how="left")
+        .unpivot(
+            index=["interval_start_utc", "published_at_utc", layout.model],
+            on=areas,
+            variable_name="area",
+            value_name="mw",
+        )
+        .select(
+            "interval_start_utc",
+            (pl.col("interval_start_utc") + pl.duration(minutes=interval_minutes)).alias(
+                "interval_end_utc"
+            ),
+            "published_at_utc",
+            "area",
+            pl.col(layout.model).alias("model"),
+            pl.col("mw").cast(pl.Float64),
+        )
+        .drop_nulls("mw")
+    )
+    table.write_parquet(out, compression="zstd")
+    return table.height
+
+
 def floor_sum(
     zips: Sequence[Path], file_layout: str, timezone: str, interval_minutes: int, out: Path
 ) -> int:
     """Inflate, one parse, transform, one zstd Parquet write; returns the rows written."""
+    if file_layout in WIDE_LAYOUTS:
+        return floor_sum_wide_forecast(zips, file_layout, timezone, interval_minutes, out)
     layout = layout_for(file_layout)
     frame = pl.read_csv(
         inflate_joined(zips),

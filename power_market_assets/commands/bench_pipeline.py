@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from power_market_assets.commands.bench_measure import PhaseInput, Timing, phase_main, timed
+from power_market_assets.formats.ercot_fundamentals import publish_time_utc
 from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
 from power_market_assets.io.stages import land_and_parse_days
 from power_market_assets.registry.spec import DatasetSpec
@@ -17,11 +19,15 @@ from power_market_assets.sources.landing import LandedSource
 
 
 def zips_by_day(zips: list[Path], spec: DatasetSpec) -> dict[date, list[Path]]:
-    """Operating day -> its zips, from the friendly part of each ConstructedName."""
+    """Operating day -> its zips, from each ConstructedName: the friendly part, or for
+    reports partitioned by publication day, the publish time the name carries."""
     by_day: dict[date, list[Path]] = defaultdict(list)
+    zone = ZoneInfo(spec.timezone)
     for path in zips:
         stem = path.name.split(".")[-2].removesuffix("_csv")
-        day = operating_day_for(spec, stem, datetime.now())
+        published = publish_time_utc(path.name, spec.timezone)
+        local = published.astimezone(zone) if published else datetime.now(zone)
+        day = operating_day_for(spec, stem, local)
         by_day[day].append(path)
     return by_day
 

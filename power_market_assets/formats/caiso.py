@@ -1,4 +1,6 @@
-"""CAISO OASIS CSV layouts (PRC_LMP, PRC_INTVL_LMP, PRC_RTPD_LMP, PRC_AS) -> standard long tables.
+"""CAISO OASIS CSV layouts (PRC_LMP, PRC_INTVL_LMP, PRC_RTPD_LMP, PRC_AS, SLD_FCST,
+SLD_REN_FCST) and Today's Outlook fuelsource.csv (formats/caiso_outlook.py) -> standard long
+tables.
 
 Conventions (docs/reference/ISO_FORMATS.md section 2): no quoting, LF line ends, rows in
 any order. LMP queries publish one row per (node, interval, LMP_TYPE): LMP, MCE, MCC, MCL and
@@ -8,6 +10,10 @@ MCE + MCC + MCL + MGHG. Times come from INTERVALSTARTTIME_GMT (the reliable key)
 checked against the Pacific labels OPR_DT / OPR_HR (hour ending; 25 = the repeated fall-back
 hour; 3 is skipped in spring) / OPR_INTERVAL; files without the GMT columns are placed by those
 labels alone.
+
+The load and renewable queries (SLD_FCST, SLD_REN_FCST) carry one MW row per (area or hub,
+interval, market run); their forecasts get a vintage from the run's publication schedule
+(registry/caiso.py `MarketRun`), as OASIS stamps none (docs/reference/fundamentals/caiso.md).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from power_market_assets.formats import caiso_outlook
 from power_market_assets.formats.csvjoin import (
     CsvText,
     group_by_header,
@@ -28,8 +35,8 @@ from power_market_assets.formats.csvjoin import (
 )
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
-from power_market_assets.registry.caiso import CAISO_DATASETS
-from power_market_assets.registry.kinds import PRICE
+from power_market_assets.registry.caiso import CAISO_DATASETS, MarketRun
+from power_market_assets.registry.kinds import PRICE, RENEWABLE_TECHNOLOGIES
 from power_market_assets.registry.schema import HUB, NODE, ZONE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import wall_clock_to_utc
@@ -51,7 +58,11 @@ class Layout:
 
     required: tuple[str, ...]
     entity: tuple[str, ...]
+    optional: tuple[str, ...] = ()  # kept when a file has them
 
+
+OASIS_QUANTITY_LAYOUTS = ("oasis_load", "oasis_load_forecast", "oasis_renewables")
+OUTLOOK_LAYOUTS = ("outlook_fuelsource",)
 
 LAYOUTS: dict[str, Layout] = {
     "oasis_lmp": Layout(required=(*LABELS, "NODE", "LMP_TYPE"), entity=("NODE", "LMP_TYPE")),
@@ -59,6 +70,22 @@ LAYOUTS: dict[str, Layout] = {
         required=(*LABELS, "ANC_TYPE", "ANC_REGION", "XML_DATA_ITEM"),
         entity=("ANC_REGION", "ANC_TYPE", "XML_DATA_ITEM"),
     ),
+    "oasis_load": Layout(
+        required=(*LABELS, "TAC_AREA_NAME", "MARKET_RUN_ID", "XML_DATA_ITEM"),
+        entity=("TAC_AREA_NAME",),
+        optional=("EXECUTION_TYPE",),
+    ),
+    "oasis_load_forecast": Layout(
+        required=(*LABELS, "TAC_AREA_NAME", "MARKET_RUN_ID"),
+        entity=("TAC_AREA_NAME", "MARKET_RUN_ID"),
+        optional=("EXECUTION_TYPE",),
+    ),
+    "oasis_renewables": Layout(
+        required=(*LABELS, "TRADING_HUB", "RENEWABLE_TYPE", "MARKET_RUN_ID"),
+        entity=("TRADING_HUB", "RENEWABLE_TYPE", "MARKET_RUN_ID"),
+    ),
+    # Today's Outlook: no OASIS columns (formats/caiso_outlook.py reads it).
+    "outlook_fuelsource": Layout(required=(), entity=()),
 }
 
 
@@ -103,7 +130,8 @@ def _parse_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
         except Exception as exc:  # polars ComputeError: a ragged or malformed line
             raise FormatError(group[0].name, f"malformed CSV: {exc}") from exc
         keep = [c for c in (GMT_START, GMT_END) if c in header]
-        keep += [*layout.required, price_column(spec), "source_file"]
+        keep += [*layout.required, *(c for c in layout.optional if c in header)]
+        keep += [price_column(spec), "source_file"]
         frames.append(
             parsed.select(keep).with_columns(
                 pl.col("source_file").cast(pl.Utf8),
@@ -365,15 +393,123 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     return to_standard(base.sort(order), spec)
 
 
+# ---------------------------------------------------------------------------------------------
+# Load, load forecast and renewables (SLD_FCST, SLD_REN_FCST)
+
+
+def spec_runs(spec: DatasetSpec) -> tuple[MarketRun, ...]:
+    """The spec's market runs (a spec without runs: its one market run)."""
+    return spec.source.runs or (MarketRun(spec.source.market_run_id, spec.source.market_run_id),)
+
+
+def _runs_frame(spec: DatasetSpec) -> pl.DataFrame:
+    """The spec's market runs as a join table."""
+    runs = spec_runs(spec)
+    return pl.DataFrame(
+        {
+            "MARKET_RUN_ID": [r.market_run_id for r in runs],
+            "model": [r.model for r in runs],
+            "_day_offset": [r.day_offset for r in runs],
+            "_publish_minute": [
+                None if r.publish_local is None else r.publish_local[0] * 60 + r.publish_local[1]
+                for r in runs
+            ],
+            "_lead_seconds": [int(r.lead_minutes * 60) for r in runs],
+        },
+        schema_overrides={"_publish_minute": pl.Int32, "_day_offset": pl.Int32},
+    )
+
+
+def _with_runs(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """Each row's model, publication day (its operating_day partition) and published_at_utc
+    from its market run's schedule (rows are of the spec's runs: `_of_runs`)."""
+    frame = frame.with_columns(pl.col("MARKET_RUN_ID").str.strip_chars())
+    runs = _runs_frame(spec)
+    frame = frame.join(runs, on="MARKET_RUN_ID", how="left")
+    published_day = pl.col("operating_day") - pl.duration(days=pl.col("_day_offset"))
+    scheduled = (
+        (published_day.cast(pl.Datetime("us")) + pl.duration(minutes=pl.col("_publish_minute")))
+        .dt.replace_time_zone(spec.timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    ahead = pl.col("interval_start_utc") - pl.duration(seconds=pl.col("_lead_seconds"))
+    vintage = pl.when(pl.col("_publish_minute").is_not_null()).then(scheduled).otherwise(ahead)
+    return frame.with_columns(
+        vintage.alias("published_at_utc"), published_day.cast(pl.Date).alias("operating_day")
+    )
+
+
+def _run_of_row(frame: pl.DataFrame) -> pl.Expr:
+    """`<MARKET_RUN_ID>` or, for RTM rows, `RTM/<EXECUTION_TYPE>` (RTPD, RTD)."""
+    run = pl.col("MARKET_RUN_ID").str.strip_chars()
+    if "EXECUTION_TYPE" not in frame.columns:
+        return run
+    execution = pl.col("EXECUTION_TYPE").str.strip_chars()
+    return pl.when(run == "RTM").then(pl.concat_str(run, execution, separator="/")).otherwise(run)
+
+
+def run_labels(spec: DatasetSpec) -> set[str]:
+    """The dataset's runs as `_run_of_row` names them."""
+    return {
+        f"{r.market_run_id}/{r.execution_type}" if r.execution_type else r.market_run_id
+        for r in spec_runs(spec)
+    }
+
+
+def _of_runs(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """The rows of the dataset's market runs: one SLD_FCST answer may hold every run (asked
+    without market_run_id, OASIS returns ACTUAL, DAM, 2DA, 7DA and the RTM 5- and 15-minute
+    forecasts together); a file holding none of them is not this dataset."""
+    runs = sorted(run_labels(spec))
+    kept = frame.filter(_run_of_row(frame).is_in(runs))
+    if frame.height and not kept.height:
+        row = frame.row(0, named=True)
+        raise FormatError(
+            row["source_file"],
+            f"column MARKET_RUN_ID: no row of market run {', '.join(runs)} ({spec.iso} "
+            f"{spec.dataset}); line {row['_line']} is {row['MARKET_RUN_ID']!r}",
+        )
+    return kept
+
+
+def _quantities(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """SLD_FCST / SLD_REN_FCST rows -> the kind's columns (before to_standard)."""
+    layout = spec.file_layout
+    if layout == "oasis_load":
+        frame = frame.with_columns(pl.col("TAC_AREA_NAME").str.strip_chars().alias("area"))
+        key = ["interval_start_utc", "area"]
+    elif layout == "oasis_load_forecast":
+        frame = _with_runs(frame, spec).with_columns(
+            pl.col("TAC_AREA_NAME").str.strip_chars().alias("area")
+        )
+        key = ["interval_start_utc", "area", "model", "published_at_utc"]
+    else:
+        technology = pl.col("RENEWABLE_TYPE").str.strip_chars().str.to_lowercase()
+        frame = frame.filter(technology.is_in(list(RENEWABLE_TECHNOLOGIES)))
+        frame = _with_runs(frame, spec).with_columns(
+            technology.alias("technology"), pl.col("TRADING_HUB").str.strip_chars().alias("area")
+        )
+        key = ["interval_start_utc", "technology", "area", "model", "published_at_utc"]
+    frame = _deduplicated(frame, key)
+    return frame.rename({"_price": "mw"}).select(*key, "operating_day", "mw", "source_file")
+
+
 def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     """CSV texts of one CAISO dataset (one or many files, any row order) -> long table."""
+    if spec.file_layout in OUTLOOK_LAYOUTS:
+        return caiso_outlook.read_texts(texts, spec)
     texts = [t for t in texts if t.header]
     if not texts or not any(t.rows for t in texts):
         for text in texts:
             _check_header(text, spec)
         return pl.DataFrame(schema=spec.schema)
     frame = _with_prices(_parse_texts(texts, spec), spec)
+    if spec.file_layout in OASIS_QUANTITY_LAYOUTS:
+        frame = _of_runs(frame, spec)
     frame = _with_times(frame, spec)
+    if spec.file_layout in OASIS_QUANTITY_LAYOUTS:
+        frame = _quantities(frame, spec)
+        return to_standard(frame.sort(frame.columns[:2]), spec)
     pivot = _pivot_components if spec.file_layout == "oasis_lmp" else _products
     return _finish(pivot(frame), spec)
 
@@ -397,8 +533,13 @@ def _standard_row_marker(spec: DatasetSpec) -> tuple[str, bytes, bool]:
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """Distinct data lines that yield a standard row: LMP_TYPE == LMP (one per node and
     interval; the component lines become columns) or an AS *_CLR_PRC item. A plain byte
-    scan, independent of the reader."""
+    scan, independent of the reader. Load lines: every distinct line; renewables: Solar and
+    Wind lines; Today's Outlook: every non-empty fuel cell."""
     data = Path(path).read_bytes()
+    if spec.file_layout in OUTLOOK_LAYOUTS:
+        return caiso_outlook.expected_rows(data)
+    if spec.file_layout in OASIS_QUANTITY_LAYOUTS:
+        return _distinct_quantity_lines(data, spec)
     header, _, body = data.partition(b"\n")
     column, value, suffix = _standard_row_marker(spec)
     cells = [c.strip().decode("utf-8", "replace") for c in header.rstrip(b"\r").split(b",")]
@@ -419,6 +560,32 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     return len(seen)
 
 
+def _distinct_quantity_lines(data: bytes, spec: DatasetSpec) -> int:
+    """Distinct data lines of an SLD_FCST / SLD_REN_FCST file of the dataset's market runs
+    (renewables: Solar and Wind only)."""
+    header, _, body = data.partition(b"\n")
+    cells = [c.strip().decode("utf-8", "replace") for c in header.rstrip(b"\r").split(b",")]
+    lines = {line.rstrip(b"\r") for line in body.split(b"\n") if line.strip()}
+    wanted = {"MARKET_RUN_ID": {r.encode() for r in market_run_ids(spec)}}
+    executions = {r.execution_type.encode() for r in spec_runs(spec) if r.execution_type}
+    if executions:
+        wanted["EXECUTION_TYPE"] = executions
+    if spec.file_layout == "oasis_renewables":
+        wanted["RENEWABLE_TYPE"] = {t.encode() for t in RENEWABLE_TECHNOLOGIES}
+    if not set(wanted) <= set(cells):
+        return len(lines)  # a drifted header: the reader raises FormatError
+    where = {cells.index(column): values for column, values in wanted.items()}
+    last = max(where)
+
+    def belongs(line: bytes) -> bool:
+        parts = line.split(b",")
+        return len(parts) > last and all(
+            parts[i].strip().lower() in {v.lower() for v in values} for i, values in where.items()
+        )
+
+    return sum(1 for line in lines if belongs(line))
+
+
 def _first_data_row(head: bytes, header: list[str]) -> dict[str, str]:
     lines = head.split(b"\n")
     if len(lines) < 3:  # the second line may be cut short by the head limit
@@ -430,13 +597,17 @@ def _first_data_row(head: bytes, header: list[str]) -> dict[str, str]:
 def identify(name: str, head: bytes) -> DatasetSpec | None:
     """Which CAISO dataset a file is, from its header (and market run of its first row)."""
     first_line = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip()
-    header = [cell.strip() for cell in first_line.split(",")]
+    header = [cell.strip().strip('"') for cell in first_line.split(",")]
+    if caiso_outlook.is_fuelsource_header(header):
+        return next(s for s in CAISO_DATASETS if s.file_layout in OUTLOOK_LAYOUTS)
     if "MARKET_RUN_ID" not in header or "OPR_DT" not in header:
         return None
     row = _first_data_row(head, header)
     upper = name.upper()
     for spec in CAISO_DATASETS:
         layout = LAYOUTS[spec.file_layout]
+        if spec.file_layout in OUTLOOK_LAYOUTS:
+            continue
         if not set((*layout.required, price_column(spec))) <= set(header):
             continue
         if spec.file_layout == "oasis_lmp" and _other_price_column(spec, header):
@@ -444,10 +615,20 @@ def identify(name: str, head: bytes) -> DatasetSpec | None:
         if spec.file_layout == "oasis_as" and "INTVL" in upper:
             continue  # PRC_INTVL_AS (real-time AS) has the same columns
         run = row.get("MARKET_RUN_ID", "").strip()
-        if run and run != spec.source.market_run_id:
+        if run and spec.file_layout in OASIS_QUANTITY_LAYOUTS:
+            execution = row.get("EXECUTION_TYPE", "").strip()
+            run = f"{run}/{execution}" if run == "RTM" and execution else run
+            if run not in run_labels(spec):
+                continue
+        elif run and run not in market_run_ids(spec):
             continue
         return spec
     return None
+
+
+def market_run_ids(spec: DatasetSpec) -> set[str]:
+    """The OASIS market_run_id values whose rows belong to the dataset."""
+    return {r.market_run_id for r in spec.source.runs} or {spec.source.market_run_id}
 
 
 def _other_price_column(spec: DatasetSpec, header: list[str]) -> bool:

@@ -9,6 +9,11 @@ SCED files (NP6-788-CD, layout "sced_lmp") carry the run time `MM/DD/YYYY HH:MM:
 5-minute grid) and RepeatedHourFlag=Y in the second (CST) 01:xx hour; the run time itself is
 the interval start (the spec's interval is nominal) and there is no type column.
 
+The fundamentals reports (NP6-345-CD load, NP3-565-CD load forecast, NP4-732-CD wind,
+NP4-737-CD solar: wide hourly CSVs) are read by formats/ercot_fundamentals.py and the Fuel Mix
+Report workbook by formats/ercot_fuel_mix.py; `read_texts`, `read_files`, `identify` and the
+row counts below hand their layouts over (docs/reference/fundamentals/ercot.md).
+
 Two channels, one table: the MIS CSVs and the public API's JSON replies (section 1.9: a
 "fields" list of column names and positional "data" rows, ISO dates, booleans for the DST
 flag). A .json file is turned into the same header + body text as a CSV and read by the same
@@ -26,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.formats import ercot_history
+from power_market_assets.formats import ercot_fuel_mix, ercot_fundamentals, ercot_history
 from power_market_assets.formats.csvjoin import (
     CsvText,
     check_fields,
@@ -35,10 +40,9 @@ from power_market_assets.formats.csvjoin import (
     parse_fields,
     split_csv,
 )
-from power_market_assets.formats.ercot_layouts import (
-    LAYOUTS,
-    canonical_fields,
-)
+from power_market_assets.formats.ercot_fundamentals import FUNDAMENTAL_LAYOUTS
+from power_market_assets.formats.ercot_layouts import LAYOUTS as PRICE_LAYOUTS
+from power_market_assets.formats.ercot_layouts import canonical_fields
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import ALL_DATASETS
@@ -53,6 +57,15 @@ from power_market_assets.registry.schema import (
 )
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.time import wall_clock_to_utc
+
+# Every layout this reader knows: the price layouts (formats/ercot_layouts.py), the wide
+# hourly fundamentals files (formats/ercot_fundamentals.py) and the Fuel Mix Report workbook
+# (formats/ercot_fuel_mix.py).
+LAYOUTS: dict[str, object] = {
+    **PRICE_LAYOUTS,
+    **FUNDAMENTAL_LAYOUTS,
+    ercot_fuel_mix.LAYOUT: ercot_fuel_mix.LAYOUT,
+}
 
 # SCED run times: the MIS CSV writes MM/DD/YYYY HH:MM:SS; the API's form is UNCONFIRMED
 # ("yyyy-MM-ddTH24:mm:ss" in its query parameters), so ISO forms are accepted too.
@@ -206,7 +219,12 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
 
 def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     """CSV texts of one ERCOT dataset (any mix of header eras) -> standard long table."""
-    layout = LAYOUTS[spec.file_layout]
+    if spec.file_layout in FUNDAMENTAL_LAYOUTS:
+        return ercot_fundamentals.read_texts(texts, spec)
+    if spec.file_layout not in PRICE_LAYOUTS:  # the Fuel Mix Report is only a workbook
+        name = texts[0].name if texts else spec.dataset
+        raise FormatError(name, f"ERCOT {spec.dataset} is read from its .xlsx workbook, not CSV")
+    layout = PRICE_LAYOUTS[spec.file_layout]
     frames, header_of = [], {}
     for header, group in group_by_header(texts).items():
         fields = canonical_fields(header)
@@ -279,6 +297,8 @@ def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
     long table (stage 2). Yearly history workbooks (.xlsx) are read by formats/ercot_history.py,
     which renders their sheets in the daily layout, so every file goes through read_texts."""
     paths = [Path(p) for p in paths]
+    if spec.file_layout == ercot_fuel_mix.LAYOUT:
+        return ercot_fuel_mix.read_workbooks(paths, spec)
     books = [p for p in paths if ercot_history.is_workbook(p)]
     texts = [_read_text(p) for p in paths if not ercot_history.is_workbook(p)]
     return read_texts(texts + ercot_history.workbook_texts(books, spec), spec)
@@ -290,15 +310,22 @@ def read_workbook(path: Path | str, spec: DatasetSpec) -> pl.DataFrame:
 
 
 def expected_text_rows(text: CsvText, spec: DatasetSpec) -> int:
-    """A CSV text yields one row per data line (JoinedCsvFormat)."""
+    """A price CSV text yields one row per data line (JoinedCsvFormat); a wide fundamentals
+    text one per filled series cell."""
+    if spec.file_layout in FUNDAMENTAL_LAYOUTS:
+        return ercot_fundamentals.expected_text_rows(text, spec)
     return text.rows
 
 
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """A CSV yields one row per data line; an API JSON one per entry of its "data" list; a
     yearly workbook one per filled row of its sheets."""
+    if spec.file_layout == ercot_fuel_mix.LAYOUT:
+        return ercot_fuel_mix.count_rows(path)
     if ercot_history.is_workbook(path):
         return ercot_history.count_workbook_rows(path)
+    if spec.file_layout in FUNDAMENTAL_LAYOUTS:
+        return ercot_fundamentals.expected_text_rows(_read_text(Path(path)), spec)
     if Path(path).suffix.lower() != ".json":
         return data_lines
     try:
@@ -310,14 +337,19 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
 
 def identify_dataset(header: Sequence[str]) -> DatasetSpec | None:
     """Which ERCOT dataset a CSV header (or API field list) belongs to (None if no layout)."""
+    fundamentals = ercot_fundamentals.identify_header(header)
+    if fundamentals is not None:
+        return fundamentals
     fields = set(canonical_fields(header))
     matches = [
         spec
         for spec in ALL_DATASETS
-        if spec.iso == "ERCOT" and set(LAYOUTS[spec.file_layout].required) <= fields
+        if spec.iso == "ERCOT"
+        and spec.file_layout in PRICE_LAYOUTS
+        and set(PRICE_LAYOUTS[spec.file_layout].required) <= fields
     ]
     # The most specific layout wins (RT has every DAM field plus hour/interval/type).
-    matches.sort(key=lambda s: len(LAYOUTS[s.file_layout].required), reverse=True)
+    matches.sort(key=lambda s: len(PRICE_LAYOUTS[s.file_layout].required), reverse=True)
     return matches[0] if matches else None
 
 
@@ -338,6 +370,8 @@ def json_field_names(head: bytes) -> list[str]:
 def identify(name: str, head: bytes) -> DatasetSpec | None:
     """Which ERCOT dataset a file is: a CSV by its header line, an API JSON reply by the names
     in its "fields" list (the file name is not needed); a yearly history workbook by its name."""
+    if ercot_fuel_mix.is_fuel_mix_workbook(name):
+        return next(s for s in ALL_DATASETS if s.file_layout == ercot_fuel_mix.LAYOUT)
     if ercot_history.is_workbook(name):
         return ercot_history.identify_workbook(name)
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")

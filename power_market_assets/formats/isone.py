@@ -39,16 +39,23 @@ from pathlib import Path
 
 import polars as pl
 
+from power_market_assets.formats import isone_fundamentals as fundamentals
 from power_market_assets.formats.csvjoin import (
-    CsvText,
     check_fields,
     check_filled,
-    decode_to_utf8,
     group_by_header,
     parse_fields,
 )
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.filenames import name_tokens
+from power_market_assets.formats.isone_report import (
+    Report,
+    count_data_lines,
+    first_cell,
+    hour_label_starts,
+    parse_date,
+    split_report,
+)
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.kinds import ANCILLARY, PRICE
@@ -110,6 +117,8 @@ LAYOUTS: dict[str, Layout] = {
     "daas_reserve": Layout(
         required=("date", "hour_ending") + DA_AS_FIELDS, optional=("location_id",)
     ),
+    # Load, fuel mix and forecasts: read by formats/isone_fundamentals.py (its own fields).
+    **{layout: Layout(required=()) for layout in fundamentals.LAYOUTS},
 }
 # Layout -> (fields unpivoted into products, products per record) for ancillary tables.
 PRODUCT_FIELDS = {"hourly_reserve": RESERVE_FIELDS, "daas_reserve": DA_AS_FIELDS}
@@ -152,8 +161,6 @@ _MARKET_TOKENS = {
     "hourlylmprt": registry.RT_PRICES_HOURLY,
 }
 log = logging.getLogger(__name__)
-# "Total # of Data Records: 24" (histRpts, UNCONFIRMED) or "24 lines" (DASI report [3P ERW]).
-_TRAILER_COUNT = re.compile(r"(\d+)(?:\s+lines?)?\s*$")
 _NAME_DAY = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
 
@@ -170,61 +177,6 @@ def canonical_fields(header: Sequence[str]) -> list[str | None]:
 
 # ---------------------------------------------------------------------------------------------
 # C/H/D/T report files
-
-
-@dataclass(frozen=True)
-class Report:
-    """One report file: its comment lines, column names and the D lines as plain CSV."""
-
-    text: CsvText
-    comments: tuple[str, ...]
-    trailer_count: int | None
-
-
-def _first_cell(line: str) -> str:
-    return line.split(",", 1)[0].strip().strip('"').strip()
-
-
-def split_report(data: bytes, name: str) -> Report:
-    """Split a C/H/D/T file; the D lines lose their row-type cell and become a CSV body."""
-    comments: list[str] = []
-    headers: list[tuple[str, ...]] = []
-    body: list[str] = []
-    trailer: int | None = None
-    for raw in decode_to_utf8(data).decode("utf-8").split("\n"):
-        line = raw.rstrip("\r")
-        if not line.strip():
-            continue
-        kind = _first_cell(line)
-        rest = line.split(",", 1)[1] if "," in line else ""
-        if kind == "D":
-            body.append(rest)
-        elif kind == "H":
-            headers.append(tuple(cell.strip().strip('"').strip() for cell in rest.split(",")))
-        elif kind == "C":
-            comments.append(rest.strip().strip('"'))
-        elif kind == "T":
-            match = _TRAILER_COUNT.search(rest.strip().strip('"'))
-            trailer = int(match.group(1)) if match else None
-        else:
-            raise FormatError(name, f"line with unknown row type {kind!r}: {line[:80]!r}")
-    if not headers:
-        raise FormatError(name, 'no "H" header line (not an ISO-NE report, or an empty body)')
-    payload = ("\n".join(body) + "\n").encode("utf-8") if body else b""
-    text = CsvText(name=name, header=headers[0], body=payload, rows=len(body))
-    if trailer is not None and trailer != len(body):
-        raise FormatError(name, f"trailer says {trailer} data records but the file has {len(body)}")
-    return Report(text=text, comments=tuple(comments), trailer_count=trailer)
-
-
-def count_data_lines(data: bytes) -> int:
-    """The "D" lines of a report, counted without parsing (for expected_rows)."""
-    count = 0
-    for line in data.split(b"\n"):
-        stripped = line.lstrip()
-        if stripped.startswith((b'"D"', b"D,")):
-            count += 1
-    return count
 
 
 def _report_frames(reports: Sequence[Report], layout: Layout) -> pl.DataFrame | None:
@@ -244,51 +196,6 @@ def _report_frames(reports: Sequence[Report], layout: Layout) -> pl.DataFrame | 
 # Local labels -> UTC
 
 
-def _hour_label_starts(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """(date, hour_ending) labels -> interval_start_utc, once per distinct label.
-
-    The start is the label's date + (HE - 1) hours, the earlier reading of an ambiguous wall
-    time unless the label carries "X" (the repeated fall-back hour). On the spring-forward day
-    HE "03" starts at a wall time that does not exist; it is then the hour before its end.
-    """
-    labels = frame.select("date", "hour_ending").unique()
-    day = _parse_date(pl.col("date"))
-    label = pl.col("hour_ending").str.strip_chars().str.to_uppercase()
-    repeated = label.str.ends_with("X")
-    hour = label.str.strip_chars_end("X").cast(pl.Int32, strict=False)
-    naive_start = day.cast(pl.Datetime("us")) + pl.duration(hours=hour - 1)
-    ambiguous = pl.when(repeated).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
-    start = naive_start.dt.replace_time_zone(timezone, ambiguous=ambiguous, non_existent="null")
-    end = (naive_start + pl.duration(hours=1)).dt.replace_time_zone(
-        timezone, ambiguous="earliest", non_existent="null"
-    )
-    start_utc = pl.coalesce(start, end - pl.duration(hours=1)).dt.convert_time_zone("UTC")
-    valid = hour.is_between(1, 24) & (~repeated | (hour == 2))
-    table = labels.with_columns(
-        day.alias("_day"),
-        pl.when(valid).then(start_utc).alias("interval_start_utc"),
-    )
-    _raise_bad_labels(frame, table, ["date", "hour_ending"])
-    return frame.join(table.drop("_day"), on=["date", "hour_ending"], how="left")
-
-
-def _parse_date(column: pl.Expr) -> pl.Expr:
-    text = column.cast(pl.Utf8).str.strip_chars().str.slice(0, 10)
-    return pl.coalesce(
-        text.str.to_date("%m/%d/%Y", strict=False), text.str.to_date("%Y-%m-%d", strict=False)
-    )
-
-
-def _raise_bad_labels(frame: pl.DataFrame, table: pl.DataFrame, keys: list[str]) -> None:
-    bad = table.filter(pl.col("_day").is_null() | pl.col("interval_start_utc").is_null())
-    if not bad.height:
-        return
-    first = bad.row(0, named=True)
-    source = frame.join(bad.head(1), on=keys, how="semi").row(0, named=True)["source_file"]
-    shown = ", ".join(f"{k}={first[k]!r}" for k in keys)
-    raise FormatError(source, f"time label {shown} is not a valid ISO-NE interval label")
-
-
 def _five_minute_starts(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
     """`Local Time` (interval start) -> UTC. The repeated fall-back hour is told apart by a
     trailing "X" when present, else by order: a location's second 01:MM row is the later one."""
@@ -300,7 +207,7 @@ def _five_minute_starts(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
     clock = time_part.str.to_uppercase().str.strip_chars_end("X")
     clock = pl.when(clock.str.count_matches(":") == 1).then(clock + ":00").otherwise(clock)
     frame = frame.with_columns(
-        pl.coalesce(_parse_date(date_part), pl.col("_file_day")).alias("_day"),
+        pl.coalesce(parse_date(date_part), pl.col("_file_day")).alias("_day"),
         clock.str.to_time("%H:%M:%S", strict=False).alias("_clock"),
         marked.alias("_marked"),
     )
@@ -436,9 +343,9 @@ def read_reports(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame | Non
         return _resolve_locations(_five_minute_starts(frame, spec.timezone))
     if spec.file_layout == "daas_reserve":
         by = ["source_file", *(["location_id"] if "location_id" in frame.columns else [])]
-        frame = _hour_label_starts(_mark_repeated_hour(frame, by), spec.timezone)
+        frame = hour_label_starts(_mark_repeated_hour(frame, by), spec.timezone)
         return _daas_long(frame)
-    frame = _hour_label_starts(frame, spec.timezone)
+    frame = hour_label_starts(frame, spec.timezone)
     if spec.file_layout == "hourly_reserve":
         return _reserve_long(frame)
     return _resolve_locations(frame)
@@ -618,7 +525,7 @@ def _synthesized_spring_hour(frame: pl.DataFrame, by: str) -> pl.Series:
     """Rows of an SMD sheet's made-up hour: HE 02 on a spring-forward day that also has HE 03
     (their Notes: averaged from HE01 and HE03). 02:00-03:00 did not exist that night, and
     HE 03 is the real hour 01:00-02:00 EST, so HE 02 would land on it."""
-    day = _parse_date(pl.col("date"))
+    day = parse_date(pl.col("date"))
     days = frame.select(day.unique().drop_nulls()).to_series().to_list()
     spring = [d for d in days if expected_interval_count(d, registry.TIMEZONE, 60) == 23]
     label = pl.col("hour_ending").cast(pl.Utf8).str.strip_chars()
@@ -689,6 +596,8 @@ def _smd_hour_label(column: pl.Expr) -> pl.Expr:
 
 def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
     """Stage-1 files of one ISO-NE dataset (reports, JSON replies, workbooks) -> long table."""
+    if spec.file_layout in fundamentals.LAYOUTS:
+        return _read_fundamentals(paths, spec)
     by_kind: dict[str, list[Path]] = {}
     for path in sorted(map(Path, paths), key=lambda p: p.name):
         by_kind.setdefault(path.suffix.lower(), []).append(path)
@@ -702,7 +611,7 @@ def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
         frames.append(read_json_replies(by_kind[".json"], spec))
     for workbook in by_kind.get(".xlsx", []):
         smd = read_smd_workbook(workbook, spec)
-        frames.append(_hour_label_starts(smd, spec.timezone) if smd is not None else None)
+        frames.append(hour_label_starts(smd, spec.timezone) if smd is not None else None)
     present = [f for f in frames if f is not None and f.height]
     if not present:
         return pl.DataFrame(schema=spec.schema)
@@ -732,10 +641,35 @@ def identify(name: str, head: bytes) -> DatasetSpec | None:
     if text.startswith("{"):
         return _identify_json(name, text)
     first = text.split("\n", 1)[0].rstrip("\r")
-    if _first_cell(first) != "C":
+    if first_cell(first) != "C":
         return None
     title = first.split(",", 1)[1].strip().strip('"') if "," in first else ""
-    return TITLES.get(title)
+    return TITLES.get(title) or fundamentals.identify_report(_head_comments(text))
+
+
+def _head_comments(text: str) -> list[str]:
+    """The "C" lines at the top of a report's first bytes (title, "Filename: ..."...)."""
+    comments = []
+    for line in text.split("\n")[:8]:
+        if first_cell(line) != "C" or "," not in line:
+            break
+        comments.append(line.split(",", 1)[1].strip().strip('"'))
+    return comments
+
+
+def _read_fundamentals(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
+    """Load, fuel and forecast reports; the fuel mix's web-service replies too."""
+    by_kind: dict[str, list[Path]] = {}
+    for path in sorted(map(Path, paths), key=lambda p: p.name):
+        by_kind.setdefault(path.suffix.lower(), []).append(path)
+    readable = {".csv", ".json"} if spec.source.ws_root else {".csv"}
+    unknown = sorted(set(by_kind) - readable)
+    if unknown:
+        raise FormatError(by_kind[unknown[0]][0].name, f"not an ISO-NE {spec.dataset} file")
+    frames = [fundamentals.read_reports(by_kind.get(".csv", []), spec)]
+    if ".json" in by_kind:
+        frames.append(fundamentals.read_json(by_kind[".json"], spec))
+    return pl.concat(frames)
 
 
 def _identify_json(name: str, text: str) -> DatasetSpec | None:
@@ -746,6 +680,8 @@ def _identify_json(name: str, text: str) -> DatasetSpec | None:
         return registry.RT_AS_PRICES
     if root == "isone_web_services" and '"day_ahead_reserves"' in text:
         return registry.AS_PRICES
+    if root == registry.FUEL_MIX.source.ws_root:
+        return registry.FUEL_MIX
     if root == "HourlyLmps":
         return _hourly_lmp_market(name)
     return None
@@ -772,6 +708,13 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     records for JSON replies, zone-sheet rows for workbooks; times the products per row for
     reserve prices."""
     path = Path(path)
+    if spec.file_layout in fundamentals.LAYOUTS:
+        if path.suffix.lower() == ".json":
+            try:
+                return len(fundamentals.json_records(path, spec))
+            except FormatError:
+                return 0
+        return fundamentals.expected_rows(path, spec)
     per_record = len(PRODUCT_FIELDS[spec.file_layout]) if spec.table_kind is ANCILLARY else 1
     suffix = path.suffix.lower()
     if suffix == ".csv":

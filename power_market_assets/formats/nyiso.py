@@ -1,5 +1,6 @@
 """NYISO MIS CSV layouts (LBMP zonal/generator, DAM and RT ancillary prices) into the
-standard long tables.
+standard long tables; load, load forecast, fuel mix and BTM solar are read by
+formats/nyiso_fundamentals.py (dispatched here by layout).
 
 Conventions (docs/reference/ISO_FORMATS.md section 3):
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
+from power_market_assets.formats import nyiso_fundamentals as fundamentals
 from power_market_assets.formats.csvjoin import (
     CsvText,
     check_fields,
@@ -34,7 +36,7 @@ from power_market_assets.formats.csvjoin import (
     parse_fields,
     split_csv,
 )
-from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.nyiso_time import interval_starts
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry import nyiso
 from power_market_assets.registry.kinds import PRICE
@@ -54,8 +56,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     **{product: (column,) for product, column in nyiso.RT_AS_PRODUCT_COLUMNS.items()},
 }
 LBMP_PRICES = ("lbmp", "losses", "congestion")
-# The spec.file_layout values read here (told apart by table kind; test_registry_completeness).
-LAYOUTS = frozenset({"lbmp", "asp"})
+# The spec.file_layout values read here (prices told apart by table kind; load, forecast, fuel
+# mix and BTM solar in formats/nyiso_fundamentals.py; test_registry_completeness).
+PRICE_LAYOUTS = frozenset({"lbmp", "asp"})
+LAYOUTS = PRICE_LAYOUTS | fundamentals.LAYOUTS
 ISO_ZONE, ISO_GEN = "ZONE", "GEN"  # iso_location_type: which NYISO report a row came from
 _ZONE_NAMES = frozenset(nyiso.ZONE_PTIDS)
 _FILE_KIND = re.compile(r"_(zone|gen)(?:[._]|$)", re.I)
@@ -85,103 +89,6 @@ def required_fields(spec: DatasetSpec) -> tuple[str, ...]:
 def canonical_fields(header: Sequence[str]) -> list[str | None]:
     """Each header cell's canonical field (None for columns not used)."""
     return [_ALIAS_LOOKUP.get(_normalize(cell)) for cell in header]
-
-
-# --------------------------------------------------------------------------- time
-
-
-def _local_stamp(text: pl.Expr) -> pl.Expr:
-    stamp = text.str.strip_chars()
-    return pl.coalesce(
-        stamp.str.strptime(pl.Datetime("us"), "%m/%d/%Y %H:%M:%S", strict=False),
-        stamp.str.strptime(pl.Datetime("us"), "%m/%d/%Y %H:%M", strict=False),
-    )
-
-
-def _with_occurrence(frame: pl.DataFrame) -> pl.DataFrame:
-    """0 for the first row of a (file, stamp, name), 1 for its repeat (the fall-back hour)."""
-    return frame.with_columns(
-        pl.int_range(pl.len()).over("source_file", "time_stamp", "name").alias("_occurrence")
-    )
-
-
-def _instant_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    """Per distinct (stamp, occurrence, zone label): the UTC instant the stamp names.
-
-    Ambiguous wall times (the repeated fall-back hour) resolve by the `Time Zone` label when
-    the file has one (daylight vs standard, read from the tz database), else by order.
-    """
-    naive = _local_stamp(pl.col("time_stamp"))
-    tz = spec.timezone
-    earliest = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    latest = naive.dt.replace_time_zone(tz, ambiguous="latest", non_existent="null")
-    label = pl.col("time_zone").str.strip_chars().str.to_uppercase()
-    daylight = (
-        pl.when(label.str.ends_with("DT"))
-        .then(pl.lit(True))
-        .when(label.str.ends_with("ST"))
-        .then(pl.lit(False))
-        .otherwise(pl.lit(None, dtype=pl.Boolean))
-    )
-    table = labels.with_columns(
-        naive.alias("_naive"),
-        earliest.alias("_earliest"),
-        latest.alias("_latest"),
-        daylight.alias("_daylight"),
-    ).with_columns((pl.col("_earliest") != pl.col("_latest")).alias("_ambiguous"))
-    by_label = (
-        pl.when(pl.col("_earliest").dt.dst_offset() != pl.duration(seconds=0))
-        .then(pl.when(pl.col("_daylight")).then("_earliest").otherwise("_latest"))
-        .otherwise(pl.when(pl.col("_daylight")).then("_latest").otherwise("_earliest"))
-    )
-    by_order = pl.when(pl.col("_occurrence") == 0).then("_earliest").otherwise("_latest")
-    chosen = pl.when(pl.col("_daylight").is_not_null()).then(by_label).otherwise(by_order)
-    return table.with_columns(chosen.alias("_chosen")).with_columns(
-        pl.col("_chosen").dt.convert_time_zone("UTC").alias("_instant_utc")
-    )
-
-
-def _check_instants(table: pl.DataFrame, frame: pl.DataFrame, key: list[str]) -> None:
-    """Bad stamps, skipped wall times, labels that contradict the tz database, true repeats."""
-    labelled = pl.col("_daylight").is_not_null()
-    chosen_is_daylight = pl.col("_chosen").dt.dst_offset() != pl.duration(seconds=0)
-    problems = (
-        (pl.col("_naive").is_null(), "is not MM/DD/YYYY HH:MM[:SS]"),
-        (pl.col("_earliest").is_null(), "does not exist (skipped by the spring-forward change)"),
-        (
-            labelled & (chosen_is_daylight != pl.col("_daylight")),
-            "contradicts its Time Zone label",
-        ),
-        (
-            ~labelled & (pl.col("_occurrence") >= 1) & ~pl.col("_ambiguous"),
-            "is repeated for one name outside the fall-back hour",
-        ),
-        (~labelled & (pl.col("_occurrence") >= 2), "appears more than twice for one name"),
-    )
-    for condition, problem in problems:
-        bad = table.filter(condition)
-        if bad.height:
-            label = bad.row(0, named=True)
-            first = frame.join(bad.head(1).select(key), on=key, how="semi", nulls_equal=True)
-            first = first.row(0, named=True)
-            raise FormatError(
-                first["source_file"],
-                f"Time Stamp {label['time_stamp']!r} {problem} ({bad.height} bad label(s))",
-            )
-
-
-def _interval_starts(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
-    if "time_zone" not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias("time_zone"))
-    frame = _with_occurrence(frame)
-    key = ["time_stamp", "_occurrence", "time_zone"]
-    table = _instant_table(frame.select(key).unique(), spec)
-    _check_instants(table, frame, key)
-    start = pl.col("_instant_utc")
-    if spec.source.time_stamp == "interval_ending":
-        start = start - pl.duration(minutes=spec.interval_minutes)
-    table = table.select(*key, start.alias("interval_start_utc"))
-    return frame.join(table, on=key, how="left", nulls_equal=True)
 
 
 # --------------------------------------------------------------------------- standard rows
@@ -224,6 +131,8 @@ def _ancillary_rows(frame: pl.DataFrame, products: Sequence[str]) -> pl.DataFram
 
 def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
     """CSV texts of one NYISO dataset (any mix of header spellings) -> standard long table."""
+    if spec.file_layout in fundamentals.LAYOUTS:
+        return fundamentals.read_texts(texts, spec)
     numeric = set(price_fields(spec))
     frames, header_of = [], {}
     for header, group in group_by_header(texts).items():
@@ -235,7 +144,7 @@ def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:
         return pl.DataFrame(schema=spec.schema)
     frame = pl.concat(frames, how="diagonal_relaxed")
     check_filled(frame, {f: header_of.get(f, f) for f in price_fields(spec)})
-    frame = _interval_starts(frame, spec)
+    frame = interval_starts(frame, spec)
     if spec.table_kind is PRICE:
         frame = _price_rows(frame)
     else:
@@ -258,6 +167,8 @@ def _header_cells(head: bytes) -> list[str]:
 
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """LBMP files: one row per line; AS files: one row per line and price column."""
+    if spec.file_layout in fundamentals.LAYOUTS:
+        return fundamentals.expected_rows(path, spec, data_lines)
     if spec.table_kind is PRICE:
         return data_lines
     with open(path, "rb") as handle:
@@ -284,6 +195,9 @@ def identify(name: str, head: bytes) -> DatasetSpec | None:
     match = _NAME_PATTERN.search(Path(name).name)
     if match:
         return _spec_for_folder(match.group(1) or match.group(2))
+    found = fundamentals.identify(name, head)
+    if found is not None:
+        return found
     fields = set(canonical_fields(_header_cells(head)))
     if not {"time_stamp", "name"} <= fields:
         return None

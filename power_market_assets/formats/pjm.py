@@ -1,5 +1,9 @@
 """PJM Data Miner 2 files (JSON replies and CSV exports) into the standard long tables.
 
+Price feeds are read here; the fundamentals feeds (layout "fundamentals": load, load
+forecast, fuel mix, wind, solar) in formats/pjm_fundamentals.py, which `read_files`,
+`identify` and `expected_rows` hand them to.
+
 Two stage-1 layouts carry the same field names (ISO_FORMATS.md 5.2, 5.3):
 
 - JSON replies of `api.pjm.com/api/v1/<feed>`: `{"links":[...],"items":[{...}],
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -27,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from power_market_assets.formats import pjm_fundamentals as fundamentals
 from power_market_assets.formats.csvjoin import (
     parse_group,
     raise_on_bad_numbers,
@@ -34,6 +38,7 @@ from power_market_assets.formats.csvjoin import (
     split_csv,
 )
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.formats.pjm_dataminer import csv_header, is_json, json_items, parse_label
 from power_market_assets.formats.standard import to_standard
 from power_market_assets.registry.kinds import PRICE
 from power_market_assets.registry.pjm import PJM_DATASETS
@@ -43,8 +48,10 @@ from power_market_assets.registry.spec import DatasetSpec
 UTC_FIELD = "datetime_beginning_utc"
 EPT_FIELD = "datetime_beginning_ept"
 CURRENT_FIELD = "row_is_current"
-# The spec.file_layout values read here (test_registry_completeness checks every spec has one).
-LAYOUTS = frozenset({"lmp", "ancillary"})
+# The spec.file_layout values read here (test_registry_completeness checks every spec has one):
+# prices here, load / forecast / fuel mix / wind / solar in formats/pjm_fundamentals.py.
+PRICE_LAYOUTS = frozenset({"lmp", "ancillary"})
+LAYOUTS = PRICE_LAYOUTS | {fundamentals.LAYOUT}
 
 # PJM `type` codes -> standard location types (the code itself goes to iso_location_type).
 PJM_LOCATION_TYPES = {
@@ -61,12 +68,6 @@ PJM_LOCATION_TYPES = {
     "BUS": NODE,
 }
 _FALSE = frozenset({"false", "f", "0", "n", "no"})
-_LABEL_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-)
 _HREF_FEED = re.compile(r"/api/v1/([A-Za-z0-9_]+)")
 _JSON_KEY = re.compile(r'"([A-Za-z0-9_]+)"\s*:')
 _JSON_UTC = re.compile(r'"datetime_beginning_utc"\s*:\s*"([^"]+)"')
@@ -121,24 +122,6 @@ def _keep_row(spec: DatasetSpec, current: object, unit: object) -> bool:
 # --------------------------------------------------------------------------- datetimes
 
 
-def parse_label(text: str) -> datetime | None:
-    """A Data Miner datetime (ISO with or without milliseconds, or US 12-hour) -> naive."""
-    value = text.strip()
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-        for fmt in _LABEL_FORMATS:
-            try:
-                parsed = datetime.strptime(value, fmt)
-                break
-            except ValueError:
-                continue
-    if parsed is not None and parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
 def _time_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Distinct (utc, ept, source_file) labels -> interval_start_utc; EPT checked against UTC."""
     tz = ZoneInfo(spec.timezone)
@@ -163,24 +146,6 @@ def _time_table(labels: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------- JSON
-
-
-def json_items(data: bytes, name: str) -> list:
-    """The item list of a Data Miner reply (envelope or bare list)."""
-    try:
-        payload = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(name, f"not valid JSON ({exc})") from None
-    if isinstance(payload, dict):
-        if "items" not in payload:
-            if "errors" in payload or "message" in payload:
-                message = str(payload.get("message", ""))[:200]
-                raise FormatError(name, f"a Data Miner error reply, not data: {message!r}")
-            raise FormatError(name, "JSON reply has no 'items' list")
-        payload = payload["items"]
-    if not isinstance(payload, list) or not all(isinstance(i, dict) for i in payload):
-        raise FormatError(name, "JSON 'items' is not a list of objects")
-    return payload
 
 
 def _float_series(field: str, values: list, name: str) -> pl.Series:
@@ -235,13 +200,9 @@ def read_json_file(data: bytes, name: str, spec: DatasetSpec) -> pl.DataFrame:
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_header(header: Sequence[str]) -> list[str]:
-    return [cell.strip().strip('"').strip().lower() for cell in header]
-
-
 def read_csv_file(data: bytes, name: str, spec: DatasetSpec) -> pl.DataFrame:
     text = split_csv(data, name)
-    header = _csv_header(text.header)
+    header = csv_header(text.header)
     missing = [f for f in required_fields(spec) if f not in header]
     if missing:
         raise FormatError(
@@ -275,14 +236,6 @@ def _empty_raw(spec: DatasetSpec) -> pl.DataFrame:
     schema.update({f: pl.Float64 for f in price_fields(spec)})
     schema["source_file"] = pl.Utf8
     return pl.DataFrame(schema=schema)
-
-
-def is_json(name: str, data: bytes) -> bool:
-    if name.lower().endswith(".json"):
-        return True
-    if name.lower().endswith(".csv"):
-        return False
-    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 def read_file(path: Path, spec: DatasetSpec) -> pl.DataFrame:
@@ -349,6 +302,8 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
 
 def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
     """Stage-1 Data Miner files (JSON pages or CSV exports) -> the standard long table."""
+    if fundamentals.is_fundamentals(spec):
+        return fundamentals.read_files(paths, spec)
     frames = [read_file(Path(p), spec) for p in paths]
     if not frames:
         return pl.DataFrame(schema=spec.schema)
@@ -368,6 +323,8 @@ def _count_kept_records(records: Iterable[dict], spec: DatasetSpec) -> int:
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """Rows a file must yield: its items (JSON) or data lines (CSV), less superseded rows
     and (AS) non-price rows; counted with the stdlib, apart from `read_files`."""
+    if fundamentals.is_fundamentals(spec):
+        return fundamentals.expected_rows(path, spec, data_lines)
     data = Path(path).read_bytes()
     name = Path(path).name
     if is_json(name, data):
@@ -383,8 +340,11 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
 # --------------------------------------------------------------------------- identify
 
 
+PRICE_DATASETS = tuple(s for s in PJM_DATASETS if s.file_layout in PRICE_LAYOUTS)
+
+
 def _spec_for_feed(feed: str) -> DatasetSpec | None:
-    return next((s for s in PJM_DATASETS if s.source.feed == feed.lower()), None)
+    return next((s for s in PRICE_DATASETS if s.source.feed == feed.lower()), None)
 
 
 def _head_fields_and_starts(head: str) -> tuple[set[str], list[datetime]]:
@@ -397,7 +357,7 @@ def _head_fields_and_starts(head: str) -> tuple[set[str], list[datetime]]:
         if len(lines) > 1 and not head.endswith(("\n", "\r")):
             lines = lines[:-1]  # the last line may be cut by the head limit
         rows = list(csv.reader(lines))
-        header = _csv_header(rows[0]) if rows else []
+        header = csv_header(rows[0]) if rows else []
         fields = set(header)
         index = header.index(UTC_FIELD) if UTC_FIELD in header else None
         starts = [parse_label(r[index]) for r in rows[1:] if index is not None and len(r) > index]
@@ -407,14 +367,19 @@ def _head_fields_and_starts(head: str) -> tuple[set[str], list[datetime]]:
 def identify(name: str, head: bytes) -> DatasetSpec | None:
     """Which PJM dataset a JSON reply or CSV export is (None when it is not PJM's).
 
+    A fundamentals feed is recognized first (formats/pjm_fundamentals.py `identify`).
+
     The fields decide DA against RT against AS. Five-minute and hourly RT share their
     fields, so the feed name (in the file name or the reply's `links`) decides, else the
     interval starts: any start off the hour means five-minute, two starts an hour apart
     hourly; one single start (a cut head of a big file) is not enough and gives None.
     """
+    found = fundamentals.identify(name, head)
+    if found is not None:
+        return found
     text = head.decode("utf-8-sig", "replace")
     fields, starts = _head_fields_and_starts(text)
-    candidates = [s for s in PJM_DATASETS if set(required_fields(s)) <= fields]
+    candidates = [s for s in PRICE_DATASETS if set(required_fields(s)) <= fields]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     by_feed = sorted(candidates, key=lambda s: len(s.source.feed), reverse=True)

@@ -15,6 +15,14 @@ show it as the ISO's wall clock instead (a TIMESTAMP, whatever the session time 
 `utc_offset` ('-05:00') next to it, so the repeated fall-back hour stays distinguishable. Every
 column carries a comment with its meaning and unit (registry/schema.py COLUMN_UNITS):
 `select column_name, comment from duckdb_columns() where table_name = '...'`.
+
+Issue 13's kinds add views beyond one per folder: `<iso>.<dataset>_latest` for a dataset that
+keeps every vintage (forecasts, wind and solar: the newest vintage of each interval and series,
+every column of its raw_parquet view), and `all_isos.<name>` per table KIND (`KIND_VIEWS`:
+load, load_forecast, fuel_mix, renewables), the union of every ISO's datasets of that kind with a
+`dataset` column, in UTC (each ISO's interval_start_local its own wall clock), MW, standard fuel
+categories. Each exists once at least one ISO has a partition of such a dataset.
+`<iso>.combined_fundamentals_hourly` is the ISO's fundamentals output (assets/combined.py).
 """
 
 from __future__ import annotations
@@ -37,11 +45,13 @@ from power_market_assets.io.duckdb_safety import lock_to_lake, quote_identifier,
 from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.io.locations import VIEW_NAME as LOCATIONS_VIEW
 from power_market_assets.io.locations import locations_view_sql
-from power_market_assets.registry import ALL_DATASETS, COMBINED_INPUTS
+from power_market_assets.registry import ALL_DATASETS, COMBINED_INPUTS, FUNDAMENTALS_INPUTS
+from power_market_assets.registry.kinds import TableKind, kind_named
 from power_market_assets.registry.schema import (
     COLUMN_MEANINGS,
-    WIDE_VIEW_COMMENT,
+    FUNDAMENTALS_VIEW_COMMENT,
     column_comment,
+    wide_view_comment,
 )
 from power_market_assets.registry.spec import STAGES, DatasetSpec
 
@@ -54,6 +64,18 @@ VIEW_STAGES = (*STAGES, CHANGES_STAGE)
 # The outputs of each ISO's combined asset (assets/combined.py COMBINED_KINDS; a test keeps
 # the two equal: the io layer does not import the Dagster assets).
 COMBINED_KIND_NAMES = ("da_as_hourly", "da_as_rt_hourly", "da_as_rt_native")
+# Each ISO's fundamentals_hourly output (assets/combined.py FUNDAMENTALS_KIND), where the ISO
+# names FUNDAMENTALS_INPUTS.
+FUNDAMENTALS_KIND_NAME = "fundamentals_hourly"
+# <iso>.<dataset>_latest: the newest vintage of a dataset that keeps every vintage.
+LATEST_SUFFIX = "_latest"
+# all_isos.<view>: every ISO's datasets of one table kind, with a `dataset` column.
+KIND_VIEWS = {
+    "load": "quantity_by_area",
+    "load_forecast": "forecast",
+    "fuel_mix": "quantity_by_fuel",
+    "renewables": "renewable",
+}
 # all_isos.<dataset> unions every ISO's <iso>.<dataset>_raw_parquet (the standard long table).
 CROSS_ISO_SCHEMA = "all_isos"
 CROSS_ISO_DATASETS = ("da_prices", "rt_prices", "as_prices")
@@ -85,6 +107,8 @@ class CatalogView:
     lake_path: str  # <iso>/<dataset>/<stage> or <iso>/combined/<kind>
     glob: str
     timezone: str = ""  # the ISO's (registry), for the wall-clock interval_start_local
+    kind: str = ""  # the dataset's table kind (registry/kinds.py); "" for combined outputs
+    dataset: str = ""  # the registry dataset ("" for combined outputs)
 
     @property
     def qualified(self) -> str:
@@ -97,8 +121,14 @@ class CatalogView:
             return "combined"
         return "wide" if self.lake_path.endswith("/flattened") else "long"
 
+    @property
+    def table_kind(self) -> TableKind | None:
+        return kind_named(self.kind) if self.kind else None
 
-def _view(lake: Lake, lake_path: str, name: str, timezone: str) -> CatalogView:
+
+def _view(
+    lake: Lake, lake_path: str, name: str, timezone: str, spec: DatasetSpec | None = None
+) -> CatalogView:
     glob = lake.stage_dir(lake_path) / "year=*" / "*.parquet"
     return CatalogView(
         schema=lake_path.split("/")[0],
@@ -106,12 +136,14 @@ def _view(lake: Lake, lake_path: str, name: str, timezone: str) -> CatalogView:
         lake_path=lake_path,
         glob=str(glob),
         timezone=timezone,
+        kind=spec.table_kind.name if spec else "",
+        dataset=spec.dataset if spec else "",
     )
 
 
 def _dataset_views(lake: Lake, spec: DatasetSpec) -> list[CatalogView]:
     return [
-        _view(lake, stage_lake_path(spec, stage), f"{spec.dataset}_{stage}", spec.timezone)
+        _view(lake, stage_lake_path(spec, stage), f"{spec.dataset}_{stage}", spec.timezone, spec)
         for stage in VIEW_STAGES
     ]
 
@@ -127,6 +159,16 @@ def registry_views(lake: Lake) -> list[CatalogView]:
         _view(lake, f"{iso.lower()}/combined/{kind}", f"combined_{kind}", inputs[0].timezone)
         for iso, inputs in COMBINED_INPUTS.items()
         for kind in COMBINED_KIND_NAMES
+    ]
+    views += [
+        _view(
+            lake,
+            f"{iso.lower()}/combined/{FUNDAMENTALS_KIND_NAME}",
+            f"combined_{FUNDAMENTALS_KIND_NAME}",
+            inputs.load.timezone,
+        )
+        for iso, inputs in FUNDAMENTALS_INPUTS.items()
+        if inputs is not None
     ]
     return sorted(views, key=lambda v: v.lake_path)
 
@@ -228,6 +270,45 @@ def rt_hourly_select(view: CatalogView) -> str:
     )
 
 
+def latest_views_sql(views: list[CatalogView]) -> dict[str, str]:
+    """`<iso>.<dataset>_latest` for every raw_parquet view of a kind with vintages: per interval
+    and series, the row of the newest vintage (every column of the raw view)."""
+    statements = {}
+    for view in views:
+        kind = view.table_kind
+        if (
+            kind is None
+            or kind.vintage_column is None
+            or view.name != f"{view.dataset}_raw_parquet"
+        ):
+            continue
+        series = ", ".join(quote_identifier(c) for c in kind.key if c != kind.vintage_column)
+        name = f"{view.dataset}{LATEST_SUFFIX}"
+        target = f"{quote_identifier(view.schema)}.{quote_identifier(name)}"
+        statements[f"{view.schema}.{name}"] = (
+            f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {_qualified_sql(view)} "
+            f"QUALIFY row_number() OVER (PARTITION BY {series} "
+            f"ORDER BY {quote_identifier(kind.vintage_column)} DESC) = 1"
+        )
+    return statements
+
+
+def kind_views_sql(views: list[CatalogView]) -> dict[str, str]:
+    """all_isos.<view> per table kind (KIND_VIEWS): the union by column name of every ISO's
+    raw_parquet views of that kind, each row with its `dataset`; none while no ISO has one."""
+    statements = {}
+    for name, kind in KIND_VIEWS.items():
+        parts = [
+            f"SELECT {quote_literal(v.dataset)} AS dataset, * FROM {_qualified_sql(v)}"
+            for v in views
+            if v.kind == kind and v.name == f"{v.dataset}_raw_parquet"
+        ]
+        if parts:
+            qualified, sql = _union_view(name, parts)
+            statements[qualified] = sql
+    return statements
+
+
 def cross_iso_sql(
     views: list[CatalogView], standard: frozenset[str] = frozenset()
 ) -> dict[str, str]:
@@ -246,12 +327,26 @@ def cross_iso_sql(
     if native_rt:
         name, sql = _union_view(RT_HOURLY_VIEW, [rt_hourly_select(v) for v in native_rt])
         statements[name] = sql
-    return statements
+    return {**statements, **kind_views_sql(views)}
 
 
-def _comment_sql(con: duckdb.DuckDBPyConnection, qualified: str, shape: TableShape) -> list[str]:
+def _view_comment(qualified: str, shape: TableShape, kind: TableKind | None) -> str | None:
+    """What a wide or combined view says on itself about its value columns."""
+    if shape == "long":
+        return None
+    if qualified.endswith(f".combined_{FUNDAMENTALS_KIND_NAME}"):
+        return FUNDAMENTALS_VIEW_COMMENT
+    return wide_view_comment(kind)
+
+
+def _comment_sql(
+    con: duckdb.DuckDBPyConnection,
+    qualified: str,
+    shape: TableShape,
+    kind: TableKind | None = None,
+) -> list[str]:
     """`COMMENT ON COLUMN` for every column of a view that has a meaning or a unit; a wide
-    view also says on itself that its location columns are prices in $/MWh."""
+    view also says on itself what its value columns hold (prices in $/MWh, or MW by `kind`)."""
     schema, name = qualified.split(".", 1)
     columns = con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = "
@@ -259,12 +354,14 @@ def _comment_sql(con: duckdb.DuckDBPyConnection, qualified: str, shape: TableSha
     ).fetchall()
     target = f"{quote_identifier(schema)}.{quote_identifier(name)}"
     statements = []
-    if shape != "long":
-        statements.append(f"COMMENT ON VIEW {target} IS {quote_literal(WIDE_VIEW_COMMENT)}")
+    if (view_comment := _view_comment(qualified, shape, kind)) is not None:
+        statements.append(f"COMMENT ON VIEW {target} IS {quote_literal(view_comment)}")
     if len(columns) > MAX_COLUMN_COMMENTS:
         columns = [(c,) for (c,) in columns if c in COLUMN_MEANINGS]
     for (column,) in columns:
-        comment = column_comment(column, wide=shape == "wide", combined=shape == "combined")
+        comment = column_comment(
+            column, wide=shape == "wide", combined=shape == "combined", kind=kind
+        )
         if comment:
             statements.append(
                 f"COMMENT ON COLUMN {target}.{quote_identifier(column)} IS {quote_literal(comment)}"
@@ -272,9 +369,19 @@ def _comment_sql(con: duckdb.DuckDBPyConnection, qualified: str, shape: TableSha
     return statements
 
 
-def comment_columns(con: duckdb.DuckDBPyConnection, shapes: dict[str, TableShape]) -> None:
-    """Comments (meaning and unit) on the columns of the views, by qualified name."""
-    statements = [sql for name, shape in shapes.items() for sql in _comment_sql(con, name, shape)]
+def comment_columns(
+    con: duckdb.DuckDBPyConnection,
+    shapes: dict[str, TableShape],
+    kinds: dict[str, TableKind | None] | None = None,
+) -> None:
+    """Comments (meaning and unit) on the columns of the views, by qualified name (a wide
+    view's by its dataset's kind in `kinds`)."""
+    kinds = kinds or {}
+    statements = [
+        sql
+        for name, shape in shapes.items()
+        for sql in _comment_sql(con, name, shape, kinds.get(name))
+    ]
     if statements:
         con.execute(";\n".join(statements))
 
@@ -350,13 +457,18 @@ def _write_catalog(
     }
     for statement in extra.values():
         con.execute(statement)
+    latest = latest_views_sql(views)
+    for statement in latest.values():
+        con.execute(statement)
+    extra.update(latest)
     cross_iso = cross_iso_sql(views, standard)
     if cross_iso:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(CROSS_ISO_SCHEMA)}")
     for statement in cross_iso.values():
         con.execute(statement)
     shapes = {v.qualified: v.shape for v in views}
-    comment_columns(con, {**shapes, **dict.fromkeys([*extra, *cross_iso], "long")})
+    kinds = {v.qualified: v.table_kind for v in views}
+    comment_columns(con, {**shapes, **dict.fromkeys([*extra, *cross_iso], "long")}, kinds)
     con.execute("CHECKPOINT")
     return {**extra, **cross_iso}
 

@@ -27,7 +27,10 @@ import polars as pl
 from power_market_assets.io.lake import Lake, safe_part, write_parquet_files
 
 CHANGES_STAGE = "changes"
-VALUE_COLUMNS = ("lmp", "energy", "congestion", "loss", "price", "load_mw")
+# Numbers a re-published file can change: prices, and the MW of load, fuel mix, forecast and
+# renewable tables (an intraday snapshot replaced by the day's final file adds its tail rows
+# as `values_added` and any revised interval as `values_changed`).
+VALUE_COLUMNS = ("lmp", "energy", "congestion", "loss", "price", "load_mw", "mw", "iso_total_mw")
 LOG_SCHEMA = {
     "recorded_at_utc": pl.Datetime("us", "UTC"),
     "run_id": pl.Utf8(),

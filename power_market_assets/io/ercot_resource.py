@@ -9,10 +9,12 @@ they are never put in metadata or logs.
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from power_market_assets.formats.ercot_fuel_mix import LAYOUT as FUEL_MIX_LAYOUT
 from power_market_assets.formats.ercot_history import history_report
 from power_market_assets.io.source_resource import SourceResource, credential
 from power_market_assets.registry.spec import DatasetSpec
@@ -24,6 +26,13 @@ from power_market_assets.sources.ercot import (
     ErcotMisClient,
     ErcotPublicApiClient,
     fetch_day_archives,
+)
+from power_market_assets.sources.ercot_fuel_mix import (
+    ErcotFuelMixClient,
+    fetch_fuel_mix_days,
+)
+from power_market_assets.sources.ercot_fuel_mix import (
+    published_days as fuel_mix_published_days,
 )
 from power_market_assets.sources.ercot_history import ErcotHistoryClient, fetch_history_days
 
@@ -50,6 +59,10 @@ class ErcotSource(SourceResource):
         """Download the CSV documents of these operating days (absent days: none published)."""
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown ERCOT channel {self.channel!r} (expected one of {CHANNELS})")
+        if spec.file_layout == FUEL_MIX_LAYOUT:  # not on the MIS: the generation page, always
+            return fetch_fuel_mix_days(
+                spec, days, download_dir=download_dir, client=self._fuel_mix_client()
+            )
         if self.channel != "auto":
             return self._fetch_via(self.channel, spec, days, download_dir)
         cutoff = _today(spec.timezone) - timedelta(days=self.mis_retention_days)
@@ -87,9 +100,19 @@ class ErcotSource(SourceResource):
         )
         return fetch_day_archives(spec, days, channel="mis", download_dir=download_dir, mis=mis)
 
+    def _fuel_mix_client(self) -> ErcotFuelMixClient:
+        """The Fuel Mix Report's workbooks are on ERCOT's public site, beside the MIS."""
+        return ErcotFuelMixClient(
+            base_url=self.mis_base_url, http=self.http(self.min_request_interval_seconds)
+        )
+
     def published_days(self, spec: DatasetSpec) -> dict[date, str]:
         """Operating days in ERCOT's current MIS listing, each with a version (document count
-        and newest document id) that changes when ERCOT posts or re-posts a file."""
+        and newest document id) that changes when ERCOT posts or re-posts a file. The Fuel
+        Mix Report: the days its workbooks hold, versioned by the workbook's link."""
+        if spec.file_layout == FUEL_MIX_LAYOUT:
+            with tempfile.TemporaryDirectory(prefix="ercot-fuel-mix-") as folder:
+                return fuel_mix_published_days(self._fuel_mix_client(), Path(folder))
         mis = ErcotMisClient(
             base_url=self.mis_base_url, http=self.http(self.min_request_interval_seconds)
         )

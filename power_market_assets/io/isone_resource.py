@@ -48,7 +48,8 @@ class IsoneSource(SourceResource):
         """Download the files of these operating days (absent days: not published yet)."""
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown ISO-NE channel {self.channel!r} (expected {CHANNELS})")
-        if self.channel == "webservices":
+        # A dataset without a web-service path (load, forecasts) is read from the reports.
+        if self.channel == "webservices" and spec.source.ws_path:
             if not self.username or not self.password:
                 raise ValueError("the ISO-NE web services need ISONE_USERNAME and ISONE_PASSWORD")
             client = IsoneWebServicesClient(

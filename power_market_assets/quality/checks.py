@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandera.errors as pa_errors
@@ -26,6 +27,7 @@ import pandera.polars as pa
 import polars as pl
 
 from power_market_assets.quality.schemas import long_table_schema
+from power_market_assets.registry.kinds import PRICE_UNIT, QUANTITY_UNIT
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.flatten import wide_value_columns
 from power_market_assets.transforms.names import location_map, wide_column_expr
@@ -125,6 +127,55 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+# --------------------------------------------------------------------------- checks per kind
+#
+# Which frame checks a dataset gets, and how its range is judged, follow from its kind's fields
+# (unit, columns, vintage column) and its spec (bounds, intraday_snapshots): no kind names here.
+
+
+@dataclass(frozen=True)
+class RangeRule:
+    """How the range check judges a kind's value column, by the kind's unit.
+
+    name: the check's name (one per unit: prices and quantities read differently in the UI).
+    default_floor: the floor when the spec declares no bounds (quantities are never negative;
+    prices have no default bound).
+    """
+
+    name: str
+    default_floor: float | None
+
+
+RANGE_RULES = {
+    PRICE_UNIT: RangeRule("price_range", None),
+    QUANTITY_UNIT: RangeRule("value_range", 0.0),
+}
+# A kind with this column is judged per category (spec.category_bounds), not per day only.
+CATEGORY_COLUMN = "fuel_category"
+# Categories that are negative by nature (storage charging, net exports): no default floor.
+SIGNED_CATEGORIES = ("storage", "imports")
+# The ISO's own total of a fuel mix; a kind with this column gets the fuel_total check.
+TOTAL_COLUMN = "iso_total_mw"
+# fuel_total: the sum of a fuel mix interval may differ from the ISO's total by this share of
+# the total. Rounding per fuel and totals measured apart from the fuels can differ a little; a
+# fuel lost or counted twice moves the sum by more. Not tuned on every ISO's real files yet.
+FUEL_TOTAL_TOLERANCE = 0.02
+
+
+def range_rule(spec: DatasetSpec) -> RangeRule:
+    return RANGE_RULES[spec.unit]
+
+
+def frame_check_names(spec: DatasetSpec) -> tuple[str, ...]:
+    """The checks on a long table of `spec` (raw_checks_by_day's keys, in this order):
+    schema, duplicates, gaps, the range check of its unit, and fuel_total where the kind
+    carries the ISO's total."""
+    names = ("schema", "duplicates", "gaps", range_rule(spec).name)
+    if TOTAL_COLUMN in spec.table_kind.dtypes:
+        names += ("fuel_total",)
+    return names
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -195,12 +246,14 @@ def _duplicates_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
     if not duplicate_rows:
         return _duplicates_passed(frame.height, spec)
     sample = offending.sort(key).select(_sample_columns(offending, spec))
+    vintage = spec.table_kind.vintage_column
+    repeated = f"; one vintage ({vintage}) holds an interval twice" if vintage else ""
     return CheckOutcome(
         name="duplicates",
         passed=False,
         summary=(
             f"{_plural(duplicate_keys, 'key')} on ({', '.join(key)}) appear more than once "
-            f"({_plural(duplicate_rows, 'row')} involved)."
+            f"({_plural(duplicate_rows, 'row')} involved{repeated})."
         ),
         metadata=metadata,
         sample_markdown=markdown_table(sample),
@@ -222,6 +275,14 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
     bucket its timestamp falls in; a gap is a bucket in which a series has no row. Off-grid
     stamps are expected (not flagged) and several stamps in one bucket are neither duplicates
     nor a problem.
+
+    Intraday snapshots (`spec.intraday_snapshots`): a day whose missing pairs are one trailing
+    run common to every series (all stop at the same interval, no hole before it) is an
+    incomplete day, not a gap: it passes with `complete` False, `not_yet_published` (missing
+    (interval, series) pairs; `not_yet_published_intervals` per series) and `data_ends_at`.
+
+    Kinds with a vintage (forecasts, renewables): see `_vintage_gaps_by`; the day grid does
+    not apply to them.
     """
     frame = _sorted_days(_eager(df))
     return _gaps_by(frame, spec, _Groups.whole(frame))[None]
@@ -229,6 +290,8 @@ def check_gaps(df: Frame, spec: DatasetSpec) -> CheckOutcome:
 
 def _gaps_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
     """Row-level placement with the sample: run only on rows the screen flags."""
+    if spec.table_kind.vintage_column:
+        return _vintage_gaps_exact(frame, spec)
     gaps = find_gaps(frame, spec)
     metadata = _gap_metadata(gaps, spec)
     if not gaps.has_problems:
@@ -256,6 +319,10 @@ class GapFindings:
     outside: pl.DataFrame  # rows whose interval lies outside their operating day
     off_grid: pl.DataFrame  # rows inside their day but not on the native grid
     observed_stamps: int
+    # Intraday snapshots: days cut short (operating_day, pending: intervals per series not yet
+    # published, series), whose tail is left out of `missing` and `missing_intervals`.
+    pending: pl.DataFrame | None = None
+    data_end_us: int | None = None  # UTC microseconds where the last day's data ends
 
     @property
     def has_problems(self) -> bool:
@@ -305,21 +372,129 @@ def find_gaps(frame: pl.DataFrame, spec: DatasetSpec) -> GapFindings:
         off_grid = inside.join(grid, on=keys, how="anti")
     series_by_day = inside.select("operating_day", *entity).unique()
     expected = grid.join(series_by_day, on="operating_day", how="inner")
+    missing = expected.join(inside, on=[*keys, *entity], how="anti", nulls_equal=True)
+    missing_intervals = grid.join(inside.select(keys).unique(), on=keys, how="anti")
+    pending, data_end = None, None
+    if spec.intraday_snapshots:
+        problem_days = pl.concat([outside, off_grid], how="diagonal").select("operating_day")
+        on_grid = inside.join(off_grid.select(keys).unique(), on=keys, how="anti")
+        pending = _pending_tails(missing, grid, series_by_day, problem_days, bounds, spec)
+        data_end = _data_end_us(on_grid, bounds, spec)
+        missing = missing.join(pending, on="operating_day", how="anti")
+        missing_intervals = missing_intervals.join(pending, on="operating_day", how="anti")
     return GapFindings(
         entity=entity,
         grid=grid,
         expected=expected,
-        missing=expected.join(inside, on=[*keys, *entity], how="anti", nulls_equal=True),
-        missing_intervals=grid.join(inside.select(keys).unique(), on=keys, how="anti"),
+        missing=missing,
+        missing_intervals=missing_intervals,
         series_by_day=series_by_day,
         outside=outside,
         off_grid=off_grid,
         observed_stamps=observed_stamps,
+        pending=pending,
+        data_end_us=data_end,
     )
 
 
-def _gap_metadata(gaps: GapFindings, spec: DatasetSpec) -> dict[str, MetadataValue]:
+def _slot(start: pl.Expr, spec: DatasetSpec) -> pl.Expr:
+    """The interval (or bucket) index of an interval start from its day's local midnight."""
+    step = spec.interval_minutes * 60_000_000
+    return (pl.col("interval_start_utc") - start).dt.total_microseconds() // step
+
+
+def _pending_tails(
+    missing: pl.DataFrame,
+    grid: pl.DataFrame,
+    series_by_day: pl.DataFrame,
+    problem_days: pl.DataFrame,
+    bounds: pl.DataFrame,
+    spec: DatasetSpec,
+) -> pl.DataFrame:
+    """Days cut short (intraday snapshots): every series of the day misses exactly the
+    intervals from one common interval to the end of the day, and no row of the day is
+    outside it or off the grid. operating_day, pending (intervals per series), series."""
+    entity = _entity_columns(spec)
+    intervals = grid.group_by("operating_day").agg(intervals=pl.len())
+    series = series_by_day.group_by("operating_day").agg(series=pl.len())
+    per_series = (
+        missing.join(bounds.select("operating_day", "day_start_utc"), on="operating_day")
+        .with_columns(slot=_slot(pl.col("day_start_utc"), spec))
+        .group_by("operating_day", *entity)
+        .agg(first=pl.col("slot").min(), missing=pl.len())
+        .join(intervals, on="operating_day")
+    )
+    tails = per_series.group_by("operating_day").agg(
+        tail=(pl.col("missing") == pl.col("intervals") - pl.col("first")).all(),
+        first=pl.col("first").min(),
+        common=pl.col("first").n_unique() == 1,
+        cut_series=pl.len(),
+        intervals=pl.col("intervals").first(),
+    )
+    return (
+        tails.join(series, on="operating_day")
+        .join(problem_days.unique(), on="operating_day", how="anti")
+        .filter(
+            pl.col("tail")
+            & pl.col("common")
+            & (pl.col("cut_series") == pl.col("series"))
+            & (pl.col("first") > 0)
+        )
+        .select(
+            "operating_day",
+            pending=(pl.col("intervals") - pl.col("first")).cast(pl.Int64),
+            series=pl.col("series").cast(pl.Int64),
+        )
+    )
+
+
+def _data_end_us(on_grid: pl.DataFrame, bounds: pl.DataFrame, spec: DatasetSpec) -> int | None:
+    """Where the data of the last operating day ends: the end of its latest interval (or
+    bucket) on the grid, at most the day's end (UTC microseconds; None without rows)."""
+    if not on_grid.height:
+        return None
+    last_day = on_grid.get_column("operating_day").max()
+    day = bounds.filter(pl.col("operating_day") == last_day)
+    start = day.get_column("day_start_utc").to_physical()[0]
+    length = day.get_column("day_end_utc").to_physical()[0] - start
+    rows = on_grid.filter(pl.col("operating_day") == last_day)
+    latest = int(rows.get_column("interval_start_utc").to_physical().max())
+    step = spec.interval_minutes * 60_000_000
+    return _data_end(int(start), int(length), (latest - int(start)) // step, spec)
+
+
+def _data_end(start: int, length: int, last_slot: int, spec: DatasetSpec) -> int:
+    step = spec.interval_minutes * 60_000_000
+    return min(start + (last_slot + 1) * step, start + length)
+
+
+def _local_text(utc_us: int | None, spec: DatasetSpec) -> str:
+    """A UTC instant (microseconds) as the ISO's wall clock with its offset, for metadata."""
+    if utc_us is None:
+        return ""
+    moment = datetime.fromtimestamp(utc_us / 1_000_000, tz=ZoneInfo(spec.timezone))
+    return moment.isoformat(timespec="minutes")
+
+
+def _snapshot_metadata(
+    pending_intervals: int,
+    pending_pairs: int,
+    missing_pairs: int,
+    data_end_us: int | None,
+    spec: DatasetSpec,
+) -> dict[str, MetadataValue]:
+    """The gaps metadata of a dataset published in intraday snapshots: `complete` when every
+    series holds every interval of the day."""
     return {
+        "complete": pending_pairs == 0 and missing_pairs == 0,
+        "not_yet_published": pending_pairs,
+        "not_yet_published_intervals": pending_intervals,
+        "data_ends_at": _local_text(data_end_us, spec),
+    }
+
+
+def _gap_metadata(gaps: GapFindings, spec: DatasetSpec) -> dict[str, MetadataValue]:
+    metadata: dict[str, MetadataValue] = {
         "operating_days": gaps.grid.get_column("operating_day").n_unique(),
         "expected_intervals": gaps.grid.height,
         "expected_pairs": gaps.expected.height,
@@ -331,6 +506,18 @@ def _gap_metadata(gaps: GapFindings, spec: DatasetSpec) -> dict[str, MetadataVal
         "observed_interval_starts": gaps.observed_stamps,
         "irregular_intervals": int(spec.irregular_intervals),
     }
+    if gaps.pending is not None:
+        pending = gaps.pending.select(
+            intervals=pl.col("pending").sum(), pairs=(pl.col("pending") * pl.col("series")).sum()
+        ).row(0, named=True)
+        metadata |= _snapshot_metadata(
+            int(pending["intervals"] or 0),
+            int(pending["pairs"] or 0),
+            gaps.missing.height,
+            gaps.data_end_us,
+            spec,
+        )
+    return metadata
 
 
 def _interval_word(spec: DatasetSpec) -> str:
@@ -403,34 +590,85 @@ def _to_buckets(rows: pl.DataFrame, bounds: pl.DataFrame, minutes: int) -> pl.Da
     )
 
 
-def _bounds_frame(spec: DatasetSpec, days: pl.Series) -> pl.DataFrame:
-    """floor / cap in force on each distinct operating day (via spec.bounds_on)."""
-    unique_days: list[date] = [d for d in days.unique().to_list() if d is not None]
+def _bound_columns(spec: DatasetSpec, frame: pl.DataFrame) -> list[str]:
+    """The columns a row's floor and cap depend on besides its operating day: the standard
+    fuel category, in kinds that have one."""
+    has_category = CATEGORY_COLUMN in spec.table_kind.dtypes and CATEGORY_COLUMN in frame.columns
+    return [CATEGORY_COLUMN] if has_category else []
+
+
+def _bounds_frame(spec: DatasetSpec, keys: pl.DataFrame) -> pl.DataFrame:
+    """floor / cap in force for each distinct key of `keys` (operating_day, and the fuel
+    category where the bounds depend on it).
+
+    A day's bounds are the spec's `price_bounds` era (spec.bounds_on), or without any the
+    unit's default (RANGE_RULES: quantities never below 0, prices unbounded). A category in
+    `spec.category_bounds` has its own floor and cap; any other category keeps the day's,
+    except that storage and imports have no floor (charging and net exports are negative).
+    """
+    unique_days: list[date] = [
+        d for d in keys.get_column("operating_day").unique().to_list() if d is not None
+    ]
     if not spec.price_bounds:
-        floors: list[float | None] = [None] * len(unique_days)
+        floors: list[float | None] = [range_rule(spec).default_floor] * len(unique_days)
         caps: list[float | None] = [None] * len(unique_days)
     else:
         picked = [spec.bounds_on(d) for d in unique_days]
         floors = [b.floor for b in picked]
         caps = [b.cap for b in picked]
-    return pl.DataFrame(
+    by_day = pl.DataFrame(
         {"operating_day": unique_days, "floor": floors, "cap": caps},
         schema={"operating_day": pl.Date, "floor": pl.Float64, "cap": pl.Float64},
     )
+    if CATEGORY_COLUMN not in keys.columns:
+        return by_day
+    listed = pl.DataFrame(
+        [(c, float(floor), float(cap)) for c, floor, cap in spec.category_bounds],
+        schema={CATEGORY_COLUMN: pl.Utf8, "category_floor": pl.Float64, "category_cap": pl.Float64},
+        orient="row",
+    ).with_columns(listed=pl.lit(True))
+    categories = keys.select(pl.col(CATEGORY_COLUMN).cast(pl.Utf8)).unique().drop_nulls()
+    listed_here = pl.col("listed").fill_null(False)
+    default_floor = pl.when(pl.col(CATEGORY_COLUMN).is_in(SIGNED_CATEGORIES)).then(None)
+    return (
+        categories.join(listed, on=CATEGORY_COLUMN, how="left")
+        .join(by_day, how="cross")
+        .select(
+            "operating_day",
+            CATEGORY_COLUMN,
+            floor=pl.when(listed_here)
+            .then(pl.col("category_floor"))
+            .otherwise(default_floor.otherwise(pl.col("floor"))),
+            cap=pl.when(listed_here).then(pl.col("category_cap")).otherwise(pl.col("cap")),
+        )
+    )
 
 
-def check_price_range(df: Frame, spec: DatasetSpec) -> CheckOutcome:
-    """Values outside the spec's floor/cap for their operating day's era; nulls and NaN fail."""
+def _range_scope(spec: DatasetSpec, bound_columns: list[str]) -> str:
+    """What the bounds are per, for messages."""
+    return " and ".join(["operating day", *(c.replace("_", " ") for c in bound_columns)])
+
+
+def check_range(df: Frame, spec: DatasetSpec) -> CheckOutcome:
+    """Values outside the spec's floor/cap for their operating day's era (and fuel category
+    where the kind has one; defaults per unit, RANGE_RULES); nulls and NaN fail. Named
+    price_range for prices and value_range for quantities (range_rule)."""
     frame = _sorted_days(_eager(df))
-    return _price_range_by(frame, spec, _Groups.whole(frame))[None]
+    return _range_by(frame, spec, _Groups.whole(frame))[None]
 
 
-def _price_range_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
+# The per-frame range function under each name it carries (frame_check_names).
+check_price_range = check_range
+check_value_range = check_range
+
+
+def _range_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
     """Row-level judging with the sample: run only on rows the screen flags."""
     value = spec.value_column
-    bounds = _bounds_frame(spec, frame.get_column("operating_day"))
+    by = ["operating_day", *_bound_columns(spec, frame)]
+    bounds = _bounds_frame(spec, frame.select(by))
     v = pl.col(value)
-    judged = frame.join(bounds, on="operating_day", how="left").with_columns(
+    judged = frame.join(bounds, on=by, how="left").with_columns(
         problem=pl.when(v.is_null())
         .then(pl.lit("null"))
         .when(v.is_nan())
@@ -462,15 +700,17 @@ def _price_range_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
         metadata["min"] = float(counts["min"])
         metadata["max"] = float(counts["max"])
     if not offending.height:
-        return _price_range_passed(metadata, spec)
+        return _range_passed(metadata, spec, by[1:])
     sample = offending.sort(
         pl.col("problem"), pl.col(value).abs(), descending=[False, True]
-    ).select("problem", *_sample_columns(offending, spec, ("floor", "cap")))
+    ).select("problem", *_sample_columns(offending, spec, (*by[1:], "floor", "cap")))
+    name = range_rule(spec).name
     return CheckOutcome(
-        name="price_range",
+        name=name,
         passed=False,
         summary=(
-            f"{_plural(offending.height, 'row')} fail the price range: "
+            f"{_plural(offending.height, 'row')} fail the {name.replace('_', ' ')} "
+            f"({spec.unit}, per {_range_scope(spec, by[1:])}): "
             f"{metadata['above_cap']} above cap, {metadata['below_floor']} below floor, "
             f"{metadata['null_values']} null, {metadata['nan_values']} NaN."
         ),
@@ -487,7 +727,8 @@ def _price_range_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
 # build the samples. A flagged day may still pass (e.g. a hash collision in the duplicate
 # screen): its outcome is then exactly what the row-level function says.
 
-# The checks on a long table itself (row_count reconciles it with the stage-1 files instead).
+# The checks on a price table itself (row_count reconciles it with the stage-1 files instead);
+# frame_check_names(spec) gives any spec's.
 FRAME_CHECKS = ("schema", "duplicates", "gaps", "price_range")
 GroupKey = date | None  # an operating day, or None: the whole frame as one group
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # a Date's physical value counts days from it
@@ -555,36 +796,36 @@ def _sorted_days(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def frame_checks(frame: Frame, spec: DatasetSpec) -> dict[str, CheckOutcome]:
-    """The stage-2 checks (schema, duplicates, gaps, price_range) of one operating day's frame:
-    `raw_checks_by_day` (one grid placement shared by gaps and duplicates) when every row has
-    that day, else each check on the frame as one group."""
+    """The stage-2 checks (frame_check_names: schema, duplicates, gaps, the range check,
+    fuel_total where it applies) of one operating day's frame: `raw_checks_by_day` (one grid
+    placement shared by gaps and duplicates) when every row has that day, else each check on
+    the frame as one group."""
     rows = _eager(frame)
     days = rows.get_column("operating_day") if "operating_day" in rows.columns else None
     if days is not None and rows.height and not days.null_count() and days.n_unique() == 1:
         return raw_checks_by_day(rows, spec)[days[0]]
-    return {
-        "schema": check_schema(rows, spec),
-        "duplicates": check_duplicates(rows, spec),
-        "gaps": check_gaps(rows, spec),
-        "price_range": check_price_range(rows, spec),
-    }
+    return {name: PER_FRAME_CHECKS[name](rows, spec) for name in frame_check_names(spec)}
 
 
 def raw_checks_by_day(frame: Frame, spec: DatasetSpec) -> dict[date, dict[str, CheckOutcome]]:
-    """The stage-2 checks (schema, duplicates, gaps, price_range) of every operating day in
-    `frame`, each outcome the same as the per-frame check gives on that day's rows alone,
-    computed in one vectorized pass per check over all the days."""
+    """The stage-2 checks (frame_check_names) of every operating day in `frame`, each outcome
+    the same as the per-frame check gives on that day's rows alone, computed in one vectorized
+    pass per check over all the days."""
     rows = _sorted_days(_eager(frame))
     groups = _Groups.days(rows)
-    placement = _Placement.of(rows, spec)  # shared by gaps and the duplicate screen
-    by_check = {
-        "schema": _schema_by(rows, spec, groups),
-        "duplicates": _duplicates_by(
+    # The day grid's placement, shared by gaps and the duplicate screen (kinds with a vintage
+    # are not placed on a day grid).
+    placement = None if spec.table_kind.vintage_column else _Placement.of(rows, spec)
+    screens: dict[str, Callable[[], dict[GroupKey, CheckOutcome]]] = {
+        "schema": lambda: _schema_by(rows, spec, groups),
+        "duplicates": lambda: _duplicates_by(
             rows, spec, groups, _duplicate_suspects(rows, spec, groups, placement)
         ),
-        "gaps": _gaps_by(rows, spec, groups, placement),
-        "price_range": _price_range_by(rows, spec, groups),
+        "gaps": lambda: _gaps_by(rows, spec, groups, placement),
+        range_rule(spec).name: lambda: _range_by(rows, spec, groups),
+        "fuel_total": lambda: _fuel_total_by(rows, spec, groups),
     }
+    by_check = {name: screens[name]() for name in frame_check_names(spec)}
     return {
         day: {name: outcomes[day] for name, outcomes in by_check.items()}
         for day in groups.rows
@@ -747,8 +988,15 @@ def _gaps_by(
     """Per operating day: rows placed on the day's grid by arithmetic (elapsed time since the
     day's local midnight), the grid's size computed once per distinct day, and the distinct
     (interval, series) pairs present compared with intervals x series. A day passes when the
-    counts match and no row is outside its day or off the grid."""
+    counts match and no row is outside its day or off the grid (intraday snapshots: or
+    when every series stops at one interval with no hole before it).
+    Kinds with a vintage are checked per series instead (`_vintage_gaps_by`)."""
+    if spec.table_kind.vintage_column:
+        return _vintage_gaps_by(frame, spec, groups)
     placement = placement or _Placement.of(frame, spec)
+    with_rows = pl.col("inside_rows") > 0
+    latest = pl.col("data_end").filter(with_rows).sort_by(pl.col("operating_day").filter(with_rows))
+    snapshot = {"data_end": latest.last()} if spec.intraday_snapshots else {}
     per_group = (
         placement.days.with_columns(group=groups.key())
         .group_by("group")
@@ -759,6 +1007,9 @@ def _gaps_by(
             expected_pairs=(pl.col("intervals") * pl.col("series")).sum(),
             series=pl.col("series").sum(),
             observed=pl.col("observed").sum(),
+            pending_intervals=pl.col("pending").sum(),
+            pending_pairs=(pl.col("pending") * pl.col("series")).sum(),
+            **snapshot,
         )
     )
     if not groups.by_day and per_group.height:  # series seen on any day of the frame
@@ -776,8 +1027,11 @@ def _gap_passed_metadata(row: dict[str, Any] | None, spec: DatasetSpec) -> dict[
     """check_gaps' metadata of a group with no problem, from its aggregates."""
     row = row or {}
     expected_intervals = int(row.get("expected_intervals") or 0)
-    observed = row.get("observed") if spec.irregular_intervals else expected_intervals
-    return {
+    pending_intervals = int(row.get("pending_intervals") or 0)
+    observed = (
+        row.get("observed") if spec.irregular_intervals else expected_intervals - pending_intervals
+    )
+    metadata: dict[str, MetadataValue] = {
         "operating_days": int(row.get("operating_days") or 0),
         "expected_intervals": expected_intervals,
         "expected_pairs": int(row.get("expected_pairs") or 0),
@@ -789,18 +1043,201 @@ def _gap_passed_metadata(row: dict[str, Any] | None, spec: DatasetSpec) -> dict[
         "observed_interval_starts": int(observed or 0),
         "irregular_intervals": int(spec.irregular_intervals),
     }
+    if spec.intraday_snapshots:
+        data_end = row.get("data_end")
+        metadata |= _snapshot_metadata(
+            pending_intervals,
+            int(row.get("pending_pairs") or 0),
+            0,
+            None if data_end is None else int(data_end),
+            spec,
+        )
+    return metadata
 
 
 def _gaps_passed(metadata: dict[str, MetadataValue], spec: DatasetSpec) -> CheckOutcome:
+    pairs = f"({_interval_word(spec)}, {'/'.join(_entity_columns(spec))}) pairs"
+    days = f"{metadata['operating_days']} operating days"
+    if metadata.get("not_yet_published"):
+        summary = (
+            f"Incomplete: data ends at {metadata['data_ends_at']}; "
+            f"{metadata['not_yet_published']:,} {pairs} "
+            f"({metadata['not_yet_published_intervals']:,} per series) not yet published, "
+            f"none missing before that over {days}."
+        )
+    else:
+        summary = f"All {metadata['expected_pairs']:,} expected {pairs} over {days} are present."
+    return CheckOutcome(name="gaps", passed=True, summary=summary, metadata=metadata)
+
+
+# Kinds with a vintage (forecasts, renewables): a partition is a publication day and each
+# vintage's intervals may run days ahead, so the operating day's grid does not apply. Each
+# series (the kind's key minus the interval: area, model and the vintage...) must instead run
+# without a hole from its first interval to its last, at the native interval (UTC arithmetic,
+# so DST days need nothing special: a fall-back day simply holds 25 hourly intervals).
+
+
+def _vintage_spans(frame: pl.DataFrame, spec: DatasetSpec, by_day: bool) -> pl.DataFrame:
+    """One row per series (and operating day when `by_day`): its first and last interval on
+    the native grid (`first`, `last`: interval numbers since 1970 UTC), the distinct intervals
+    present (`slots`), the missing ones in between (`missing`) and its rows off the grid."""
+    series = list(spec.table_kind.series_columns)
+    step = spec.interval_minutes * 60_000_000
+    stamp = pl.col("interval_start_utc").cast(pl.Datetime("us", "UTC")).to_physical()
+    on_grid = pl.lit(True) if spec.irregular_intervals else stamp % step == 0
+    day = ["operating_day"] if by_day else []
+    slot = pl.col("slot").filter(pl.col("on_grid"))
+    return (
+        frame.select(*day, *series, slot=stamp // step, on_grid=on_grid)
+        .drop_nulls("slot")
+        .group_by(*day, *series)
+        .agg(
+            first=slot.min(),
+            last=slot.max(),
+            slots=slot.n_unique(),
+            off_grid=(~pl.col("on_grid")).sum(),
+        )
+        .with_columns(missing=(pl.col("last") - pl.col("first") + 1 - pl.col("slots")).fill_null(0))
+    )
+
+
+def _vintage_gap_counts(spans: pl.DataFrame, spec: DatasetSpec) -> dict[str, pl.Expr]:
+    """The gaps metadata of series spans, as aggregations (one group or one per day)."""
+    vintage = spec.table_kind.vintage_column
+    return {
+        "series": pl.len(),
+        "vintages": pl.col(vintage).n_unique() if vintage in spans.columns else pl.lit(0),
+        "expected_pairs": (pl.col("slots") + pl.col("missing")).sum(),
+        "missing_pairs": pl.col("missing").sum(),
+        "rows_off_grid": pl.col("off_grid").sum(),
+    }
+
+
+def _vintage_metadata(row: Mapping[str, Any] | None, spec: DatasetSpec) -> dict[str, MetadataValue]:
+    row = row or {}
+    return {
+        "series": int(row.get("series") or 0),
+        "vintages": int(row.get("vintages") or 0),
+        "expected_pairs": int(row.get("expected_pairs") or 0),
+        "missing_pairs": int(row.get("missing_pairs") or 0),
+        "rows_off_grid": int(row.get("rows_off_grid") or 0),
+        "irregular_intervals": int(spec.irregular_intervals),
+    }
+
+
+def _vintage_gaps_by(
+    frame: pl.DataFrame, spec: DatasetSpec, groups: _Groups
+) -> dict[GroupKey, CheckOutcome]:
+    """Per group: the series' spans summed; a group with a missing interval inside a span or
+    a row off the grid is checked row by row (for its sample)."""
+    spans = _vintage_spans(frame, spec, groups.by_day)
+    per_group = (
+        spans.with_columns(group=groups.key())
+        .group_by("group")
+        .agg(**_vintage_gap_counts(spans, spec))
+    )
+    stats = {row["group"]: row for row in per_group.iter_rows(named=True)}
+    flagged = {key for key, row in stats.items() if row["missing_pairs"] or row["rows_off_grid"]}
+
+    def passed(key: GroupKey) -> CheckOutcome:
+        return _vintage_gaps_outcome(_vintage_metadata(stats.get(key), spec), spec)
+
+    return groups.decide(frame, flagged, lambda part: _vintage_gaps_exact(part, spec), passed)
+
+
+def _vintage_gaps_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
+    """The spans of the frame's series with the sample: each run of missing intervals (its
+    first interval and length) and each row off the grid."""
+    spans = _vintage_spans(frame, spec, by_day=False)
+    counts = _vintage_gap_counts(spans, spec)
+    row = spans.select(**counts).row(0, named=True) if spans.height else None
+    metadata = _vintage_metadata(row, spec)
+    if not (metadata["missing_pairs"] or metadata["rows_off_grid"]):
+        return _vintage_gaps_outcome(metadata, spec)
+    return _vintage_gaps_outcome(metadata, spec, _vintage_gap_sample(frame, spec))
+
+
+def _vintage_gap_sample(frame: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, int]:
+    """Rows off the grid first, then one row per run of missing intervals in a series; and
+    how many such rows there are in all."""
+    series = list(spec.table_kind.series_columns)
+    step = spec.interval_minutes * 60_000_000
+    stamp = pl.col("interval_start_utc").cast(pl.Datetime("us", "UTC"))
+    slot = stamp.to_physical() // step
+    on_grid = pl.lit(True) if spec.irregular_intervals else stamp.to_physical() % step == 0
+    rows = frame.select(*series, "interval_start_utc", slot=slot, on_grid=on_grid).drop_nulls(
+        "slot"
+    )
+    previous = pl.col("slot").shift(1).over(series)
+    runs = (
+        rows.filter("on_grid")
+        .select(*series, "slot")
+        .unique()
+        .sort(*series, "slot", nulls_last=True)
+        .with_columns(previous=previous)
+        .filter(pl.col("slot") - pl.col("previous") > 1)
+        .select(
+            *series,
+            problem=pl.lit("missing"),
+            interval_start_utc=((pl.col("previous") + 1) * step)
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC"),
+            missing_intervals=(pl.col("slot") - pl.col("previous") - 1).cast(pl.Int64),
+        )
+    )
+    off_grid = (
+        rows.filter(~pl.col("on_grid"))
+        .sort("interval_start_utc", *series)
+        .select(
+            *series,
+            problem=pl.lit("off grid"),
+            interval_start_utc=stamp,
+            missing_intervals=pl.lit(None, pl.Int64),
+        )
+    )
+    total = off_grid.height + runs.height
+    sample = pl.concat([off_grid.head(SAMPLE_ROWS), runs.head(SAMPLE_ROWS)], how="vertical_relaxed")
+    local = pl.col("interval_start_utc").dt.convert_time_zone(spec.timezone)
+    columns = ["interval_start_utc", local.alias("interval_start_local"), "missing_intervals"]
+    return sample.head(SAMPLE_ROWS).select("problem", *columns, *series), total
+
+
+def _vintage_gaps_outcome(
+    metadata: dict[str, MetadataValue],
+    spec: DatasetSpec,
+    sample: tuple[pl.DataFrame, int] | None = None,
+) -> CheckOutcome:
+    names = "/".join(spec.table_kind.series_columns)
+    if sample is None:
+        return CheckOutcome(
+            name="gaps",
+            passed=True,
+            summary=(
+                f"All {metadata['series']:,} series ({names}) run without a missing "
+                f"{spec.interval_minutes}-minute interval from their first interval to their "
+                f"last ({metadata['expected_pairs']:,} intervals, "
+                f"{_plural(int(metadata['vintages']), 'vintage')})."
+            ),
+            metadata=metadata,
+        )
+    parts = []
+    if metadata["missing_pairs"]:
+        parts.append(
+            f"{_plural(int(metadata['missing_pairs']), 'missing interval')} inside the span of "
+            f"their series ({names})"
+        )
+    if metadata["rows_off_grid"]:
+        parts.append(
+            f"{_plural(int(metadata['rows_off_grid']), 'row')} off the "
+            f"{spec.interval_minutes}-minute grid"
+        )
+    summary = "; ".join(parts) + "."
     return CheckOutcome(
         name="gaps",
-        passed=True,
-        summary=(
-            f"All {metadata['expected_pairs']:,} expected ({_interval_word(spec)}, "
-            f"{'/'.join(_entity_columns(spec))}) pairs over "
-            f"{metadata['operating_days']} operating days are present."
-        ),
+        passed=False,
+        summary=summary[0].upper() + summary[1:],
         metadata=metadata,
+        sample_markdown=markdown_table(sample[0], total=sample[1]),
     )
 
 
@@ -839,9 +1276,19 @@ class _Placement:
             counted=counted.sum(),
             observed=observed,
         )
-        per_series = _series_on_grid(rows.filter(counted), entity)
+        snapshots = spec.intraday_snapshots
+        per_series = _series_on_grid(rows.filter(counted), entity, last=snapshots)
+        tails = (
+            {
+                "contiguous": (pl.col("slots") == pl.col("last") + 1).all(),
+                "last_min": pl.col("last").min(),
+                "last_max": pl.col("last").max(),
+            }
+            if snapshots
+            else {}
+        )
         pairs = per_series.group_by("operating_day").agg(
-            series=pl.len(), present=pl.col("slots").sum()
+            series=pl.len(), present=pl.col("slots").sum(), **tails
         )
         stats = stats.join(pairs, on="operating_day", how="left").join(
             grid.sizes(), on="operating_day", how="left"
@@ -855,17 +1302,43 @@ class _Placement:
             | (pl.col("off_grid") > 0)
             | (pl.col("present") != pl.col("intervals") * pl.col("series"))
         )
+        days_frame = _with_pending(days_frame, grid.step) if snapshots else days_frame
+        if not snapshots:
+            days_frame = days_frame.with_columns(pending=pl.lit(0, pl.Int64))
         whole_series = per_series.select(entity).n_unique() if entity else 0
         return cls(days_frame, whole_series, rows.get_column("counted").fill_null(False))
 
 
-def _series_on_grid(on_grid: pl.DataFrame, entity: list[str]) -> pl.DataFrame:
+def _with_pending(days: pl.DataFrame, step: int) -> pl.DataFrame:
+    """Intraday snapshots: a day whose every series holds exactly the intervals up to one
+    common last interval (and no row outside the day or off the grid) is cut short, not
+    flagged: `pending` intervals per series are not yet published. `data_end`: where the
+    day's data ends (UTC microseconds)."""
+    cut = (
+        pl.col("contiguous").fill_null(False)
+        & (pl.col("last_min") == pl.col("last_max")).fill_null(False)
+        & (pl.col("outside") == 0)
+        & (pl.col("off_grid") == 0)
+        & (pl.col("series") > 0)
+    )
+    pending = pl.when(cut).then(pl.col("intervals") - pl.col("last_max") - 1).otherwise(0)
+    day_end = pl.col("day_start") + pl.col("day_length")
+    return days.with_columns(
+        pending=pending.cast(pl.Int64),
+        flagged=pl.col("flagged") & ~cut,
+        data_end=pl.min_horizontal(pl.col("day_start") + (pl.col("last_max") + 1) * step, day_end),
+    )
+
+
+def _series_on_grid(on_grid: pl.DataFrame, entity: list[str], last: bool = False) -> pl.DataFrame:
     """The distinct slots of each (operating day, series) among the rows on the grid: exact
-    counts, series told apart by their values as they are (a null is a value too). Counted
-    one day at a time: small hash tables make it about twice as fast as one pass."""
+    counts, series told apart by their values as they are (a null is a value too); with
+    `last`, each series' last slot too. Counted one day at a time: small hash tables make it
+    about twice as fast as one pass."""
+    aggs = {"slots": pl.col("slot").n_unique()} | ({"last": pl.col("slot").max()} if last else {})
 
     def count(rows: pl.DataFrame) -> pl.DataFrame:
-        return rows.group_by("operating_day", *entity).agg(slots=pl.col("slot").n_unique())
+        return rows.group_by("operating_day", *entity).agg(**aggs)
 
     days = on_grid.select("operating_day", "slot", *entity).partition_by("operating_day")
     return pl.concat([count(day) for day in days]) if days else count(on_grid)
@@ -922,35 +1395,45 @@ class _DayGrid:
         next in fixed steps (transforms.time.expected_interval_frame), so it holds
         ceil(length / step) intervals: 92/96/100 quarter hours, 276/288/300 buckets."""
         lengths = self.lengths.to_numpy()[self.days - self.first]
+        starts = self.starts.to_numpy()[self.days - self.first]
         days = pl.Series("operating_day", self.days, dtype=pl.Int32).cast(pl.Date)
-        return pl.DataFrame([days, pl.Series("grid_intervals", -(-lengths // self.step))])
+        return pl.DataFrame(
+            [
+                days,
+                pl.Series("grid_intervals", -(-lengths // self.step)),
+                pl.Series("day_start", starts),
+                pl.Series("day_length", lengths),
+            ]
+        )
 
 
 # ------------------------------------------------------------------ price range
 
 
-def _price_range_by(
+def _range_by(
     frame: pl.DataFrame, spec: DatasetSpec, groups: _Groups
 ) -> dict[GroupKey, CheckOutcome]:
-    """Per operating day: nulls, NaN, min and max against the day's floor and cap; a day with
-    any null or NaN, or its min or max out of bounds, is judged row by row."""
+    """Per operating day (and fuel category where the bounds depend on it): nulls, NaN, min
+    and max against the floor and cap; a day with any null or NaN, or a min or max out of
+    bounds, is judged row by row."""
     v = pl.col(spec.value_column)
     values = frame.get_column(spec.value_column)
     if values.is_nan().any():  # rare: otherwise min and max need no NaN filter
         finite, nans = v.filter(v.is_not_nan()), v.is_nan().sum()
     else:
         finite, nans = v, pl.lit(0)
+    by = ["operating_day", *_bound_columns(spec, frame)]
     days = (
-        frame.select("operating_day", spec.value_column)  # grouping a narrow frame is faster
-        .group_by("operating_day")
+        frame.select(*by, spec.value_column)  # grouping a narrow frame is faster
+        .group_by(by)
         .agg(nulls=v.null_count(), nans=nans, min=finite.min(), max=finite.max())
     )
-    bounds = _bounds_frame(spec, days.get_column("operating_day"))
+    bounds = _bounds_frame(spec, days.select(by))
     out_of_bounds = (pl.col("min") < pl.col("floor")).fill_null(False) | (
         pl.col("max") > pl.col("cap")
     ).fill_null(False)
     per_group = (
-        days.join(bounds, on="operating_day", how="left")
+        days.join(bounds, on=by, how="left")
         .with_columns(
             group=groups.key(),
             flagged=(pl.col("nulls") > 0) | (pl.col("nans") > 0) | out_of_bounds,
@@ -974,20 +1457,190 @@ def _price_range_by(
         if row.get("min") is not None:
             metadata["min"] = float(row["min"])
             metadata["max"] = float(row["max"])
-        return _price_range_passed(metadata, spec)
+        return _range_passed(metadata, spec, by[1:])
 
     flagged = {key for key, row in stats.items() if row["flagged"]}
-    return groups.decide(frame, flagged, lambda rows: _price_range_exact(rows, spec), passed)
+    return groups.decide(frame, flagged, lambda rows: _range_exact(rows, spec), passed)
 
 
-def _price_range_passed(metadata: dict[str, MetadataValue], spec: DatasetSpec) -> CheckOutcome:
+def _range_passed(
+    metadata: dict[str, MetadataValue], spec: DatasetSpec, bound_columns: list[str]
+) -> CheckOutcome:
     return CheckOutcome(
-        name="price_range",
+        name=range_rule(spec).name,
         passed=True,
         summary=f"All {metadata['rows']:,} {spec.value_column} values are within the floor "
-        "and cap of their operating day.",
+        f"and cap of their {_range_scope(spec, bound_columns)}.",
         metadata=metadata,
     )
+
+
+# ------------------------------------------------------------------ fuel total
+
+
+def check_fuel_total(df: Frame, spec: DatasetSpec) -> CheckOutcome:
+    """Fuel mix: per interval, the sum of `mw` over the fuels (storage charging and net
+    exports negative) within FUEL_TOTAL_TOLERANCE of the ISO's own total (`iso_total_mw`)
+    where it publishes one (passes with `total_published` "no" where it publishes none); and
+    every fuel named in the spec's `fuel_categories` (an unmapped fuel lands in "other":
+    `unmapped_fuels`). Non-blocking: a failure is a warning."""
+    frame = _sorted_days(_eager(df))
+    return _fuel_total_by(frame, spec, _Groups.whole(frame))[None]
+
+
+def _interval_totals(frame: pl.DataFrame, by_day: bool) -> pl.DataFrame:
+    """Per interval (and operating day when `by_day`): the fuels' sum, the ISO's total (and
+    whether its rows disagree on it), and whether the sum is within the tolerance."""
+    day = ["operating_day"] if by_day else []
+    total = pl.col(TOTAL_COLUMN)
+    sums = frame.group_by(*day, "interval_start_utc").agg(
+        fuel_sum=pl.col("mw").sum(),
+        iso_total=total.max(),
+        total_rows=total.count(),
+        rows=pl.len(),
+        agrees=(total.min() == total.max()).fill_null(True),
+    )
+    difference = (pl.col("fuel_sum") - pl.col("iso_total")).abs()
+    within = difference <= FUEL_TOTAL_TOLERANCE * pl.col("iso_total").abs()
+    has_total = pl.col("total_rows") > 0
+    return sums.with_columns(
+        has_total=has_total,
+        difference_pct=pl.when(has_total & (pl.col("iso_total") != 0)).then(
+            100 * difference / pl.col("iso_total").abs()
+        ),
+        off=has_total & ~(within.fill_null(False) & pl.col("agrees")),
+    )
+
+
+def _unmapped(fuels: pl.Series, spec: DatasetSpec) -> list[str]:
+    """Fuels the spec's fuel_categories does not name (to_standard made them "other")."""
+    mapped = set(spec.fuel_category_map)
+    return sorted(f for f in fuels.drop_nulls().unique().to_list() if f not in mapped)
+
+
+def _fuel_total_counts() -> dict[str, pl.Expr]:
+    """The fuel_total counts of interval totals, as aggregations (one group or one per day)."""
+    return {
+        "intervals": pl.len(),
+        "intervals_with_total": pl.col("has_total").sum(),
+        "intervals_off": pl.col("off").sum(),
+        "max_difference_pct": pl.col("difference_pct").max(),
+    }
+
+
+def _fuel_total_metadata(
+    row: Mapping[str, Any] | None, rows: int, unmapped: list[str]
+) -> dict[str, MetadataValue]:
+    row = row or {}
+    with_total = int(row.get("intervals_with_total") or 0)
+    intervals = int(row.get("intervals") or 0)
+    published = "no" if not with_total else "yes" if with_total == intervals else "partly"
+    metadata: dict[str, MetadataValue] = {
+        "rows": rows,
+        "intervals": intervals,
+        "intervals_with_total": with_total,
+        "intervals_outside_tolerance": int(row.get("intervals_off") or 0),
+        "tolerance_pct": 100 * FUEL_TOTAL_TOLERANCE,
+        "total_published": published,
+        "unmapped_fuels": ", ".join(unmapped),
+    }
+    if row.get("max_difference_pct") is not None:
+        metadata["max_difference_pct"] = round(float(row["max_difference_pct"]), 4)
+    return metadata
+
+
+def _fuel_total_by(
+    frame: pl.DataFrame, spec: DatasetSpec, groups: _Groups
+) -> dict[GroupKey, CheckOutcome]:
+    """Per group: the interval totals counted; a group with an interval off its total or an
+    unmapped fuel is judged row by row (for its sample)."""
+    totals = _interval_totals(frame, groups.by_day)
+    per_group = (
+        totals.with_columns(group=groups.key()).group_by("group").agg(**_fuel_total_counts())
+    )
+    stats = {row["group"]: row for row in per_group.iter_rows(named=True)}
+    mapped = list(spec.fuel_category_map)
+    flagged = {key for key, row in stats.items() if row["intervals_off"]}
+    flagged |= groups.where(frame, ~frame.get_column("fuel").is_in(mapped).fill_null(True))
+
+    def passed(key: GroupKey) -> CheckOutcome:
+        return _fuel_total_outcome(_fuel_total_metadata(stats.get(key), groups.rows[key], []))
+
+    return groups.decide(frame, flagged, lambda rows: _fuel_total_exact(rows, spec), passed)
+
+
+def _fuel_total_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
+    """The interval totals of the frame with the sample: the intervals furthest off."""
+    totals = _interval_totals(frame, by_day=False)
+    row = totals.select(**_fuel_total_counts()).row(0, named=True) if totals.height else None
+    unmapped = _unmapped(frame.get_column("fuel"), spec)
+    metadata = _fuel_total_metadata(row, frame.height, unmapped)
+    off = totals.filter("off").sort(
+        "difference_pct", "interval_start_utc", descending=[True, False], nulls_last=True
+    )
+    sample = off.select(
+        "interval_start_utc",
+        pl.col("interval_start_utc")
+        .dt.convert_time_zone(spec.timezone)
+        .alias("interval_start_local"),
+        "fuel_sum",
+        "iso_total",
+        "difference_pct",
+        "agrees",
+        "rows",
+    )
+    return _fuel_total_outcome(metadata, sample)
+
+
+def _fuel_total_outcome(
+    metadata: dict[str, MetadataValue], off: pl.DataFrame | None = None
+) -> CheckOutcome:
+    tolerance = f"{metadata['tolerance_pct']:g}%"
+    problems = []
+    if metadata["intervals_outside_tolerance"]:
+        problems.append(
+            f"{_plural(int(metadata['intervals_outside_tolerance']), 'interval')} whose fuels "
+            f"do not sum to within {tolerance} of the ISO's total "
+            f"(max {metadata.get('max_difference_pct')}%)"
+        )
+    if metadata["unmapped_fuels"]:
+        problems.append(
+            f"fuels not in the spec's fuel_categories, counted as other: "
+            f"{metadata['unmapped_fuels']}"
+        )
+    if problems:
+        summary = "; ".join(problems) + "."
+        return CheckOutcome(
+            name="fuel_total",
+            passed=False,
+            summary=summary[0].upper() + summary[1:],
+            metadata=metadata,
+            sample_markdown=None if off is None else markdown_table(off),
+        )
+    if metadata["intervals_with_total"]:
+        summary = (
+            f"The fuels sum to within {tolerance} of the ISO's total in all "
+            f"{metadata['intervals_with_total']:,} intervals that have one "
+            f"(of {metadata['intervals']:,}); every fuel has a category."
+        )
+    else:
+        summary = (
+            f"The ISO publishes no total for these {metadata['intervals']:,} intervals: "
+            "nothing to compare; every fuel has a category."
+        )
+    return CheckOutcome(name="fuel_total", passed=True, summary=summary, metadata=metadata)
+
+
+# The per-frame check functions by name (a per-frame function is its screen with the whole
+# frame as one group).
+PER_FRAME_CHECKS: dict[str, Callable[[Frame, DatasetSpec], CheckOutcome]] = {
+    "schema": lambda df, spec: check_schema(df, spec),
+    "duplicates": lambda df, spec: check_duplicates(df, spec),
+    "gaps": lambda df, spec: check_gaps(df, spec),
+    "price_range": check_range,
+    "value_range": check_range,
+    "fuel_total": check_fuel_total,
+}
 
 
 # The row-level functions: what each screen above must agree with, group by group.
@@ -995,7 +1648,9 @@ ROW_LEVEL_CHECKS: dict[str, Callable[[pl.DataFrame, DatasetSpec], CheckOutcome]]
     "schema": _schema_exact,
     "duplicates": _duplicates_exact,
     "gaps": _gaps_exact,
-    "price_range": _price_range_exact,
+    "price_range": _range_exact,
+    "value_range": _range_exact,
+    "fuel_total": _fuel_total_exact,
 }
 
 
@@ -1157,7 +1812,11 @@ __all__ = [
     "check_duplicates",
     "check_gaps",
     "check_pivot_accuracy",
+    "check_fuel_total",
     "check_price_range",
+    "check_range",
+    "check_value_range",
+    "frame_check_names",
     "check_row_count",
     "check_schema",
     "markdown_table",

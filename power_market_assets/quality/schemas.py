@@ -5,7 +5,9 @@ dtypes, no extra columns, non-null identity and value columns (the nullable ones
 the dataset's kind, registry/kinds.py). Uniqueness of spec.unique_key
 is checked once, by quality.checks.check_duplicates (a second scan of millions of keys here
 would double the cost of the blocking checks).
-Price bounds depend on the operating day's era and live in quality.checks.check_price_range.
+Value bounds depend on the operating day's era (and a fuel's category) and live in
+quality.checks (the range check); the allowed values of a kind's label columns
+(`ALLOWED_VALUES`: standard fuel categories, renewable technologies) are column checks here.
 
 quality.checks.check_schema reads this declaration (columns, dtypes, nullability, column
 checks) and screens a frame's schema, null counts and checks vectorized; Pandera validates row
@@ -20,14 +22,23 @@ from collections.abc import Sequence
 import pandera.polars as pa
 import polars as pl
 
+from power_market_assets.registry.kinds import RENEWABLE_TECHNOLOGIES, STANDARD_FUELS
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.flatten import TIME_COLUMNS
+
+# Label columns whose values come from a closed list, in any kind that has them: a reader that
+# writes anything else (a misspelt category, "Wind") fails the schema.
+ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
+    "fuel_category": STANDARD_FUELS,
+    "technology": RENEWABLE_TECHNOLOGIES,
+}
 
 
 def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     """Strict schema of the standard long table of `spec` (columns, dtypes, nulls).
 
-    Also checks that iso, market and interval_minutes are the spec's own values.
+    Also checks that iso, market and interval_minutes are the spec's own values and that the
+    kind's closed label columns (ALLOWED_VALUES) hold only their allowed values.
     """
     columns: dict[str, pa.Column] = {}
     fixed_values = {
@@ -37,7 +48,7 @@ def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     }
     nullable = spec.table_kind.nullable_columns
     for name, dtype in spec.schema.items():
-        checks = [pa.Check.eq(fixed_values[name])] if name in fixed_values else None
+        checks = _column_checks(name, fixed_values)
         columns[name] = pa.Column(
             dtype,
             checks=checks,
@@ -49,6 +60,14 @@ def long_table_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
         strict=True,
         name=f"{spec.iso.lower()}.{spec.dataset}.long",
     )
+
+
+def _column_checks(name: str, fixed_values: dict[str, object]) -> list[pa.Check] | None:
+    if name in fixed_values:
+        return [pa.Check.eq(fixed_values[name])]
+    if name in ALLOWED_VALUES:
+        return [pa.Check.isin(ALLOWED_VALUES[name])]
+    return None
 
 
 def wide_table_schema(spec: DatasetSpec, columns: Sequence[str]) -> pa.DataFrameSchema:

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from power_market_assets.registry.kinds import ANCILLARY, PRICE
-from power_market_assets.registry.spec import DatasetSpec, PriceBound
+from power_market_assets.registry.kinds import (
+    ACTUAL_MODEL,
+    ANCILLARY,
+    FORECAST,
+    PRICE,
+    QUANTITY_BY_AREA,
+    QUANTITY_BY_FUEL,
+    RENEWABLE,
+)
+from power_market_assets.registry.spec import DatasetSpec, FundamentalsInputs, PriceBound
 
 ISO = "PJM"
 TIMEZONE = "America/New_York"
@@ -98,6 +106,46 @@ PAGE_ROWS = 50000  # rowCount maximum per request (ISO_FORMATS 5.1)
 
 
 @dataclass(frozen=True)
+class PjmFeed:
+    """One Data Miner feed of a fundamentals dataset (load, fuel mix, wind, solar): what the
+    source asks for and where the reader finds a row (docs/reference/fundamentals/pjm.md).
+
+    Each item gives one row per entry of `values` (value field, model): a feed with a
+    behind-the-meter column gives two. `name_field` holds the area or fuel type; a feed
+    without one (the RTO-wide renewable forecasts) uses `fixed_name`. `vintage_field` is the
+    UTC publication time of a forecast (its EPT twin is checked against it); None: an actual.
+    """
+
+    feed: str
+    fields: str  # the `fields` request parameter, PJM's order
+    date_field: str  # the field a day's range filter applies to (the day's EPT labels)
+    values: tuple[tuple[str, str], ...]  # (value field, model)
+    name_field: str | None = None
+    fixed_name: str = ""
+    start_field: str = "datetime_beginning_utc"  # the interval start, UTC
+    vintage_field: str | None = None
+    technology: str | None = None  # renewable feeds: wind or solar
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(self.fields.split(","))
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        """What a file must carry to be this feed: times (UTC and EPT), name, values."""
+        times = [self.start_field, ept_field(self.start_field)]
+        if self.vintage_field:
+            times += [self.vintage_field, ept_field(self.vintage_field)]
+        name = [self.name_field] if self.name_field else []
+        return (*times, *name, *(field for field, _ in self.values))
+
+
+def ept_field(utc_field: str) -> str:
+    """The EPT twin of a Data Miner UTC field (`..._utc` -> `..._ept`)."""
+    return utc_field.removesuffix("_utc") + "_ept"
+
+
+@dataclass(frozen=True)
 class PjmSource:
     """One Data Miner 2 feed: what the source asks for and what the reader expects back."""
 
@@ -113,6 +161,17 @@ class PjmSource:
     value_field: str = "value"
     unit_field: str = "unit"
     price_units: tuple[str, ...] = ()  # lower case
+    # Fundamentals datasets: every feed read for a day, the first being `feed` (a wind or
+    # solar dataset reads its actuals and its forecast feed). Empty for price datasets.
+    feeds: tuple[PjmFeed, ...] = ()
+
+
+def _feeds_source(*feeds: PjmFeed) -> PjmSource:
+    """A fundamentals dataset's source: its first feed is the one the day's range and the
+    publication check apply to."""
+    first = feeds[0]
+    return PjmSource(feed=first.feed, fields=first.fields, date_field=first.date_field,
+                     feeds=feeds)  # fmt: skip
 
 
 def _lmp_source(feed: str, suffix: str) -> PjmSource:
@@ -199,5 +258,361 @@ AS_PRICES = _spec(
     "Field names UNCONFIRMED (third-party evidence only).",
 )
 
-PJM_DATASETS = (DA_PRICES, RT_PRICES, RT_PRICES_HOURLY, AS_PRICES)
+
+# --------------------------------------------------------------------------- fundamentals
+# Issue 13: load, load forecast, generation by fuel, wind and solar. Every fact below has its
+# source and certainty in docs/reference/fundamentals/pjm.md.
+
+# hrl_load_metered load areas (field `load_area`) with their transmission zone, market region
+# and NERC region [3P: load-area lists of several public projects; the zone, mkt_region and
+# nerc_region spellings UNCONFIRMED]. `RTO` is PJM's own total row (zone, load_area,
+# mkt_region and nerc_region all RTO [CLIENT: gridstatus tests]).
+LOAD_AREAS: tuple[tuple[str, str, str, str], ...] = (
+    ("AECO", "AE", "MIDATL", "RFC"),
+    ("AEPAPT", "AEP", "WEST", "RFC"),
+    ("AEPIMP", "AEP", "WEST", "RFC"),
+    ("AEPKPT", "AEP", "WEST", "RFC"),
+    ("AEPOPT", "AEP", "WEST", "RFC"),
+    ("AP", "AP", "WEST", "RFC"),
+    ("BC", "BC", "MIDATL", "RFC"),
+    ("CE", "CE", "WEST", "RFC"),
+    ("DAY", "DAY", "WEST", "RFC"),
+    ("DEOK", "DEOK", "WEST", "RFC"),
+    ("DOM", "DOM", "SOUTH", "SERC"),
+    ("DPLCO", "DPL", "MIDATL", "RFC"),
+    ("DUQ", "DUQ", "WEST", "RFC"),
+    ("EASTON", "DPL", "MIDATL", "RFC"),
+    ("EKPC", "EKPC", "WEST", "SERC"),
+    ("JC", "JC", "MIDATL", "RFC"),
+    ("ME", "ME", "MIDATL", "RFC"),
+    ("OE", "ATSI", "WEST", "RFC"),
+    ("OVEC", "OVEC", "WEST", "RFC"),
+    ("PAPWR", "ATSI", "WEST", "RFC"),
+    ("PE", "PE", "MIDATL", "RFC"),
+    ("PEPCO", "PEP", "MIDATL", "RFC"),
+    ("PLCO", "PL", "MIDATL", "RFC"),
+    ("PN", "PN", "MIDATL", "RFC"),
+    ("PS", "PS", "MIDATL", "RFC"),
+    ("RECO", "RECO", "MIDATL", "RFC"),
+    ("SMECO", "PEP", "MIDATL", "RFC"),
+    ("UGI", "PL", "MIDATL", "RFC"),
+    ("VMEU", "DOM", "SOUTH", "SERC"),
+)
+LOAD_TOTAL_AREA = "RTO"
+# inst_load areas (field `area`) [CLIENT: gridstatus get_load docstring and tests].
+INST_LOAD_AREAS = (
+    "AE", "AEP", "APS", "ATSI", "BC", "COMED", "DAYTON", "DEOK", "DOM", "DPL", "DUQ", "EKPC",
+    "JC", "ME", "PE", "PEP", "PL", "PN", "PS", "RECO", "UG",
+    "PJM MID ATLANTIC REGION", "PJM SOUTHERN REGION", "PJM WESTERN REGION", "PJM RTO",
+)  # fmt: skip
+INST_LOAD_TOTAL_AREA = "PJM RTO"
+# load_frcstd_7_day forecast areas (field `forecast_area`) [CLIENT: gridstatus tests, which
+# show them with "&" removed and "/" as "_"; [3P] shows the raw "AE/MIDATL", "BG&E/MIDATL"].
+FORECAST_AREAS = (
+    "AE/MIDATL", "AEP", "AP", "ATSI", "BG&E/MIDATL", "COMED", "DAYTON", "DEOK", "DOMINION",
+    "DPL/MIDATL", "DUQUESNE", "EKPC", "JCP&L/MIDATL", "METED/MIDATL", "PECO/MIDATL",
+    "PENELEC/MIDATL", "PEPCO/MIDATL", "PPL/MIDATL", "PSE&G/MIDATL", "RECO/MIDATL",
+    "UGI/MIDATL", "MID_ATLANTIC_REGION", "SOUTHERN_REGION", "WESTERN_REGION", "RTO_COMBINED",
+)  # fmt: skip
+FORECAST_TOTAL_AREA = "RTO_COMBINED"
+LOAD_FORECAST_MODEL = "SEVEN_DAY"  # the feed has one forecast; named after it
+# wind_gen / solar_gen areas (field `area`) [CLIENT: gridstatus by-area parsers; SOUTH and
+# OTHER appear later in the wind history]. RFC is MIDATL + WEST; RTO the total.
+RENEWABLE_AREAS = ("MIDATL", "WEST", "SOUTH", "OTHER", "RFC", "RTO")
+RENEWABLE_FORECAST_AREA = "RTO"  # the hourly wind/solar forecasts carry no area: RTO-wide
+
+# gen_by_fuel `fuel_type` -> standard category (the one mapping; docs table). [3P] lists
+# the ten types; "Other" is kept in case PJM publishes it (UNCONFIRMED).
+FUEL_CATEGORIES = (
+    ("Coal", "coal"),
+    ("Gas", "gas"),
+    ("Oil", "oil"),
+    ("Nuclear", "nuclear"),
+    ("Hydro", "hydro"),
+    ("Wind", "wind"),
+    ("Solar", "solar"),
+    ("Storage", "storage"),
+    ("Other Renewables", "biomass"),  # wood, landfill gas, waste: PJM's non-wind/solar/hydro
+    ("Multiple Fuels", "other"),  # dual-fuel units PJM does not split
+    ("Other", "other"),
+)
+# Plausible hourly MW per category (PJM installed capacity with headroom; generous sanity
+# limits, not market rules). Storage discharges or charges (negative).
+FUEL_CATEGORY_BOUNDS = (
+    ("coal", 0.0, 60000.0),
+    ("gas", 0.0, 110000.0),
+    ("oil", 0.0, 15000.0),
+    ("nuclear", 0.0, 36000.0),
+    ("hydro", 0.0, 12000.0),
+    ("wind", 0.0, 15000.0),
+    ("solar", 0.0, 30000.0),
+    ("storage", -8000.0, 8000.0),
+    ("biomass", 0.0, 5000.0),
+    ("other", 0.0, 15000.0),
+)
+# PJM's all-time peak is ~165 GW (2006); the RTO row is the largest value of any area.
+LOAD_BOUNDS = (PriceBound(start=MARKET_START, floor=0.0, cap=200000.0),)
+WIND_BOUNDS = (PriceBound(start=MARKET_START, floor=0.0, cap=15000.0),)
+# Solar actuals are metered output: may dip slightly below zero at night (station load).
+SOLAR_BOUNDS = (PriceBound(start=MARKET_START, floor=-200.0, cap=30000.0),)
+
+HRL_LOAD_METERED = PjmFeed(
+    feed="hrl_load_metered",
+    fields="datetime_beginning_utc,datetime_beginning_ept,nerc_region,mkt_region,zone,"
+    "load_area,mw,is_verified",
+    date_field="datetime_beginning_ept",
+    name_field="load_area",
+    values=(("mw", ACTUAL_MODEL),),
+)
+INST_LOAD = PjmFeed(
+    feed="inst_load",
+    fields="datetime_beginning_utc,datetime_beginning_ept,area,instantaneous_load",
+    date_field="datetime_beginning_ept",
+    name_field="area",
+    values=(("instantaneous_load", ACTUAL_MODEL),),
+)
+LOAD_FRCSTD_7_DAY = PjmFeed(
+    feed="load_frcstd_7_day",
+    fields="evaluated_at_datetime_utc,evaluated_at_datetime_ept,"
+    "forecast_datetime_beginning_utc,forecast_datetime_beginning_ept,"
+    "forecast_datetime_ending_utc,forecast_datetime_ending_ept,forecast_area,forecast_load_mw",
+    # UNCONFIRMED that the live feed filters on its vintage (one [3P] note lists
+    # evaluated_at as "returned only"); the renewable forecasts do [BYTES].
+    date_field="evaluated_at_datetime_ept",
+    name_field="forecast_area",
+    values=(("forecast_load_mw", LOAD_FORECAST_MODEL),),
+    start_field="forecast_datetime_beginning_utc",
+    vintage_field="evaluated_at_datetime_utc",
+)
+GEN_BY_FUEL = PjmFeed(
+    feed="gen_by_fuel",
+    fields="datetime_beginning_utc,datetime_beginning_ept,fuel_type,mw,"
+    "fuel_percentage_of_total,is_renewable",
+    date_field="datetime_beginning_ept",
+    name_field="fuel_type",
+    values=(("mw", ACTUAL_MODEL),),
+)
+WIND_GEN = PjmFeed(
+    feed="wind_gen",
+    technology="wind",
+    fields="datetime_beginning_utc,datetime_beginning_ept,area,wind_generation_mw",
+    date_field="datetime_beginning_ept",
+    name_field="area",
+    values=(("wind_generation_mw", ACTUAL_MODEL),),
+)
+SOLAR_GEN = PjmFeed(
+    feed="solar_gen",
+    technology="solar",
+    fields="datetime_beginning_utc,datetime_beginning_ept,area,solar_generation_mw",
+    date_field="datetime_beginning_ept",
+    name_field="area",
+    values=(("solar_generation_mw", ACTUAL_MODEL),),
+)
+_FORECAST_TIMES = (
+    "datetime_beginning_ept,datetime_beginning_utc,datetime_ending_ept,datetime_ending_utc,"
+    "evaluated_at_ept,evaluated_at_utc"
+)  # the order gridstatus asks for [BYTES: the replies' self links]
+HOURLY_WIND_FORECAST = PjmFeed(
+    technology="wind",
+    feed="hourly_wind_power_forecast",
+    fields=f"{_FORECAST_TIMES},wind_forecast_mwh",
+    date_field="evaluated_at_ept",
+    fixed_name=RENEWABLE_FORECAST_AREA,
+    values=(("wind_forecast_mwh", "HOURLY"),),
+    vintage_field="evaluated_at_utc",
+)
+HOURLY_SOLAR_FORECAST = PjmFeed(
+    technology="solar",
+    feed="hourly_solar_power_forecast",
+    fields=f"{_FORECAST_TIMES},solar_forecast_btm_mwh,solar_forecast_mwh",
+    date_field="evaluated_at_ept",
+    fixed_name=RENEWABLE_FORECAST_AREA,
+    # Behind-the-meter solar is its own series: model HOURLY_BTM.
+    values=(("solar_forecast_mwh", "HOURLY"), ("solar_forecast_btm_mwh", "HOURLY_BTM")),
+    vintage_field="evaluated_at_utc",
+)
+
+# The five-minute forecasts: the same fields as the hourly ones [BYTES]; vintages every ten
+# minutes, each covering the next ~6 hours in five-minute intervals [BYTES: 2024-10-01].
+FIVE_MIN_WIND_FORECAST = PjmFeed(
+    feed="five_min_wind_power_forecast",
+    technology="wind",
+    fields=f"{_FORECAST_TIMES},wind_forecast_mwh",
+    date_field="evaluated_at_ept",
+    fixed_name=RENEWABLE_FORECAST_AREA,
+    values=(("wind_forecast_mwh", "FIVE_MIN"),),
+    vintage_field="evaluated_at_utc",
+)
+FIVE_MIN_SOLAR_FORECAST = PjmFeed(
+    feed="five_min_solar_power_forecast",
+    technology="solar",
+    fields=f"{_FORECAST_TIMES},solar_forecast_btm_mwh,solar_forecast_mwh",
+    date_field="evaluated_at_ept",
+    fixed_name=RENEWABLE_FORECAST_AREA,
+    values=(("solar_forecast_mwh", "FIVE_MIN"), ("solar_forecast_btm_mwh", "FIVE_MIN_BTM")),
+    vintage_field="evaluated_at_utc",
+)
+
+LOAD = _spec(
+    dataset="load",
+    title="Hourly Metered Load",
+    table_kind=QUANTITY_BY_AREA,
+    market="RTM",
+    interval_minutes=60,
+    first_available=MARKET_START,  # [3P]: the feed reaches back further (1993)
+    report_code="hrl_load_metered",
+    file_layout="fundamentals",
+    publish_hour_local=12.0,  # UNCONFIRMED: posted the next day (preliminary, then verified)
+    source=_feeds_source(HRL_LOAD_METERED),
+    default_locations=(LOAD_TOTAL_AREA,),
+    price_bounds=LOAD_BOUNDS,
+    description="Hourly metered load (MW) per load area with PJM's RTO total "
+    "(hrl_load_metered); area = load_area. Rows are revised in place until verified.",
+)
+LOAD_INSTANTANEOUS = _spec(
+    dataset="load_instantaneous",
+    title="Instantaneous Load",
+    table_kind=QUANTITY_BY_AREA,
+    market="RTM",
+    interval_minutes=5,  # nominal: stamps may sit off the 5-minute grid (UNCONFIRMED)
+    irregular_intervals=True,
+    first_available=date(2024, 1, 1),  # [CLIENT]: Data Miner keeps a rolling ~30 days
+    report_code="inst_load",
+    file_layout="fundamentals",
+    publish_hour_local=0.1,  # every five minutes; a day is fetched once it is over
+    source=_feeds_source(INST_LOAD),
+    default_locations=(INST_LOAD_TOTAL_AREA,),
+    price_bounds=LOAD_BOUNDS,
+    description="Instantaneous load (MW) about every five minutes per transmission zone, "
+    "region and the RTO (inst_load); a rolling window of recent days only.",
+)
+LOAD_FORECAST = _spec(
+    dataset="load_forecast",
+    title="Seven-Day Load Forecast",
+    table_kind=FORECAST,
+    market="DAM",
+    interval_minutes=60,
+    first_available=date(2024, 1, 1),  # UNCONFIRMED: the feed holds current vintages only
+    report_code="load_frcstd_7_day",
+    file_layout="fundamentals",
+    publish_hour_local=0.25,  # every half hour at :15 and :45 [CLIENT]
+    source=_feeds_source(LOAD_FRCSTD_7_DAY),
+    default_locations=(FORECAST_TOTAL_AREA,),
+    price_bounds=LOAD_BOUNDS,
+    description="Hourly load forecast for today and the next six days per forecast area and "
+    "region (load_frcstd_7_day); every vintage (evaluated_at) is kept, partitioned by the "
+    "EPT day it was published.",
+)
+FUEL_MIX = _spec(
+    dataset="fuel_mix",
+    title="Generation by Fuel Type",
+    table_kind=QUANTITY_BY_FUEL,
+    market="RTM",
+    interval_minutes=60,
+    first_available=date(2016, 1, 1),  # [CLIENT]: "earliest date available appears 1/1/2016"
+    report_code="gen_by_fuel",
+    file_layout="fundamentals",
+    publish_hour_local=0.1,  # hourly, shortly after the hour (UNCONFIRMED)
+    source=_feeds_source(GEN_BY_FUEL),
+    default_locations=tuple(fuel for fuel, _ in FUEL_CATEGORIES),
+    fuel_categories=FUEL_CATEGORIES,
+    category_bounds=FUEL_CATEGORY_BOUNDS,
+    description="Hourly generation (MW) by PJM fuel type (gen_by_fuel). PJM's "
+    "fuel_percentage_of_total is a share, not a total in MW, so iso_total_mw stays null.",
+)
+WIND = _spec(
+    dataset="wind",
+    title="Wind Generation and Hourly Wind Forecast",
+    table_kind=RENEWABLE,
+    market="RTM",
+    interval_minutes=60,
+    first_available=date(2024, 1, 1),  # UNCONFIRMED: forecasts kept ~30 days [CLIENT]
+    report_code="wind_gen",
+    file_layout="fundamentals",
+    publish_hour_local=7.0,  # [CLIENT]: wind_gen "published daily around 7am"
+    source=_feeds_source(WIND_GEN, HOURLY_WIND_FORECAST),
+    default_locations=("wind",),
+    price_bounds=WIND_BOUNDS,
+    description="Hourly wind generation per region (wind_gen, model ACTUAL, published_at = "
+    "interval end) and every vintage of the RTO hourly wind forecast "
+    "(hourly_wind_power_forecast, model HOURLY, evaluated every ten minutes).",
+)
+SOLAR = _spec(
+    dataset="solar",
+    title="Solar Generation and Hourly Solar Forecast",
+    table_kind=RENEWABLE,
+    market="RTM",
+    interval_minutes=60,
+    first_available=date(2024, 1, 1),  # UNCONFIRMED: forecasts kept ~30 days [CLIENT]
+    report_code="solar_gen",
+    file_layout="fundamentals",
+    publish_hour_local=7.0,  # [CLIENT]: solar_gen "published daily around 7am"
+    source=_feeds_source(SOLAR_GEN, HOURLY_SOLAR_FORECAST),
+    default_locations=("solar",),
+    price_bounds=SOLAR_BOUNDS,
+    description="Hourly solar generation per region (solar_gen, model ACTUAL, published_at = "
+    "interval end) and every hourly vintage of the RTO solar forecast "
+    "(hourly_solar_power_forecast: models HOURLY and HOURLY_BTM, behind the meter).",
+)
+
+WIND_FORECAST_5MIN = _spec(
+    dataset="wind_forecast_5min",
+    title="Five-Minute Wind Forecast",
+    table_kind=RENEWABLE,
+    market="DAM",
+    interval_minutes=5,
+    first_available=date(2024, 1, 1),  # UNCONFIRMED: kept ~30 days [CLIENT]
+    report_code="five_min_wind_power_forecast",
+    file_layout="fundamentals",
+    publish_hour_local=0.1,  # every ten minutes [BYTES]
+    source=_feeds_source(FIVE_MIN_WIND_FORECAST),
+    default_locations=("wind",),
+    price_bounds=WIND_BOUNDS,
+    description="Every vintage of PJM's RTO five-minute wind forecast "
+    "(five_min_wind_power_forecast, model FIVE_MIN): evaluated every ten minutes, about six "
+    "hours ahead.",
+)
+SOLAR_FORECAST_5MIN = _spec(
+    dataset="solar_forecast_5min",
+    title="Five-Minute Solar Forecast",
+    table_kind=RENEWABLE,
+    market="DAM",
+    interval_minutes=5,
+    first_available=date(2024, 1, 1),  # UNCONFIRMED: kept ~30 days [CLIENT]
+    report_code="five_min_solar_power_forecast",
+    file_layout="fundamentals",
+    publish_hour_local=0.1,  # every ten minutes [BYTES]
+    source=_feeds_source(FIVE_MIN_SOLAR_FORECAST),
+    default_locations=("solar",),
+    price_bounds=SOLAR_BOUNDS,
+    description="Every vintage of PJM's RTO five-minute solar forecast "
+    "(five_min_solar_power_forecast: models FIVE_MIN and FIVE_MIN_BTM, behind the meter): "
+    "evaluated every ten minutes, six hours ahead.",
+)
+
+PJM_DATASETS = (
+    DA_PRICES,
+    RT_PRICES,
+    RT_PRICES_HOURLY,
+    AS_PRICES,
+    LOAD,
+    LOAD_INSTANTANEOUS,
+    LOAD_FORECAST,
+    FUEL_MIX,
+    WIND,
+    SOLAR,
+    WIND_FORECAST_5MIN,
+    SOLAR_FORECAST_5MIN,
+)
 COMBINED_INPUTS = (DA_PRICES, AS_PRICES, RT_PRICES)
+FUNDAMENTALS_INPUTS = FundamentalsInputs(
+    da_prices=DA_PRICES,
+    rt_prices=RT_PRICES,
+    hub="WESTERN HUB",
+    load=LOAD,
+    load_forecast=LOAD_FORECAST,
+    fuel_mix=FUEL_MIX,
+    renewables=(WIND, SOLAR),
+    load_area=LOAD_TOTAL_AREA,
+    forecast_area=FORECAST_TOTAL_AREA,
+)

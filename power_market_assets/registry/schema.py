@@ -17,6 +17,8 @@ from power_market_assets.registry.kinds import (
     PRICE,
     PRICE_UNIT,
     QUANTITY_UNIT,
+    RENEWABLE_TECHNOLOGIES,
+    STANDARD_FUELS,
     TableKind,
 )
 
@@ -103,6 +105,34 @@ def _kind_meanings() -> dict[str, str]:
     return meanings
 
 
+# fundamentals_hourly (transforms/fundamentals.py): its named columns, meaning and unit.
+FUNDAMENTALS_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "hub": ("the hub whose prices da_price and rt_price are", None),
+    "da_price": ("day-ahead price at the hub", PRICE_UNIT),
+    "rt_price": ("mean real-time price at the hub over the hour's intervals", PRICE_UNIT),
+    "load_mw": ("system load, mean over the hour", QUANTITY_UNIT),
+    "load_forecast_mw": (
+        "day-ahead load forecast: the newest vintage published before 00:00 local of the "
+        "operating day, mean over the hour",
+        QUANTITY_UNIT,
+    ),
+    "load_forecast_published_at_utc": ("when the ISO published that forecast vintage, UTC", None),
+    "load_forecast_model": ("the forecast model of that vintage", None),
+    **{
+        f"gen_{category}": (
+            f"generation of standard fuel category {category}, mean over the hour "
+            "(storage charging and net exports negative)",
+            QUANTITY_UNIT,
+        )
+        for category in STANDARD_FUELS
+    },
+    **{
+        f"{technology}_mw": (f"{technology} generation (actual), mean over the hour", QUANTITY_UNIT)
+        for technology in RENEWABLE_TECHNOLOGIES
+    },
+    "net_load_mw": ("net load: load_mw - wind_mw - solar_mw", QUANTITY_UNIT),
+}
+
 # Units: the one place the DuckDB column comments (io/catalog.py) and the README's schema table
 # (a test compares them) take them from; a long table's units come from its kind.
 COLUMN_UNITS: dict[str, str] = {
@@ -113,6 +143,7 @@ COLUMN_UNITS: dict[str, str] = {
     "lmp_min": PRICE_UNIT,
     "lmp_max": PRICE_UNIT,
     "max_abs_change": PRICE_UNIT,
+    **{c: unit for c, (_, unit) in FUNDAMENTALS_COLUMNS.items() if unit},
 }
 # What a named column holds, as the catalog's column comment says it (the unit is appended).
 COLUMN_MEANINGS: dict[str, str] = {
@@ -135,12 +166,34 @@ COLUMN_MEANINGS: dict[str, str] = {
     "intervals": "native intervals averaged (with an LMP)",
     "rt_intervals": "RT intervals in the hour with a value for at least one location",
     "max_abs_change": "largest absolute change of a value",
+    "dataset": "the ISO's dataset the row comes from",
+    **{c: meaning for c, (meaning, _) in FUNDAMENTALS_COLUMNS.items()},
 }
 # A wide view's own comment (its columns' comments say the same, column by column).
 WIDE_VIEW_COMMENT = (
     f"one column per location or product: prices in {PRICE_UNIT} "
     "(<iso>.locations maps each column to the ISO's name)"
 )
+FUNDAMENTALS_VIEW_COMMENT = (
+    f"one row per UTC hour: hub prices in {PRICE_UNIT}; load, forecast, generation by "
+    f"standard fuel, wind, solar and net load in {QUANTITY_UNIT} (hourly means)"
+)
+
+
+def wide_view_comment(kind: TableKind | None = None) -> str:
+    """A wide view's own comment: what its location / product / area / fuel columns hold."""
+    if kind is None or kind.unit == PRICE_UNIT:
+        return WIDE_VIEW_COMMENT
+    qualified = (
+        f" (qualified by {', '.join(kind.pivot_qualifiers)})" if kind.pivot_qualifiers else ""
+    )
+    latest = "; the latest vintage of each interval" if kind.vintage_column else ""
+    return (
+        f"one column per {kind.pivot_column}{qualified}: {kind.unit}{latest} "
+        "(<iso>.locations maps each column to the ISO's names)"
+    )
+
+
 # Combined (stage 4) columns: prefix -> what the price is (the combine roles of the price
 # tables' kinds); RT statistics end in a suffix.
 _COMBINED_ROLES = (PRICE.role("DAM"), ANCILLARY.role("DAM"), PRICE.role("RTM"))
@@ -172,11 +225,23 @@ def _wide_price_meaning(column: str, combined: bool) -> str:
     return f"{what} at {rest} (ISO name in <iso>.locations)"
 
 
-def column_comment(column: str, wide: bool = False, combined: bool = False) -> str | None:
+def _wide_kind_meaning(column: str, kind: TableKind) -> str:
+    """A flattened column of a quantity kind: its value at the area / fuel / series it names."""
+    value = next(c for c in kind.columns if c.name == kind.value_column)
+    return f"{value.meaning}: {kind.pivot_column} {column} (ISO names in <iso>.locations)"
+
+
+def column_comment(
+    column: str, wide: bool = False, combined: bool = False, kind: TableKind | None = None
+) -> str | None:
     """The catalog's comment on a column: its meaning and unit. In wide tables (flattened,
-    combined) every column that is not a named one is a price; other unknown columns get none."""
+    combined) every column that is not a named one is a value of the dataset's kind (a price
+    unless `kind` says otherwise: MW for load, generation and forecasts); other unknown columns
+    get none."""
     if column in COLUMN_MEANINGS:
         return with_unit(COLUMN_MEANINGS[column], COLUMN_UNITS.get(column))
+    if wide and kind is not None and kind.unit != PRICE_UNIT:
+        return with_unit(_wide_kind_meaning(column, kind), kind.unit)
     if wide or combined:
         return with_unit(_wide_price_meaning(column, combined), PRICE_UNIT)
     return None

@@ -16,6 +16,10 @@ Stage 1 lands files per operating day, so a window's CSVs are handed on as they 
 window is exactly one day, renamed per hour for hourly windows (their members share names),
 and split by operating day (lines unchanged, header repeated) for multi-day windows; a day a
 window covers only in part (still being published) is left out.
+
+Forecast datasets (a spec with `runs`: SLD_FCST DAM/2DA/7DA, SLD_REN_FCST ACTUAL/DAM/HASP) are
+partitioned by publication day: for publication day D each run is asked for the day it
+forecasts (D + its `day_offset`), one request per run; D is left out until every run has it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from power_market_assets.formats.archive import atomic_write_bytes, safe_member_basename
+from power_market_assets.registry.caiso import MarketRun
 from power_market_assets.registry.kinds import ANCILLARY, PRICE
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import DownloadResult, HttpClient, SourceError, is_zip_file
@@ -183,18 +188,26 @@ class OasisClient:
     def url(self) -> str:
         return f"{self.base_url}{SINGLE_ZIP_PATH}"
 
-    def params(self, spec: DatasetSpec, window: Window) -> dict[str, str]:
+    def params(
+        self, spec: DatasetSpec, window: Window, run: MarketRun | None = None
+    ) -> dict[str, str]:
+        """The SingleZip query; `run`: one market run of a forecast dataset. Load and
+        renewable queries take no node selector (every TAC area / trading hub comes back)."""
         params = {
             "resultformat": "6",
             "queryname": spec.source.query_name,
             "version": str(spec.source.version),
-            "market_run_id": spec.source.market_run_id,
+            "market_run_id": run.market_run_id if run else spec.source.market_run_id,
             "startdatetime": window.oasis_time(window.start_utc),
             "enddatetime": window.oasis_time(window.end_utc),
         }
+        if run is not None and run.execution_type:
+            params["execution_type"] = run.execution_type
         if spec.table_kind is ANCILLARY:
             params["anc_type"] = spec.source.anc_type
             params["anc_region"] = spec.source.anc_region
+        elif spec.table_kind is not PRICE:
+            pass
         elif self.nodes:
             params["node"] = ",".join(self.nodes)
         else:
@@ -206,13 +219,13 @@ class OasisClient:
         return plan_windows(spec, days, all_nodes=all_nodes, max_window_days=self.max_window_days)
 
     def download_window(
-        self, spec: DatasetSpec, window: Window, dest_dir: Path
+        self, spec: DatasetSpec, window: Window, dest_dir: Path, run: MarketRun | None = None
     ) -> DownloadResult | None:
         """The window's zip on disk, or None when OASIS has no data for it (ERR_CODE 1000)."""
-        name = f"{spec.source.query_name}_{window.label}.zip"
-        dest = Path(dest_dir) / name
+        query = spec.source.query_name if run is None else f"{spec.source.query_name}_{run.model}"
+        dest = Path(dest_dir) / f"{query}_{window.label}.zip"
         result = self.http.download(
-            self.url, dest, params=self.params(spec, window), validate=validate_oasis_zip
+            self.url, dest, params=self.params(spec, window, run), validate=validate_oasis_zip
         )
         report = error_report(dest.read_bytes())
         if report is None:
@@ -346,6 +359,33 @@ def files_by_day(
     return out
 
 
+def day_window(day: date, timezone: str) -> Window:
+    """The one-request window of a whole operating day."""
+    start, end = day_bounds_utc(day, timezone)
+    return Window(start, end, (day,), "day")
+
+
+def fetch_publication_days(
+    spec: DatasetSpec, days: Sequence[date], download_dir: Path, client: OasisClient
+) -> dict[date, list[LandedSource]]:
+    """A forecast dataset's publication days: each market run's zip for the day it forecasts
+    (see the module docstring); a day any run has not published yet is absent."""
+    found: dict[date, list[LandedSource]] = {}
+    for day in sorted(set(days)):
+        sources = []
+        for run in spec.source.runs:
+            target = day + timedelta(days=run.day_offset)
+            result = client.download_window(
+                spec, day_window(target, spec.timezone), download_dir, run
+            )
+            if result is None:
+                break
+            sources.append(LandedSource.from_download(result))
+        else:
+            found[day] = sources
+    return found
+
+
 def fetch_days(
     spec: DatasetSpec,
     days: Sequence[date],
@@ -354,6 +394,10 @@ def fetch_days(
 ) -> dict[date, list[LandedSource]]:
     """Download the operating days' OASIS files; days not (fully) published are absent."""
     client = client or OasisClient()
+    if spec.source.runs:
+        download_dir = Path(download_dir)
+        download_dir.mkdir(parents=True, exist_ok=True)
+        return fetch_publication_days(spec, days, download_dir, client)
     download_dir = Path(download_dir)
     download_dir.mkdir(parents=True, exist_ok=True)
     found: dict[date, list[LandedSource]] = {}

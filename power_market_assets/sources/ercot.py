@@ -8,6 +8,10 @@ Operating day of a listed document (`spec.source.listing_day_rule`):
 - "name_interval_end": the friendly name's `YYYYMMDD_HHMM` is the interval END in Central
   time, so the interval starts `interval_minutes` earlier; the `_0000` file belongs to the
   previous day. `_retry` and `xhr` variants of the name are accepted.
+- "publish_date": the PublishDate's local date (forecasts and renewables, NP3-565-CD,
+  NP4-732-CD, NP4-737-CD: their partitions are publication days).
+- "publish_date_minus_one": the PublishDate's local date - 1 (NP6-345-CD actual load,
+  published about 05:50 the morning after).
 - "name_sced_timestamp": the friendly name's `YYYYMMDD_HHMMSS` is the SCED run time in Central
   time (NP6-788-CD `LMPSROSNODENP6788_20241103_010513`), which is the row's own timestamp:
   its local date is the operating day (a run at 00:00:14 belongs to that day).
@@ -128,6 +132,12 @@ def operating_day_for(spec: DatasetSpec, friendly_name: str, publish_time: datet
     if spec.source.listing_day_rule == "publish_date_plus_one":
         # The literal local date of the publish time (its own offset), plus one.
         return publish_time.date() + timedelta(days=1)
+    if spec.source.listing_day_rule == "publish_date":
+        # Forecasts and renewables: partitioned by the local day they were published.
+        return publish_time.date()
+    if spec.source.listing_day_rule == "publish_date_minus_one":
+        # The daily actual load: published the morning after its operating day.
+        return publish_time.date() - timedelta(days=1)
     if spec.source.listing_day_rule == "name_interval_end":
         end = interval_end_from_name(friendly_name)
         if end is None:
@@ -136,6 +146,8 @@ def operating_day_for(spec: DatasetSpec, friendly_name: str, publish_time: datet
     if spec.source.listing_day_rule == "name_sced_timestamp":
         stamp = interval_end_from_name(friendly_name)
         return None if stamp is None else stamp.date()
+    if spec.source.listing_day_rule == "workbook_days":  # not listed on the MIS
+        return None
     raise ValueError(f"unknown listing_day_rule {spec.source.listing_day_rule!r}")
 
 
@@ -220,14 +232,18 @@ class ErcotMisClient:
 
         A correction is posted beside the original under the same friendly name; only the
         newest of each name is kept, so the day's files replace the old values instead of
-        duplicating them.
+        duplicating them. Reports with vintages (every hourly forecast under one name) keep
+        every document.
         """
         wanted = set(days)
+        # A report with vintages (forecasts, renewables) republishes under one friendly name
+        # every hour: each document is a publication of its own, kept by its id.
+        vintages = spec.table_kind.vintage_column is not None
         newest: dict[tuple[date, str], MisDocument] = {}
         for doc in self.list_documents(spec):
             if doc.operating_day not in wanted:
                 continue
-            key = (doc.operating_day, doc.friendly_name)
+            key = (doc.operating_day, doc.doc_id if vintages else doc.friendly_name)
             if key not in newest or publication_order(doc) > publication_order(newest[key]):
                 newest[key] = doc
         out: dict[date, list[MisDocument]] = {}

@@ -70,7 +70,11 @@ class IsoneReportsClient:
         return f"IsoneReportsClient(base_url={self.http.safe_url(self.base_url)!r})"
 
     def page_url(self, spec: DatasetSpec) -> str:
-        return f"{self.base_url}{registry.TREE_PATH}/{spec.source.tree_page}"
+        """The ISO Express page of the report: under the pricing tree, or from the host root
+        (load, operations pages) when the spec's page starts with "/"."""
+        page = spec.source.tree_page
+        path = page if page.startswith("/") else f"{registry.TREE_PATH}/{page}"
+        return f"{self.base_url}{path}"
 
     def visit(self, spec: DatasetSpec, *, again: bool = False) -> str:
         """GET the report's tree page once per session (it sets the cookie); returns its URL."""

@@ -6,6 +6,10 @@ See docs/reference/ISO_FORMATS.md section 3.1. Per dataset (`spec.source.folder`
     daily:   /public/csv/<folder>/<YYYYMMDD><stem>.csv
     monthly: /public/csv/<folder>/<YYYYMM>01<stem>_csv.zip   (one <YYYYMMDD><stem>.csv a day)
 
+A stem may sit in its own folder and be named for another day than its partition
+(`NyisoSource.stem_folder`, `stem_offset`: BTM solar's day-ahead forecast named for tomorrow
+is published, and partitioned, today).
+
 Which URL is asked (`plan_days`, the rule the tests pin down):
 
 1. A calendar month asked in full is taken from its monthly zip (one request instead of ~30).
@@ -30,7 +34,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from power_market_assets.formats.archive import (
@@ -234,8 +238,8 @@ class NyisoMisClient:
         )
         download_dir = Path(download_dir)
         download_dir.mkdir(parents=True, exist_ok=True)
-        folder, stems = spec.source.folder, list(spec.source.file_names)
-        per_stem = {stem: self.fetch_stem(folder, stem, wanted, download_dir) for stem in stems}
+        stems = list(spec.source.file_names)
+        per_stem = {stem: self._fetch_stem_days(spec, stem, wanted, download_dir) for stem in stems}
         result: dict[date, list[LandedSource]] = {}
         for day in wanted:
             have = [per_stem[stem][day] for stem in stems if day in per_stem[stem]]
@@ -250,6 +254,17 @@ class NyisoMisClient:
                     ", ".join(missing),
                 )
         return result
+
+    def _fetch_stem_days(
+        self, spec: DatasetSpec, stem: str, days: list[date], download_dir: Path
+    ) -> dict[date, LandedSource]:
+        """One stem's files for these partition days, from the stem's folder; a file named for
+        another day than its partition (a forecast named for tomorrow, published today) is
+        asked under the day in its name and returned under the partition day."""
+        shift = timedelta(days=spec.source.stem_offset(stem))
+        folder = spec.source.stem_folder(stem)
+        found = self.fetch_stem(folder, stem, [d + shift for d in days], download_dir)
+        return {named - shift: source for named, source in found.items()}
 
 
 def _member_day(name: str, stem: str) -> date | None:

@@ -11,6 +11,11 @@ How PJM wants the range written is UNCONFIRMED (gridstatus sends `MM/DD/YYYY HH:
 HH:MM`, the portal text shows `yyyy-MM-dd HH:mm to yyyy-MM-dd HH:mm`): `range_style` picks.
 A day with zero rows is not published yet and is left out of the result; so is a real-time
 day that is not over yet in Eastern time (its rows are still coming in).
+
+A fundamentals dataset may read several feeds (`PjmSource.feeds`: wind and solar read their
+actuals and their forecast): each is fetched for the day with its own fields and date filter
+(a forecast's on its vintage, `evaluated_at_ept`), its pages named after it. The first feed
+decides whether the day is published; the others add what they hold (possibly nothing).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from power_market_assets.formats.archive import atomic_write_bytes
+from power_market_assets.registry.pjm import PjmFeed, PjmSource
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.http import HttpClient, SourceError, full_url
 from power_market_assets.sources.landing import LandedSource
@@ -38,6 +44,8 @@ NON_MEMBER_MIN_INTERVAL = 10.0
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 
 RangeStyle = Literal["gs", "portal"]
+# What a request names: a price dataset's own source or one feed of a fundamentals dataset.
+Feed = PjmSource | PjmFeed
 
 
 def day_range(day: date, style: RangeStyle = "gs") -> str:
@@ -49,8 +57,13 @@ def day_range(day: date, style: RangeStyle = "gs") -> str:
     raise ValueError(f"unknown range_style {style!r} (expected 'gs' or 'portal')")
 
 
-def page_file_name(spec: DatasetSpec, day: date, page: int) -> str:
-    return f"{spec.source.feed}_{day.isoformat()}_p{page:03d}.json"
+def page_file_name(spec: DatasetSpec, day: date, page: int, feed: Feed | None = None) -> str:
+    return f"{(feed or spec.source).feed}_{day.isoformat()}_p{page:03d}.json"
+
+
+def spec_feeds(spec: DatasetSpec) -> tuple[Feed, ...]:
+    """The feeds a dataset reads for a day, the one deciding publication first."""
+    return spec.source.feeds or (spec.source,)
 
 
 def _reply_check(holder: list[Any]) -> Callable[[bytes], None]:
@@ -96,23 +109,31 @@ class PjmDataMinerClient:
         base_url = self.http.safe_url(self.base_url)
         return f"PjmDataMinerClient(base_url={base_url!r}, subscription_key=***)"
 
-    def feed_url(self, spec: DatasetSpec) -> str:
-        return f"{self.base_url}{API_PATH}/{spec.source.feed}"
+    def feed_url(self, spec: DatasetSpec, feed: Feed | None = None) -> str:
+        return f"{self.base_url}{API_PATH}/{(feed or spec.source).feed}"
 
-    def params(self, spec: DatasetSpec, day: date, start_row: int) -> dict[str, str]:
+    def params(
+        self, spec: DatasetSpec, day: date, start_row: int, feed: Feed | None = None
+    ) -> dict[str, str]:
+        feed = feed or spec.source
         params = {
             "startRow": str(start_row),
             "rowCount": str(min(self.row_count, spec.source.row_count)),
         }
         if self.sort:
-            params.update({"sort": self.sort, "order": "asc"})
-        params[spec.source.date_field] = day_range(day, self.range_style)
-        if spec.source.fields:
-            params["fields"] = spec.source.fields
+            # A fundamentals feed sorts on its own date field (the LMP sort field may not be
+            # one of its fields); prices keep the configured sort.
+            sort = feed.date_field if spec.source.feeds else self.sort
+            params.update({"sort": sort, "order": "asc"})
+        params[feed.date_field] = day_range(day, self.range_style)
+        if feed.fields:
+            params["fields"] = feed.fields
         return params
 
-    def _get_page(self, spec: DatasetSpec, params: dict[str, str]) -> tuple[bytes, dict]:
-        url = self.feed_url(spec)
+    def _get_page(
+        self, spec: DatasetSpec, params: dict[str, str], feed: Feed | None = None
+    ) -> tuple[bytes, dict]:
+        url = self.feed_url(spec, feed)
         holder: list[Any] = []
         headers = {KEY_HEADER: self._key} if self._key else {}
         try:
@@ -122,22 +143,44 @@ class PjmDataMinerClient:
         return body, holder[-1]
 
     def fetch_day(self, spec: DatasetSpec, day: date, download_dir: Path) -> list[LandedSource]:
-        """Every page of one operating day, saved as received; [] when not published yet."""
+        """Every page of one operating day (of every feed of the dataset), saved as received;
+        [] when not published yet (the first feed has no rows for the day)."""
         download_dir = Path(download_dir)
         download_dir.mkdir(parents=True, exist_ok=True)
+        pages: list[LandedSource] = []
+        try:
+            for feed in spec_feeds(spec):
+                feed_pages = self._fetch_feed_day(spec, feed, day, download_dir)
+                pages += feed_pages
+                if not feed_pages and not pages:
+                    log.info("PJM %s %s: no rows yet (not published)", feed.feed, day)
+                    return []
+        except BaseException:
+            _remove(pages)
+            raise
+        if spec.market == "RTM" and day_bounds_utc(day, spec.timezone)[1] > self._clock():
+            log.info("PJM %s %s: the day is not over yet; left for later", spec.dataset, day)
+            _remove(pages)
+            return []
+        return pages
+
+    def _fetch_feed_day(
+        self, spec: DatasetSpec, feed: Feed, day: date, download_dir: Path
+    ) -> list[LandedSource]:
+        """Every page of one feed for one day; [] when it has no rows for the day."""
         pages: list[LandedSource] = []
         start_row, received, total = 1, 0, None
         try:
             while True:
-                params = self.params(spec, day, start_row)
-                body, payload = self._get_page(spec, params)
+                params = self.params(spec, day, start_row, feed)
+                body, payload = self._get_page(spec, params, feed)
                 items = payload["items"]
                 total = _total_rows(payload, total)
                 if not items and received == 0:
                     break
-                name = page_file_name(spec, day, len(pages) + 1)
+                name = page_file_name(spec, day, len(pages) + 1, feed)
                 path = atomic_write_bytes(download_dir / name, body)
-                full = full_url(self.feed_url(spec), params)
+                full = full_url(self.feed_url(spec, feed), params)
                 pages.append(
                     LandedSource(
                         path=path,
@@ -154,20 +197,13 @@ class PjmDataMinerClient:
                 start_row += len(items)
             if total is not None and received != total:
                 raise self.http.error(
-                    f"PJM {spec.source.feed} {day}: got {received} rows but the reply "
+                    f"PJM {feed.feed} {day}: got {received} rows but the reply "
                     f"announced totalRows={total}",
-                    url=self.feed_url(spec),
+                    url=self.feed_url(spec, feed),
                 )
         except BaseException:
             _remove(pages)
             raise
-        if received == 0:
-            log.info("PJM %s %s: no rows yet (not published)", spec.source.feed, day)
-            return []
-        if spec.market == "RTM" and day_bounds_utc(day, spec.timezone)[1] > self._clock():
-            log.info("PJM %s %s: the day is not over yet; left for later", spec.dataset, day)
-            _remove(pages)
-            return []
         return pages
 
 

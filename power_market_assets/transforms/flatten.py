@@ -17,6 +17,15 @@ to the row that ends it (the next row; after the last row, its start + the nomin
 On a complete grid that is run length x interval; on observed timestamps it is the real
 elapsed time, so a location missing from runs for under an hour is filled and a longer hole
 stays null whatever the spacing of the runs.
+
+Kinds with vintages (forecast, renewable: every publication kept) are flattened at their latest
+vintage per interval and series (`flatten_input`, transforms/vintage.py `latest`), one column per
+pivot value qualified by the kind's pivot qualifiers where the table holds more than one of
+them (`coast_e1`, `wind_system_stwpf`; transforms/names.py). Their rows are the observed interval
+starts: a forecast published in a month runs days past it, so the grid of the partition's
+(publication) days does not apply, and a row's `operating_day` is the ISO-local day of its
+interval start. `missing_intervals` counts the nominal intervals between the first and the last
+observed start with no row.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import polars as pl
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.names import TIME_COLUMNS, location_map, wide_column_expr
 from power_market_assets.transforms.time import day_bounds_frame, expected_interval_frame
+from power_market_assets.transforms.vintage import latest
 
 _PIVOT_KEY = "__wide_column__"
 
@@ -140,6 +150,58 @@ def _observed_rows(df: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     return rows
 
 
+def flatten_input(long: pl.DataFrame | pl.LazyFrame, spec: DatasetSpec) -> pl.DataFrame:
+    """What stage 3 pivots (and the pivot-accuracy check compares): the long table, or for a
+    kind with vintages its latest vintage per interval and series."""
+    if spec.table_kind.vintage_column is not None:
+        return latest(long, spec.table_kind)
+    return long.collect() if isinstance(long, pl.LazyFrame) else long
+
+
+def _vintage_rows(df: pl.DataFrame, spec: DatasetSpec) -> tuple[pl.DataFrame, int, int]:
+    """A vintage kind's rows (the observed interval starts, operating_day their local day),
+    the nominal intervals spanned from first to last, and how many of them have no row."""
+    rows = (
+        df.select(pl.col("interval_start_utc").cast(pl.Datetime("us", "UTC")))
+        .unique()
+        .sort("interval_start_utc")
+        .with_columns(
+            pl.col("interval_start_utc")
+            .dt.convert_time_zone(spec.timezone)
+            .dt.date()
+            .alias("operating_day")
+        )
+        .select("operating_day", "interval_start_utc")
+    )
+    if rows.height == 0:
+        return rows, 0, 0
+    first, last = (
+        rows.get_column("interval_start_utc").min(),
+        rows.get_column("interval_start_utc").max(),
+    )
+    span = int((last - first).total_seconds() // (spec.interval_minutes * 60)) + 1
+    on_grid = rows.filter(
+        (pl.col("interval_start_utc") - pl.lit(first)).dt.total_seconds()
+        % (spec.interval_minutes * 60)
+        == 0
+    ).height
+    return rows, span, span - on_grid
+
+
+def _raise_off_grid(keyed: pl.DataFrame, grid: pl.DataFrame, minutes: int) -> None:
+    off_grid = (
+        keyed.select("interval_start_utc")
+        .unique()
+        .join(grid.select("interval_start_utc"), on="interval_start_utc", how="anti")
+    )
+    if off_grid.height:
+        first = off_grid.sort("interval_start_utc").row(0)[0]
+        raise ValueError(
+            f"flatten: {off_grid.height} interval starts are not on the {minutes}-minute "
+            f"grid of the operating days present (first: {first})"
+        )
+
+
 def _missing_buckets(rows: pl.DataFrame, grid: pl.DataFrame, minutes: int) -> int:
     """Nominal buckets (grid intervals) in which no observed timestamp falls."""
     if grid.height == 0:
@@ -175,7 +237,8 @@ def flatten(
     cell, and on rows whose interval is not on the grid of the operating days present (for
     irregular data: outside their operating day).
     """
-    df = long.collect() if isinstance(long, pl.LazyFrame) else long
+    df = flatten_input(long, spec)
+    vintaged = spec.table_kind.vintage_column is not None
     minutes = spec.interval_minutes
     value = spec.value_column
 
@@ -188,22 +251,16 @@ def flatten(
     )
     _raise_on_duplicates(keyed, ["interval_start_utc", _PIVOT_KEY], "wide cell")
 
-    grid = expected_interval_frame(df.get_column("operating_day").unique(), spec.timezone, minutes)
-    if spec.irregular_intervals:
-        rows = _observed_rows(df, spec)
+    if vintaged:
+        rows, expected, missing = _vintage_rows(df, spec)
     else:
-        rows = grid
-        off_grid = (
-            keyed.select("interval_start_utc")
-            .unique()
-            .join(grid.select("interval_start_utc"), on="interval_start_utc", how="anti")
+        grid = expected_interval_frame(
+            df.get_column("operating_day").unique(), spec.timezone, minutes
         )
-        if off_grid.height:
-            first = off_grid.sort("interval_start_utc").row(0)[0]
-            raise ValueError(
-                f"flatten: {off_grid.height} interval starts are not on the {minutes}-minute "
-                f"grid of the operating days present (first: {first})"
-            )
+        expected = grid.height
+        rows = _observed_rows(df, spec) if spec.irregular_intervals else grid
+        if not spec.irregular_intervals:
+            _raise_off_grid(keyed, grid, minutes)
 
     if keyed.height:
         pivoted = keyed.pivot(
@@ -228,7 +285,9 @@ def flatten(
             *columns,
         )
     )
-    if spec.irregular_intervals:
+    if vintaged:
+        missing_intervals = missing
+    elif spec.irregular_intervals:
         missing_intervals = _missing_buckets(rows, grid, minutes)
     else:
         missing_intervals = int(raw.height - raw.get_column("_present").sum())
@@ -239,7 +298,7 @@ def flatten(
         columns,
         interval_minutes=minutes,
         max_fill_minutes=max_fill_minutes,
-        irregular=spec.irregular_intervals,
+        irregular=spec.irregular_intervals or vintaged,
     )
     if columns:
         before = raw.select(pl.col(columns).null_count()).row(0)
@@ -254,5 +313,5 @@ def flatten(
         filled_by_column=filled_by_column,
         unfilled_null_cells=int(sum(after)),
         missing_intervals=missing_intervals,
-        expected_intervals=grid.height,
+        expected_intervals=expected,
     )

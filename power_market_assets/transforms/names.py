@@ -11,6 +11,11 @@ a default location's column is the same in every month whatever else the month h
 4 can name its columns from the spec alone. `location_map` is the mapping frame (wide column ->
 location, types, product, zone) that stage 3 uses to pivot and writes next to its months, and
 that the pivot-accuracy check uses to compare long and wide. The long tables keep the names.
+
+A kind with `pivot_qualifiers` (forecast: model; renewable: area, model) qualifies the pivot value
+with each qualifier that takes more than one value in the table (`varying_qualifiers`): a
+forecast of one model gives `coast`, of several `coast_e1`; wind by area and model gives
+`wind_system_stwpf`. The map records the qualifiers, so a wide column is read back the same way.
 """
 
 from __future__ import annotations
@@ -45,7 +50,9 @@ MAP_SCHEMA = {
     "iso_location_type": pl.Utf8,
     "product": pl.Utf8,
     "zone": pl.Utf8,
+    "model": pl.Utf8,
 }
+QUALIFIER_SEPARATOR = " "
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 
 
@@ -71,10 +78,24 @@ def wide_key(location: str, location_type: str | None) -> str:
     return location
 
 
-def wide_key_expr(spec: DatasetSpec) -> pl.Expr:
-    """Vectorized `wide_key` over a long table: the kind's pivot value, plus "_EW" for the
-    energy-weighted twins where the kind has a location_type."""
+def varying_qualifiers(frame: pl.DataFrame, spec: DatasetSpec) -> list[str]:
+    """The kind's pivot qualifiers that take more than one value in `frame` (in kind order):
+    only those name the wide columns, so a single-model forecast keeps plain area names."""
+    return [
+        q
+        for q in spec.table_kind.pivot_qualifiers
+        if q in frame.columns and frame.get_column(q).n_unique() > 1
+    ]
+
+
+def wide_key_expr(spec: DatasetSpec, qualifiers: Sequence[str] = ()) -> pl.Expr:
+    """Vectorized `wide_key` over a long table: the kind's pivot value, qualified by the
+    `qualifiers` columns' values ("COAST E1"), plus "_EW" for the energy-weighted twins where
+    the kind has a location_type."""
     key = pl.col(spec.pivot_column).cast(pl.Utf8)
+    if qualifiers:
+        parts = [key, *(pl.col(q).cast(pl.Utf8).fill_null("") for q in qualifiers)]
+        key = pl.concat_str(parts, separator=QUALIFIER_SEPARATOR)
     if "location_type" not in spec.table_kind.dtypes:
         return key
     return (
@@ -124,6 +145,10 @@ def _map_sources(spec: DatasetSpec, frame: pl.DataFrame) -> dict[str, str]:
     sources = {target: source for source, target in spec.table_kind.map_columns}
     if "zone" in frame.columns:
         sources.setdefault("zone", "zone")
+    # A qualifier the kind maps nowhere (a renewable's model) keeps its own map column.
+    for qualifier in spec.table_kind.pivot_qualifiers:
+        if qualifier in MAP_SCHEMA and qualifier not in sources.values():
+            sources.setdefault(qualifier, qualifier)
     return {t: c for t, c in sources.items() if c in frame.columns}
 
 
@@ -146,8 +171,9 @@ def location_map(long: pl.DataFrame | pl.LazyFrame, spec: DatasetSpec) -> pl.Dat
     sources = _map_sources(spec, frame)
     # Distinct descriptions first (a month of SCED rows holds ~1,000 of them), then the key.
     distinct = frame.select(list(dict.fromkeys(sources.values()))).unique()
+    qualifiers = varying_qualifiers(distinct, spec)
     described = distinct.select(
-        wide_key_expr(spec).alias("__key__"),
+        wide_key_expr(spec, qualifiers).alias("__key__"),
         *(_mapped(distinct, sources, target) for target in MAP_SCHEMA if target != "wide_column"),
     )
     first = described.sort(pl.all(), nulls_last=True).unique("__key__", keep="first")
@@ -161,15 +187,24 @@ def location_map(long: pl.DataFrame | pl.LazyFrame, spec: DatasetSpec) -> pl.Dat
 def _with_long_names(spec: DatasetSpec, mapping: pl.DataFrame) -> pl.DataFrame:
     """`mapping` with the columns the kind maps renamed back to its long names (a fuel mix's
     `product` is its `fuel`), so `wide_key_expr` reads the map as it reads the long table."""
-    renames = {target: source for source, target in spec.table_kind.map_columns}
-    return mapping.rename({t: s for t, s in renames.items() if t != s and t in mapping.columns})
+    renames = {
+        target: source
+        for source, target in spec.table_kind.map_columns
+        if target != source and target in mapping.columns
+    }
+    # A map column named like a long column it is not filled from (a forecast's null `model`
+    # beside its `product`, which holds the model) gives way to the renamed one.
+    clashing = [c for c in renames.values() if c in mapping.columns and c not in renames]
+    return mapping.drop(clashing).rename(renames)
 
 
 def wide_column_expr(spec: DatasetSpec, mapping: pl.DataFrame) -> pl.Expr:
     """Each long row's wide column through `mapping` (`location_map` of the same rows); null
     for a row the mapping does not know (the pivot check then reports it, never raises)."""
-    keys = _with_long_names(spec, mapping).select(wide_key_expr(spec).alias("key"), "wide_column")
-    return wide_key_expr(spec).replace_strict(
+    named = _with_long_names(spec, mapping)
+    qualifiers = varying_qualifiers(named, spec)
+    keys = named.select(wide_key_expr(spec, qualifiers).alias("key"), "wide_column")
+    return wide_key_expr(spec, qualifiers).replace_strict(
         keys.get_column("key"),
         keys.get_column("wide_column"),
         default=None,
