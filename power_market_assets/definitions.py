@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from power_market_assets.assets import all_assets
+from power_market_assets.assets.carbon import carbon_asset_keys
 from power_market_assets.assets.combined import combined_asset_keys
 from power_market_assets.automation.runs import daily_job_name
 from power_market_assets.automation.schedules import iso_schedules
@@ -69,7 +70,9 @@ def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
     per_dataset = [
         dg.define_asset_job(
             daily_job_name(spec),
-            selection=dg.AssetSelection.assets(*_keys((spec,), DAILY_STAGES)),
+            selection=dg.AssetSelection.assets(
+                *_keys((spec,), DAILY_STAGES), *carbon_asset_keys((spec,))
+            ),
             description=f"Stages 1 and 2 of {spec.iso} {spec.dataset} for a range of days.",
         )
         for spec in specs
@@ -77,7 +80,9 @@ def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
     return per_dataset + [
         dg.define_asset_job(
             f"{name}_daily",
-            selection=dg.AssetSelection.assets(*_keys(specs, DAILY_STAGES)),
+            selection=dg.AssetSelection.assets(
+                *_keys(specs, DAILY_STAGES), *carbon_asset_keys(specs)
+            ),
             description=f"Stages 1 and 2 of every {iso} dataset for a range of operating days.",
         ),
         dg.define_asset_job(

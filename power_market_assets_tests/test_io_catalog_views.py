@@ -26,13 +26,15 @@ from power_market_assets.io.catalog import refresh_catalog
 from power_market_assets.io.lake import Lake, write_parquet_files
 from power_market_assets.registry import ALL_DATASETS, ercot, get_spec
 from power_market_assets.registry.schema import (
+    CARBON_UNITS,
     COLUMN_UNITS,
     PRICE_UNIT,
     QUANTITY_UNIT,
     ancillary_schema,
     price_schema,
 )
-from power_market_standins.ercot import generate_documents
+from power_market_standins.ercot_fuel_mix import fuel_mix_workbooks
+from power_market_standins.ercot_fundamentals import generate_any
 from power_market_standins.ercot_server import ErcotStandInServer
 from power_market_standins.servers import environment, standin_environment, standin_server
 
@@ -65,8 +67,8 @@ def lake(tmp_path_factory) -> Lake:
     """ERCOT's fall-back day through every stage, and NYISO's 5-minute (irregular) RT prices."""
     root = tmp_path_factory.mktemp("views") / "data"
     instance = dg.DagsterInstance.ephemeral()
-    docs = [d for s in ercot.ERCOT_DATASETS for d in generate_documents(s, [FALL_BACK], n_nodes=3)]
-    with ErcotStandInServer(docs) as server:
+    docs = [d for s in ercot.ERCOT_DATASETS for d in generate_any(s, [FALL_BACK], n_nodes=3)]
+    with ErcotStandInServer(docs, fuel_mix=fuel_mix_workbooks([FALL_BACK])) as server:
         defs = build_definitions(data_root=str(root), ercot_mis_url=server.base_url)
         for job, key in (("ercot_daily", DAY), ("ercot_monthly", "2024-11-01")):
             result = run_range(defs, job, key, key, instance)
@@ -144,6 +146,8 @@ def _units_of(view: str) -> tuple[str, ...]:
     """The units a view's DOUBLE columns may carry: its dataset's (prices $/MWh, load,
     generation and forecasts MW); both in the fundamentals output."""
     schema, name = view.split(".")
+    if name.startswith("carbon_intensity"):
+        return tuple(f", {unit}" for unit in set(CARBON_UNITS.values()))
     for spec in ALL_DATASETS:
         if spec.iso.lower() == schema and name.startswith(f"{spec.dataset}_"):
             return (f", {spec.unit}",)

@@ -38,6 +38,8 @@ from power_market_assets.sources.landing import (
     recover_interrupted_swaps,
 )
 from power_market_standins.ercot import SampleDocument, generate_documents, make_zip
+from power_market_standins.ercot_fuel_mix import fuel_mix_workbooks
+from power_market_standins.ercot_fundamentals import generate_any
 from power_market_standins.ercot_server import ErcotStandInServer
 
 pytestmark = pytest.mark.slow  # crashes, subprocesses and concurrent Dagster runs
@@ -174,9 +176,7 @@ def test_crash_between_the_two_renames_is_recovered(tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def documents() -> list[SampleDocument]:
-    return [
-        d for spec in ercot.ERCOT_DATASETS for d in generate_documents(spec, DAYS[:1], n_nodes=2)
-    ]
+    return [d for spec in ercot.ERCOT_DATASETS for d in generate_any(spec, DAYS[:1], n_nodes=2)]
 
 
 def _raw_frames(lake: Lake) -> dict[str, pl.DataFrame]:
@@ -192,7 +192,7 @@ def test_rematerializing_every_dataset_gives_the_same_rows(tmp_path, documents) 
     lake = Lake.at(tmp_path)
     instance = dg.DagsterInstance.ephemeral()
     key = DAYS[0].isoformat()
-    with ErcotStandInServer(documents) as server:
+    with ErcotStandInServer(documents, fuel_mix=fuel_mix_workbooks(DAYS[:1])) as server:
         defs = build_definitions(data_root=str(tmp_path), ercot_mis_url=server.base_url)
         results = []
         for _ in range(3):

@@ -24,7 +24,7 @@ from power_market_assets.automation.runs import (
 from power_market_assets.definitions import build_definitions
 from power_market_assets.io.catalog import connect_read_only
 from power_market_assets.io.lake import Lake
-from power_market_assets.registry import DATASETS_BY_ISO
+from power_market_assets.registry import DATASETS_BY_ISO, FUNDAMENTALS_INPUTS
 from power_market_assets.settings import DEFAULT_DATA_ROOT
 from power_market_assets.transforms.time import days_between
 from power_market_standins.servers import environment, standin_environment, standin_server
@@ -43,6 +43,24 @@ GROUP BY iso ORDER BY iso""",
 }
 
 
+NET_LOAD_TITLE = "Net load against the hub's RT price, per hour (fundamentals_hourly)"
+
+
+def net_load_query() -> str:
+    """Net load (load minus wind and solar) against the hub's RT price, hour by hour, per ISO
+    (its fundamentals_hourly): the fall-back day's 25 hours, means and their correlation."""
+    parts = [
+        f"""SELECT '{iso}' AS iso, hub,
+       count(*) FILTER (WHERE operating_day = DATE '2024-11-03') AS fall_back_hours,
+       round(avg(load_mw)) AS load_mw, round(avg(net_load_mw)) AS net_load_mw,
+       round(avg(rt_price), 2) AS rt_price, round(corr(net_load_mw, rt_price), 2) AS corr
+FROM {iso.lower()}.combined_fundamentals_hourly GROUP BY hub"""
+        for iso, inputs in FUNDAMENTALS_INPUTS.items()
+        if inputs is not None
+    ]
+    return "\nUNION ALL\n".join(parts) + "\nORDER BY iso"
+
+
 def _print_summary(lake: Lake) -> None:
     with connect_read_only(lake) as con:
         views = con.execute(
@@ -53,7 +71,8 @@ def _print_summary(lake: Lake) -> None:
         for schema, view in views:
             rows = con.execute(f'SELECT count(*) FROM "{schema}"."{view}"').fetchone()[0]
             print(f"  {schema + '.' + view:<40} {rows:>10,} rows")
-        for title, query in EXAMPLE_QUERIES.items():
+        closing = {NET_LOAD_TITLE: net_load_query()}
+        for title, query in {**EXAMPLE_QUERIES, **closing}.items():
             print(f"\n{title}:\n{query.strip()}\n")
             print(con.sql(query))
 

@@ -23,6 +23,8 @@ load, load_forecast, fuel_mix, renewables), the union of every ISO's datasets of
 `dataset` column, in UTC (each ISO's interval_start_local its own wall clock), MW, standard fuel
 categories. Each exists once at least one ISO has a partition of such a dataset.
 `<iso>.combined_fundamentals_hourly` is the ISO's fundamentals output (assets/combined.py).
+Issue 14: `<iso>.carbon_intensity` and `<iso>.carbon_intensity_hourly` (assets/carbon.py,
+files under `<iso>/carbon_intensity/`) and their unions `all_isos.carbon_intensity[_hourly]`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ COMBINED_KIND_NAMES = ("da_as_hourly", "da_as_rt_hourly", "da_as_rt_native")
 # Each ISO's fundamentals_hourly output (assets/combined.py FUNDAMENTALS_KIND), where the ISO
 # names FUNDAMENTALS_INPUTS.
 FUNDAMENTALS_KIND_NAME = "fundamentals_hourly"
+# <iso>.carbon_intensity and <iso>.carbon_intensity_hourly (assets/carbon.py) of every ISO with
+# a fuel_mix dataset, files under <iso>/carbon_intensity/<folder>; all_isos.<view> unions them.
+CARBON_INPUT = "fuel_mix"
+CARBON_VIEWS = {"carbon_intensity": "native", "carbon_intensity_hourly": "hourly"}
 # <iso>.<dataset>_latest: the newest vintage of a dataset that keeps every vintage.
 LATEST_SUFFIX = "_latest"
 # all_isos.<view>: every ISO's datasets of one table kind, with a `dataset` column.
@@ -126,6 +132,11 @@ class CatalogView:
         return kind_named(self.kind) if self.kind else None
 
 
+def carbon_lake_path(iso: str, view: str) -> str:
+    """`<iso>/carbon_intensity/native` or `.../hourly`: the folder of a carbon view."""
+    return f"{iso.lower()}/carbon_intensity/{CARBON_VIEWS[view]}"
+
+
 def _view(
     lake: Lake, lake_path: str, name: str, timezone: str, spec: DatasetSpec | None = None
 ) -> CatalogView:
@@ -169,6 +180,12 @@ def registry_views(lake: Lake) -> list[CatalogView]:
         )
         for iso, inputs in FUNDAMENTALS_INPUTS.items()
         if inputs is not None
+    ]
+    views += [
+        _view(lake, carbon_lake_path(spec.iso, name), name, spec.timezone)
+        for spec in ALL_DATASETS
+        if spec.dataset == CARBON_INPUT
+        for name in CARBON_VIEWS
     ]
     return sorted(views, key=lambda v: v.lake_path)
 
@@ -327,6 +344,11 @@ def cross_iso_sql(
     if native_rt:
         name, sql = _union_view(RT_HOURLY_VIEW, [rt_hourly_select(v) for v in native_rt])
         statements[name] = sql
+    statements.update(
+        _union_view(name, [f"SELECT * FROM {_qualified_sql(v)}" for v in parts])
+        for name in CARBON_VIEWS
+        if (parts := [v for v in views if v.name == name])
+    )
     return {**statements, **kind_views_sql(views)}
 
 

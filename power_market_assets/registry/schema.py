@@ -86,6 +86,28 @@ HUB, ZONE, ZONE_EW, NODE, DC_TIE, DC_TIE_EW = (
 AGGREGATE, INTERFACE = "AGGREGATE", "INTERFACE"
 
 
+# Carbon intensity (assets/carbon.py, transforms/carbon.py): units of its columns.
+INTENSITY_UNIT = "gCO2/kWh"
+LIFECYCLE_UNIT = "gCO2eq/kWh"
+SHARE_UNIT = "fraction"
+CARBON_UNITS: dict[str, str] = {
+    "supply_mw": QUANTITY_UNIT,
+    "gco2_per_kwh_direct": INTENSITY_UNIT,
+    "gco2_per_kwh_lifecycle": LIFECYCLE_UNIT,
+    **{f"mw_{fuel}": QUANTITY_UNIT for fuel in STANDARD_FUELS},
+    **{f"share_{fuel}": SHARE_UNIT for fuel in STANDARD_FUELS},
+}
+CARBON_MEANINGS: dict[str, str] = {
+    "supply_mw": "generation counted as the grid's supply in the interval",
+    "gco2_per_kwh_direct": "average direct (combustion) carbon intensity of the supply",
+    "gco2_per_kwh_lifecycle": "average lifecycle carbon intensity of the supply",
+    "factors_version": "version of the emission-factor table (registry/emission_factors.py)",
+    "treatment": "how imports, storage and other were counted (transforms/carbon.py)",
+    **{f"mw_{fuel}": f"generation of standard category {fuel}" for fuel in STANDARD_FUELS},
+    **{f"share_{fuel}": f"share of the supply from {fuel}" for fuel in STANDARD_FUELS},
+}
+
+
 def _kind_units() -> dict[str, str]:
     """Each measured column of every kind with its kind's unit (one unit per column name)."""
     units: dict[str, str] = {}
@@ -144,6 +166,7 @@ COLUMN_UNITS: dict[str, str] = {
     "lmp_max": PRICE_UNIT,
     "max_abs_change": PRICE_UNIT,
     **{c: unit for c, (_, unit) in FUNDAMENTALS_COLUMNS.items() if unit},
+    **CARBON_UNITS,
 }
 # What a named column holds, as the catalog's column comment says it (the unit is appended).
 COLUMN_MEANINGS: dict[str, str] = {
@@ -163,11 +186,12 @@ COLUMN_MEANINGS: dict[str, str] = {
     "lmp_mean": "mean LMP of the native intervals starting in the hour",
     "lmp_min": "lowest LMP of the native intervals starting in the hour",
     "lmp_max": "highest LMP of the native intervals starting in the hour",
-    "intervals": "native intervals averaged (with an LMP)",
+    "intervals": "native intervals averaged (with a value)",
     "rt_intervals": "RT intervals in the hour with a value for at least one location",
     "max_abs_change": "largest absolute change of a value",
     "dataset": "the ISO's dataset the row comes from",
     **{c: meaning for c, (meaning, _) in FUNDAMENTALS_COLUMNS.items()},
+    **CARBON_MEANINGS,
 }
 # A wide view's own comment (its columns' comments say the same, column by column).
 WIDE_VIEW_COMMENT = (
