@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from power_market_assets.assets import all_assets
-from power_market_assets.assets.carbon import carbon_asset_keys
+from power_market_assets.assets.carbon import carbon_asset_keys, cds_export_asset_keys
 from power_market_assets.assets.combined import combined_asset_keys
 from power_market_assets.automation.runs import daily_job_name
 from power_market_assets.automation.schedules import iso_schedules
@@ -64,7 +64,7 @@ def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
     """Per ISO: stages 1-2 of each dataset, of all datasets, and stages 3-4 by month."""
     specs = DATASETS_BY_ISO[iso]
     name = iso.lower()
-    monthly = dg.AssetSelection.assets(*_keys(specs, ("flattened",)))
+    monthly = dg.AssetSelection.assets(*_keys(specs, ("flattened",)), *cds_export_asset_keys(specs))
     if iso in COMBINED_INPUTS:
         monthly |= dg.AssetSelection.assets(*combined_asset_keys(iso))
     per_dataset = [

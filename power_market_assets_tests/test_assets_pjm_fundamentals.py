@@ -25,7 +25,8 @@ FALL_BACK = date(2024, 11, 3)
 KEY = "pjm-fundamentals-key-7"
 FUNDAMENTALS = [s for s in pjm.PJM_DATASETS if s.source.feeds]
 # Native intervals of the fall-back day per series of the day's actuals.
-INTERVALS = {"load": 25, "load_instantaneous": 300, "fuel_mix": 25, "wind": 25, "solar": 25}
+INTERVALS = {"load": 25, "load_instantaneous": 300, "fuel_mix": 25, "wind": 25, "solar": 25,
+             "marginal_emissions": 300}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

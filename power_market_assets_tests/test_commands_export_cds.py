@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 from power_market_assets.cli import main
-from power_market_assets.commands.export_cds import ledger_dir, run_export_cds, validate
+from power_market_assets.commands.export_cds import run_export_cds
+from power_market_assets.io.cds_export import ledger_dir, validate
 from power_market_assets.io.changes import diff_with_file, record_changes
 from power_market_assets.io.lake import (
     Lake,

@@ -1,4 +1,5 @@
-"""Deterministic PJM Data Miner fundamentals items: load, load forecast, fuel mix, wind, solar.
+"""Deterministic PJM Data Miner fundamentals items: load, load forecast, fuel mix, wind, solar,
+and the five-minute marginal emission rates.
 
 Items carry each feed's fields (registry/pjm.py `PjmFeed.fields`) in PJM's order, datetimes
 ISO without offset, one per UTC interval (so the fall-back day has 25 hours and 300
@@ -23,8 +24,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from power_market_assets.registry.pjm import (
+    EMISSION_LOCATIONS,
     FIVE_MIN_SOLAR_FORECAST,
     FIVE_MIN_WIND_FORECAST,
+    FIVEMIN_MARGINAL_EMISSIONS,
     FORECAST_AREAS,
     FORECAST_TOTAL_AREA,
     FUEL_CATEGORIES,
@@ -399,6 +402,57 @@ def five_min_solar_forecast_items(days: Iterable[date], seed: int = 0) -> list[d
     return _five_min_items(FIVE_MIN_SOLAR_FORECAST, days, seed, 72, values)
 
 
+# --------------------------------------------------------------------------- emissions
+
+# The zone pnodes' ids ([3P]: a public Data Miner client's zone -> pnode_id map).
+EMISSION_PNODE_IDS = {
+    "AECO": 51291, "AEP": 8445784, "APS": 8394954, "ATSI": 116013753, "BGE": 51292,
+    "COMED": 33092371, "DAY": 34508503, "DEOK": 124076095, "DOM": 34964545, "DPL": 51293,
+    "DUQ": 37737283, "EKPC": 970242670, "JCPL": 51295, "METED": 51296, "OVEC": 1709725933,
+    "PECO": 51297, "PENELEC": 51300, "PEPCO": 51298, "PPL": 51299, "PSEG": 51301,
+    "RECO": 7633629,
+}  # fmt: skip
+# Western zones have more coal on the margin (illustrative shares of coal among the marginal
+# units, by zone position in the list).
+_COAL_LEAN = {name: 0.15 + 0.25 * ((i * 7) % 5) / 4 for i, name in enumerate(EMISSION_LOCATIONS)}
+
+
+def marginal_rates(
+    starts: Sequence[datetime], location: str, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CO2, SO2, NOx marginal rates (lb/MWh) at a pnode: a blend of gas on the margin (a
+    combined cycle ~900, peakers ~1,300 at the evening peak) and coal (~2,100) whose share
+    is larger at night; SO2 and NOx follow the coal share."""
+    hours = _local_hours(starts)
+    stamps = _epoch(starts)
+    salt = 20 + EMISSION_PNODE_IDS[location] % 97
+    peak = np.exp(-(((hours - 18.5) / 2.0) ** 2))
+    night = np.exp(-(((hours - 3.0) / 3.0) ** 2))
+    coal = np.clip(_COAL_LEAN[location] * (0.6 + 0.8 * night) + 0.1 * _noise(stamps, salt, seed),
+                   0.0, 0.8)  # fmt: skip
+    gas = 900.0 + 400.0 * peak + 60.0 * _noise(stamps, salt + 1, seed)
+    co2 = gas * (1 - coal) + 2100.0 * coal
+    so2 = 0.004 + 1.6 * coal
+    nox = 0.06 + 0.2 * peak + 0.9 * coal
+    return co2, so2, nox
+
+
+def marginal_emissions_items(days: Iterable[date], seed: int = 0) -> list[dict]:
+    """One item per five minutes and pnode, sorted by interval then pnode_id."""
+    starts = _starts(days, 5)
+    rates = {loc: marginal_rates(starts, loc, seed) for loc in EMISSION_LOCATIONS}
+    by_id = sorted(EMISSION_LOCATIONS, key=EMISSION_PNODE_IDS.__getitem__)
+    items = []
+    for t, start in enumerate(starts):
+        for loc in by_id:
+            co2, so2, nox = (float(r[t]) for r in rates[loc])
+            item = {**_times(start), "pnode_id": EMISSION_PNODE_IDS[loc], "pnode_name": loc,
+                    "marginal_co2_rate": round(co2, 2), "marginal_so2_rate": round(so2, 4),
+                    "marginal_nox_rate": round(nox, 4)}  # fmt: skip
+            items.append(_ordered(item, FIVEMIN_MARGINAL_EMISSIONS))
+    return items
+
+
 # One generator per feed (the stand-in server serves each under /api/v1/<feed>).
 GENERATORS = {
     HRL_LOAD_METERED.feed: hrl_load_metered_items,
@@ -411,6 +465,7 @@ GENERATORS = {
     HOURLY_SOLAR_FORECAST.feed: solar_forecast_items,
     FIVE_MIN_WIND_FORECAST.feed: five_min_wind_forecast_items,
     FIVE_MIN_SOLAR_FORECAST.feed: five_min_solar_forecast_items,
+    FIVEMIN_MARGINAL_EMISSIONS.feed: marginal_emissions_items,
 }
 
 

@@ -11,24 +11,40 @@ intensity within 0..the highest factor, and every expected interval has a value 
 gap. Expected intervals the fuel mix lacks are recorded as gaps in the check's and the day's
 metadata (`not_yet_published` while the day is not over, else `source_outage`), as the CDS
 export discloses them. The hourly output's run metadata carries one plot per month.
+
+`<iso>/cds_export` (monthly, like the combined outputs) writes the month's Carbon Data Spec
+export, the document `power-market export --format cds` writes (io/cds_export.py), to
+`<data root>/lake/<iso>/cds_export/<YYYY-MM>.json`, validated against the package's schema, and
+records what it issued in the same ledger, so segment ids and re-issues agree with the command.
 """
 
+import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from power_market_assets.assets.checks import CheckDef, check_specs
 from power_market_assets.assets.factory import (
+    MONTHLY_AUTOMATION,
     add_partition_metadata,
     evaluate_checks,
     lake_metadata,
     partition_days,
     run_metadata,
 )
-from power_market_assets.assets.partitions import daily_for
+from power_market_assets.assets.partitions import daily_for, monthly_for
+from power_market_assets.formats.archive import atomic_write_bytes
 from power_market_assets.io.catalog import CARBON_INPUT, CARBON_VIEWS, carbon_lake_path
+from power_market_assets.io.cds_export import (
+    append_ledger,
+    build_export,
+    segment_counts,
+    validate,
+)
+from power_market_assets.io.lake import Lake, safe_part
 from power_market_assets.quality import checks as quality
 from power_market_assets.quality.carbon import carbon_checks
 from power_market_assets.registry import ALL_DATASETS
@@ -53,6 +69,7 @@ CARBON_CHECK = CheckDef(
 )
 PLOTTED = ["gco2_per_kwh_direct", "gco2_per_kwh_lifecycle"]
 GAP_SAMPLE = 5  # gap runs listed in the metadata
+CDS_EXPORT = "cds_export"  # the monthly CDS export's key name and lake folder
 
 
 def carbon_specs() -> list[DatasetSpec]:
@@ -249,3 +266,85 @@ def build_carbon_assets(spec: DatasetSpec) -> dg.AssetsDefinition:
 
 def all_carbon_assets() -> list[dg.AssetsDefinition]:
     return [build_carbon_assets(spec) for spec in carbon_specs()]
+
+
+def cds_export_asset_keys(
+    specs: tuple[DatasetSpec, ...] | list[DatasetSpec],
+) -> list[dg.AssetKey]:
+    """`[iso, cds_export]` for each fuel mix among `specs`: what a monthly job also runs."""
+    return [
+        dg.AssetKey([spec.iso.lower(), CDS_EXPORT])
+        for spec in specs
+        if spec.dataset == CARBON_INPUT
+    ]
+
+
+def cds_export_path(lake: Lake, iso: str, month: str) -> Path:
+    """`<data root>/lake/<iso>/cds_export/<YYYY-MM>.json` of the month starting `month`."""
+    return lake.lake_dir / safe_part(iso.lower()) / CDS_EXPORT / f"{month[:7]}.json"
+
+
+def write_month_export(lake: Lake, spec: DatasetSpec, month: str, now: datetime) -> dict:
+    """Build, validate and write one month's export (refused, not written, when invalid or
+    when the checks find a problem), record its new versions in the ledger; its metadata."""
+    first = date.fromisoformat(month)
+    last = next_month(first) - timedelta(days=1)
+    document, _, new_versions, problems = build_export(lake, spec, first, last, now)
+    document.pop("history")
+    errors = validate(document)
+    if errors or problems:
+        raise dg.Failure(
+            description=f"{spec.iso} CDS export {month[:7]} refused",
+            metadata={"problems": "; ".join((problems + errors)[:20])},
+        )
+    path = cds_export_path(lake, spec.iso, month)
+    atomic_write_bytes(path, json.dumps(document, indent=1).encode())
+    append_ledger(lake, spec.iso, new_versions, now)
+    return {
+        **segment_counts(document),
+        "new_or_reissued": len(new_versions),
+        "path": dg.MetadataValue.path(str(path)),
+    }
+
+
+NO_VIEW = "none (JSON files, read with power-market export --format cds)"
+
+
+def build_cds_export_asset(spec: DatasetSpec) -> dg.AssetsDefinition:
+    """An ISO's monthly `cds_export` from its fuel mix `spec` (read from the lake, as the
+    command reads it: the fuel mix's raw_parquet days of the month are its upstream)."""
+    iso = spec.iso.lower()
+    key = dg.AssetKey([iso, CDS_EXPORT])
+
+    @dg.asset(
+        key=key,
+        deps=[
+            dg.AssetDep(
+                dg.AssetKey(spec.asset_key_path("raw_parquet")),
+                partition_mapping=dg.TimeWindowPartitionMapping(),
+            )
+        ],
+        partitions_def=monthly_for(spec),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=iso,
+        kinds={"json"},
+        description=(
+            f"{spec.iso} supply mix and gCO2/kWh as Carbon Data Spec usage segments per month, "
+            "every interval covered by data or a disclosed gap (docs/CARBON.md)."
+        ),
+        automation_condition=MONTHLY_AUTOMATION,
+        # JSON files under lake/<iso>/cds_export/, no DuckDB view: catalog_view says so.
+        metadata=lake_metadata(f"{iso}/{CDS_EXPORT}", "monthly", NO_VIEW),
+        required_resource_keys={"lake"},
+    )
+    def cds_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        lake = context.resources.lake.lake
+        now = datetime.now(UTC)
+        per_month = {
+            month: write_month_export(lake, spec, month, now) for month in context.partition_keys
+        }
+        add_partition_metadata(context, per_month)
+        segments = sum(m["segments"] for m in per_month.values())
+        return dg.MaterializeResult(metadata=run_metadata(list(per_month), segments=segments))
+
+    return cds_export

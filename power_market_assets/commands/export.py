@@ -26,7 +26,7 @@ from power_market_assets.commands import (
     parse_day,
 )
 from power_market_assets.commands.catalog import STAGE_GRANULARITY
-from power_market_assets.io.catalog import COMBINED_KIND_NAMES
+from power_market_assets.io.catalog import COMBINED_KIND_NAMES, FUNDAMENTALS_KIND_NAME
 from power_market_assets.io.lake import Lake, sink_parquet_file, stage_lake_path
 from power_market_assets.registry import ALL_DATASETS, get_spec
 from power_market_assets.registry.schema import COMBINED_PREFIXES as COMBINED_ROLES
@@ -85,10 +85,9 @@ def combined_request(
     isos = sorted({spec.iso for spec in ALL_DATASETS})
     if iso.upper() not in isos:
         raise UsageError(f"unknown ISO {iso!r}: one of {', '.join(isos)}")
-    if kind not in COMBINED_KIND_NAMES:
-        raise UsageError(
-            f"--dataset combined needs --kind, one of {', '.join(COMBINED_KIND_NAMES)}"
-        )
+    kinds = (*COMBINED_KIND_NAMES, FUNDAMENTALS_KIND_NAME)
+    if kind not in kinds:
+        raise UsageError(f"--dataset combined needs --kind, one of {', '.join(kinds)}")
     lake_path = f"{iso.lower()}/{COMBINED}/{kind}"
     return ExportRequest(
         iso.upper(), COMBINED, kind, lake_path, "monthly", None, first, last, names

@@ -1,8 +1,9 @@
 """PJM Data Miner 2 files (JSON replies and CSV exports) into the standard long tables.
 
 Price feeds are read here; the fundamentals feeds (layout "fundamentals": load, load
-forecast, fuel mix, wind, solar) in formats/pjm_fundamentals.py, which `read_files`,
-`identify` and `expected_rows` hand them to.
+forecast, fuel mix, wind, solar) in formats/pjm_fundamentals.py, the marginal emission rates
+(layout "marginal_emissions") in formats/pjm_emissions.py, which `read_files`, `identify` and
+`expected_rows` hand them to.
 
 Two stage-1 layouts carry the same field names (ISO_FORMATS.md 5.2, 5.3):
 
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from power_market_assets.formats import pjm_emissions as emissions
 from power_market_assets.formats import pjm_fundamentals as fundamentals
 from power_market_assets.formats.csvjoin import (
     parse_group,
@@ -49,9 +51,10 @@ UTC_FIELD = "datetime_beginning_utc"
 EPT_FIELD = "datetime_beginning_ept"
 CURRENT_FIELD = "row_is_current"
 # The spec.file_layout values read here (test_registry_completeness checks every spec has one):
-# prices here, load / forecast / fuel mix / wind / solar in formats/pjm_fundamentals.py.
+# prices here, load / forecast / fuel mix / wind / solar in formats/pjm_fundamentals.py, the
+# marginal emission rates in formats/pjm_emissions.py.
 PRICE_LAYOUTS = frozenset({"lmp", "ancillary"})
-LAYOUTS = PRICE_LAYOUTS | {fundamentals.LAYOUT}
+LAYOUTS = PRICE_LAYOUTS | {fundamentals.LAYOUT, emissions.LAYOUT}
 
 # PJM `type` codes -> standard location types (the code itself goes to iso_location_type).
 PJM_LOCATION_TYPES = {
@@ -304,6 +307,8 @@ def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
     """Stage-1 Data Miner files (JSON pages or CSV exports) -> the standard long table."""
     if fundamentals.is_fundamentals(spec):
         return fundamentals.read_files(paths, spec)
+    if emissions.is_emissions(spec):
+        return emissions.read_files(paths, spec)
     frames = [read_file(Path(p), spec) for p in paths]
     if not frames:
         return pl.DataFrame(schema=spec.schema)
@@ -325,6 +330,8 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     and (AS) non-price rows; counted with the stdlib, apart from `read_files`."""
     if fundamentals.is_fundamentals(spec):
         return fundamentals.expected_rows(path, spec, data_lines)
+    if emissions.is_emissions(spec):
+        return emissions.expected_rows(path, spec, data_lines)
     data = Path(path).read_bytes()
     name = Path(path).name
     if is_json(name, data):

@@ -135,13 +135,14 @@ def _json_frame(items: list[dict], feed: PjmFeed, name: str) -> pl.DataFrame:
             raise FormatError(
                 name, f"missing field(s) {', '.join(missing)}; fields were {','.join(items[0])}"
             )
+    fields = (*feed.required_fields, *feed.optional_fields)
     columns = {
         field: pl.Series(
             field, [None if (v := i.get(field)) is None else str(v) for i in items], pl.Utf8
         )
-        for field in feed.required_fields
+        for field in fields
     }
-    return pl.DataFrame(columns, schema={f: pl.Utf8 for f in feed.required_fields})
+    return pl.DataFrame(columns, schema={f: pl.Utf8 for f in fields})
 
 
 def _csv_frame(data: bytes, feed: PjmFeed, name: str) -> pl.DataFrame:
@@ -159,7 +160,13 @@ def _csv_frame(data: bytes, feed: PjmFeed, name: str) -> pl.DataFrame:
             name, f"missing column(s) {', '.join(missing)}; header was {','.join(frame.columns)}"
         )
     frame = frame.rename(dict(zip(frame.columns, header, strict=True)))
-    return frame.select(pl.col(f).str.strip_chars() for f in feed.required_fields).filter(
+    optional = [
+        pl.col(f).str.strip_chars() if f in header else pl.lit(None, pl.Utf8).alias(f)
+        for f in feed.optional_fields
+    ]
+    return frame.select(
+        *(pl.col(f).str.strip_chars() for f in feed.required_fields), *optional
+    ).filter(
         pl.any_horizontal(pl.col(f).is_not_null() & (pl.col(f) != "") for f in feed.required_fields)
     )
 
@@ -303,6 +310,12 @@ def read_files(paths: Sequence[Path], spec: DatasetSpec) -> pl.DataFrame:
 def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
     """Rows a file must yield: its items (JSON) or non-blank data lines (CSV), times the
     value fields of its feed; counted with the stdlib, apart from `read_files`."""
+    feed, records = record_count(path, spec)
+    return records * len(feed.values)
+
+
+def record_count(path: Path, spec: DatasetSpec) -> tuple[PjmFeed, int]:
+    """A file's feed and its items (JSON) or non-blank data lines (CSV), with the stdlib."""
     data = Path(path).read_bytes()
     name = Path(path).name
     feed = _feed_of_file(name, data, spec)
@@ -312,4 +325,4 @@ def expected_rows(path: Path, spec: DatasetSpec, data_lines: int) -> int:
         text = data.decode("utf-8-sig", "replace")
         rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
         records = max(len(rows) - 1, 0)
-    return records * len(feed.values)
+    return feed, records

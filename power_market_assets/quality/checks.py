@@ -27,7 +27,7 @@ import pandera.polars as pa
 import polars as pl
 
 from power_market_assets.quality.schemas import long_table_schema
-from power_market_assets.registry.kinds import PRICE_UNIT, QUANTITY_UNIT
+from power_market_assets.registry.kinds import EMISSION_RATE_UNIT, PRICE_UNIT, QUANTITY_UNIT
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.transforms.flatten import wide_value_columns
 from power_market_assets.transforms.names import location_map, wide_column_expr
@@ -149,6 +149,8 @@ class RangeRule:
 RANGE_RULES = {
     PRICE_UNIT: RangeRule("price_range", None),
     QUANTITY_UNIT: RangeRule("value_range", 0.0),
+    # Emission rates (lb/MWh) read like quantities: a value range, never negative by default.
+    EMISSION_RATE_UNIT: RangeRule("value_range", 0.0),
 }
 # A kind with this column is judged per category (spec.category_bounds), not per day only.
 CATEGORY_COLUMN = "fuel_category"

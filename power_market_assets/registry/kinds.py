@@ -17,6 +17,7 @@ import polars as pl
 
 PRICE_UNIT = "$/MWh"
 QUANTITY_UNIT = "MW"
+EMISSION_RATE_UNIT = "lb/MWh"
 UTC = pl.Datetime("us", "UTC")
 INTERVAL_START = "interval_start_utc"
 VINTAGE_COLUMN = "published_at_utc"
@@ -256,6 +257,33 @@ RENEWABLE = TableKind(
     vintage_column=VINTAGE_COLUMN,
     pivot_qualifiers=("area", "model"),
 )
+
+
+def _rate(name: str, meaning: str, nullable: bool = True) -> KindColumn:
+    return KindColumn(name, pl.Float64(), meaning, nullable=nullable, measured=True)
+
+
+# An ISO's own MARGINAL emission rates at a location: what one more MWh consumed there emits
+# now (the marginal unit's rate). Never an average: it sits beside the carbon intensity (the
+# supply's average) and is never mixed with it, so it has no combine role.
+EMISSION_RATE = TableKind(
+    name="emission_rate",
+    columns=(
+        _text("location", "the ISO's own location name (PJM pnode_name)"),
+        KindColumn(
+            "location_id", pl.Int64(), "the ISO's numeric location id (PJM pnode_id)", nullable=True
+        ),
+        _rate("co2", "marginal CO2 emission rate at the location", nullable=False),
+        _rate("so2", "marginal SO2 emission rate at the location"),
+        _rate("nox", "marginal NOx emission rate at the location"),
+    ),
+    key=(INTERVAL_START, "location"),
+    pivot_column="location",
+    value_column="co2",
+    unit=EMISSION_RATE_UNIT,
+    roles=(),
+    map_columns=(("location", "location"),),
+)
 KINDS: tuple[TableKind, ...] = (
     PRICE,
     ANCILLARY,
@@ -263,6 +291,7 @@ KINDS: tuple[TableKind, ...] = (
     QUANTITY_BY_FUEL,
     FORECAST,
     RENEWABLE,
+    EMISSION_RATE,
 )
 
 

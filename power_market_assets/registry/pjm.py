@@ -14,6 +14,7 @@ from functools import partial
 from power_market_assets.registry.kinds import (
     ACTUAL_MODEL,
     ANCILLARY,
+    EMISSION_RATE,
     FORECAST,
     PRICE,
     QUANTITY_BY_AREA,
@@ -125,6 +126,8 @@ class PjmFeed:
     start_field: str = "datetime_beginning_utc"  # the interval start, UTC
     vintage_field: str | None = None
     technology: str | None = None  # renewable feeds: wind or solar
+    # Fields read when a file carries them, else null (the emission rates' pnode_id).
+    optional_fields: tuple[str, ...] = ()
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -590,6 +593,55 @@ SOLAR_FORECAST_5MIN = _spec(
     "evaluated every ten minutes, six hours ahead.",
 )
 
+
+# --------------------------------------------------------------------------- marginal emissions
+# Issue 14: PJM's own five-minute MARGINAL emission rates per pnode, its own dataset beside the
+# average carbon intensity (never mixed with it). Facts and certainty:
+# docs/reference/fundamentals/pjm.md, "Marginal emission rates".
+
+# Pnodes the stand-in serves and the catalog names by default: the zone pnodes (whether the
+# live feed lists zone pnodes, or only load buses: UNCONFIRMED).
+EMISSION_LOCATIONS = ZONES
+# lb/MWh. The dirtiest marginal units (old oil and waste-coal steam) emit ~2,500-3,000 lb
+# CO2/MWh; 4,000 is a generous cap. Floor 0 as briefed: a nodal rate is a sensitivity-weighted
+# sum over the marginal units and could in principle go negative (UNCONFIRMED; none seen).
+EMISSION_RATE_BOUNDS = (PriceBound(start=MARKET_START, floor=0.0, cap=4000.0),)
+
+FIVEMIN_MARGINAL_EMISSIONS = PjmFeed(
+    feed="fivemin_marginal_emissions",
+    # [3P] field names (two public clients); the _utc field and this order UNCONFIRMED.
+    fields="datetime_beginning_utc,datetime_beginning_ept,pnode_id,pnode_name,"
+    "marginal_co2_rate,marginal_so2_rate,marginal_nox_rate",
+    date_field="datetime_beginning_ept",
+    name_field="pnode_name",
+    # (value field, column of the emission-rate kind): one row per item, three rates.
+    values=(
+        ("marginal_co2_rate", "co2"),
+        ("marginal_so2_rate", "so2"),
+        ("marginal_nox_rate", "nox"),
+    ),
+    optional_fields=("pnode_id",),
+)
+
+MARGINAL_EMISSIONS = _spec(
+    dataset="marginal_emissions",
+    title="Five-Minute Marginal Emission Rates",
+    table_kind=EMISSION_RATE,
+    market="RTM",
+    interval_minutes=5,
+    first_available=date(2021, 9, 9),  # [3P]: PJM Inside Lines, added to Data Miner then
+    report_code="fivemin_marginal_emissions",
+    file_layout="marginal_emissions",
+    publish_hour_local=1.0,  # UNCONFIRMED: posted through the day; fetched once it is over
+    source=_feeds_source(FIVEMIN_MARGINAL_EMISSIONS),
+    default_locations=EMISSION_LOCATIONS,
+    price_bounds=EMISSION_RATE_BOUNDS,
+    description="PJM's five-minute MARGINAL CO2, SO2 and NOx emission rates (lb/MWh) per pnode "
+    "(fivemin_marginal_emissions): what one more MWh at the node emits, from the marginal "
+    "units and their annual emission rates. Not an average intensity: never mix it with "
+    "carbon_intensity.",
+)
+
 PJM_DATASETS = (
     DA_PRICES,
     RT_PRICES,
@@ -603,6 +655,7 @@ PJM_DATASETS = (
     SOLAR,
     WIND_FORECAST_5MIN,
     SOLAR_FORECAST_5MIN,
+    MARGINAL_EMISSIONS,
 )
 COMBINED_INPUTS = (DA_PRICES, AS_PRICES, RT_PRICES)
 FUNDAMENTALS_INPUTS = FundamentalsInputs(
