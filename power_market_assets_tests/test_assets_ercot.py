@@ -71,6 +71,9 @@ def test_range_backfill_is_one_run_one_file_per_day(tmp_path: Path, server) -> N
     # What the UI shows of a month: rows, span, a preview and a PNG plot of the hubs.
     for materialization in monthly.get_asset_materialization_events():
         metadata = materialization.materialization.metadata
+        if materialization.asset_key.path[-1] == "cds_export":  # JSON segments, not rows
+            assert metadata["segments"].value > 0
+            continue
         assert metadata["rows"].value > 0, materialization.asset_key
         if materialization.asset_key.path[-1] == "combined_fundamentals_hourly":
             continue  # issue 13's new combined output: its plot is not asserted here (yet)
@@ -102,9 +105,9 @@ def test_range_backfill_is_one_run_one_file_per_day(tmp_path: Path, server) -> N
             "select table_name, column_name, data_type from duckdb_columns() "
             "where schema_name = 'ercot' and table_name not like '%csv' "
             "and data_type not in ('VARCHAR', 'DATE', 'TIMESTAMP WITH TIME ZONE', 'TIMESTAMP') "
-            "and column_name not in ('interval_minutes', 'rt_intervals')"
+            "and column_name not in ('interval_minutes', 'rt_intervals', 'intervals')"
         ).fetchall()
-        assert numeric and {t for _, _, t in numeric} == {"DOUBLE"}, numeric
+        assert numeric and [c for c in numeric if c[2] != "DOUBLE"] == []
         hours = con.sql(
             "select count(*) from ercot.combined_da_as_hourly where operating_day = '2024-11-03'"
         ).fetchone()[0]
