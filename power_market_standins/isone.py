@@ -313,12 +313,27 @@ def report_bytes(
     data_lines: Sequence[str],
     style: ReportStyle = ReportStyle(),
 ) -> bytes:
-    """A whole C/H/D/T report; `data_lines` are the cells after the "D" cell."""
+    """A whole C/H/D/T price report, generated the afternoon before its day."""
     generated = datetime.combine(day - timedelta(days=1), datetime.min.time()) + timedelta(
         hours=13, minutes=7, seconds=54
     )
     local = generated.replace(tzinfo=ZoneInfo(registry.TIMEZONE))
-    stamp = f"{local:%m/%d/%Y %H:%M:%S} {local.tzname()}"
+    return stamped_report_bytes(title, file_name, day, header, types, data_lines, local, style)
+
+
+def stamped_report_bytes(
+    title: str,
+    file_name: str,
+    day: date,
+    header: Sequence[str],
+    types: Sequence[str],
+    data_lines: Sequence[str],
+    generated: datetime,
+    style: ReportStyle = ReportStyle(),
+) -> bytes:
+    """A whole C/H/D/T report generated at `generated` (zoned); `data_lines` are the cells
+    after the "D" cell."""
+    stamp = f"{generated:%m/%d/%Y %H:%M:%S} {generated.tzname()}"
     lines = [
         _quoted(["C", title]),
         _quoted(["C", f"Filename: {file_name}"]),

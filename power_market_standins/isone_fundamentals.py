@@ -31,7 +31,13 @@ from zoneinfo import ZoneInfo
 
 from power_market_assets.registry import isone as registry
 from power_market_assets.registry.spec import DatasetSpec
-from power_market_standins.isone import Interval, ReportStyle, SampleFile, intervals
+from power_market_standins.isone import (
+    Interval,
+    ReportStyle,
+    SampleFile,
+    intervals,
+    stamped_report_bytes,
+)
 
 SPECS = registry.FUNDAMENTAL_DATASETS
 TZ = ZoneInfo(registry.TIMEZONE)
@@ -159,32 +165,6 @@ def stamps(day: date, seed: int = 0) -> list[Stamp]:
 # Report bytes
 
 
-def report_bytes(
-    title: str,
-    file_name: str,
-    day: date,
-    header: Sequence[str],
-    types: Sequence[str],
-    data_lines: Sequence[str],
-    generated: datetime,
-    style: ReportStyle = ReportStyle(),
-) -> bytes:
-    """A whole C/H/D/T report (the price reports' layout) with its generation time."""
-    stamp = f"{generated:%m/%d/%Y %H:%M:%S} {generated.tzname()}"
-    lines = [
-        _quoted(["C", title]),
-        _quoted(["C", f"Filename: {file_name}"]),
-        _quoted(["C", f"Report for: {day:%m/%d/%Y} - {day:%m/%d/%Y}"]),
-        _quoted(["C", f"Report generated: {stamp}"]),
-        _quoted(["H", *header]),
-        _quoted(["H", *types]),
-        *(f'"D",{line}' for line in data_lines),
-    ]
-    if style.trailer:
-        lines.append(_quoted(["T", style.trailer.format(n=len(data_lines))]))
-    return (style.line_ending.join(lines) + style.line_ending).encode("utf-8")
-
-
 @dataclass(frozen=True)
 class Layout:
     """What a report file says besides its data lines."""
@@ -204,7 +184,7 @@ def _file(
     style: ReportStyle = ReportStyle(),
 ) -> SampleFile:
     name = registry.report_name(spec, path, day)
-    body = report_bytes(
+    body = stamped_report_bytes(
         layout.title, name, day, layout.header, layout.types, lines, generated, style
     )
     return SampleFile(spec, day, "reports", path, name, body, "text/csv", len(lines))

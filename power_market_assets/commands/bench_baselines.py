@@ -111,14 +111,20 @@ def layout_for(file_layout: str) -> CsvLayout:
 # floor-sum (Polars)
 
 
-def inflate_joined(zips: Sequence[Path]) -> bytes:
-    """Every archive's first member, joined under the first file's header (one header)."""
-    parts: list[bytes] = []
+def _member_bodies(zips: Sequence[Path]) -> list[tuple[str, bytes]]:
+    """Each archive's first member: its name and bytes, the header kept on the first only."""
+    bodies: list[tuple[str, bytes]] = []
     for index, path in enumerate(zips):
         with zipfile.ZipFile(path) as archive:
-            data = archive.read(archive.namelist()[0])
-        parts.append(data if index == 0 else data[data.index(b"\n") + 1 :])
-    return b"".join(parts)
+            name = archive.namelist()[0]
+            data = archive.read(name)
+        bodies.append((name, data if index == 0 else data[data.index(b"\n") + 1 :]))
+    return bodies
+
+
+def inflate_joined(zips: Sequence[Path]) -> bytes:
+    """Every archive's first member, joined under the first file's header (one header)."""
+    return b"".join(body for _, body in _member_bodies(zips))
 
 
 def _naive_start(layout: CsvLayout, interval_minutes: int) -> pl.Expr:
@@ -171,18 +177,9 @@ def polars_standard(
 
 def _inflate_members(zips: Sequence[Path]) -> tuple[bytes, list[str], list[int]]:
     """The joined members (one header), their names and their data lines."""
-    parts: list[bytes] = []
-    names: list[str] = []
-    lines: list[int] = []
-    for index, path in enumerate(zips):
-        with zipfile.ZipFile(path) as archive:
-            name = archive.namelist()[0]
-            data = archive.read(name)
-        body = data if index == 0 else data[data.index(b"\n") + 1 :]
-        parts.append(body)
-        names.append(name)
-        lines.append(body.count(b"\n") - (1 if index == 0 else 0))
-    return b"".join(parts), names, lines
+    bodies = _member_bodies(zips)
+    lines = [body.count(b"\n") - (1 if i == 0 else 0) for i, (_, body) in enumerate(bodies)]
+    return b"".join(body for _, body in bodies), [name for name, _ in bodies], lines
 
 
 def floor_sum_wide_forecast(

@@ -31,23 +31,6 @@ def is_emissions(spec: DatasetSpec) -> bool:
     return spec.file_layout == LAYOUT
 
 
-def _rate(frame: pl.DataFrame, field: str, name: str, required: bool) -> pl.Series:
-    """A rate field as Float64: text that is not a finite number fails; a blank is null
-    unless the rate is `required` (CO2, the kind's value column)."""
-    text = frame.get_column(field).str.strip_chars()
-    values = text.cast(pl.Float64, strict=False)
-    given = text.is_not_null() & (text != "")
-    bad = (given & (values.is_null() | ~values.is_finite())) | (~given if required else False)
-    if bad.any():
-        index = bad.arg_true()[0]
-        raise FormatError(
-            name,
-            f"column {field} record {index + 1}: {text[index]!r} is not a number "
-            f"({bad.sum()} bad value(s) in the file)",
-        )
-    return values
-
-
 def _location_ids(frame: pl.DataFrame, name: str) -> pl.Series:
     text = frame.get_column(LOCATION_ID_FIELD).str.strip_chars()
     ids = text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
@@ -68,7 +51,7 @@ def _rows(frame: pl.DataFrame, feed: PjmFeed, spec: DatasetSpec) -> pl.DataFrame
         raise FormatError(name, f"column {feed.name_field}: a record has no pnode name")
     value_column = spec.table_kind.value_column
     rates = [
-        _rate(frame, field, name, required=column == value_column).alias(column)
+        fundamentals.number_column(frame, field, name, column == value_column).alias(column)
         for field, column in feed.values
     ]
     return pl.DataFrame(

@@ -210,10 +210,13 @@ def _utc_times(frame: pl.DataFrame, utc_field: str, spec: DatasetSpec, name: str
     return frame.join(table, on=[utc_field, local_field], how="left").get_column("_utc")
 
 
-def _mw(frame: pl.DataFrame, field: str, name: str) -> pl.Series:
+def number_column(frame: pl.DataFrame, field: str, name: str, required: bool = True) -> pl.Series:
+    """A numeric field as Float64: text that is not a finite number fails, naming the file,
+    field and record; a blank is null unless the field is `required`."""
     text = frame.get_column(field).str.strip_chars()
     values = text.cast(pl.Float64, strict=False)
-    bad = values.is_null() | ~values.is_finite()
+    given = text.is_not_null() & (text != "")
+    bad = (given & (values.is_null() | ~values.is_finite())) | (~given if required else False)
     if bad.any():
         index = bad.arg_true()[0]
         raise FormatError(
@@ -251,7 +254,9 @@ def _long_rows(frame: pl.DataFrame, feed: PjmFeed, spec: DatasetSpec) -> pl.Data
     )
     return pl.concat(
         [
-            base.with_columns(pl.lit(model).alias("model"), _mw(frame, field, name).alias("mw"))
+            base.with_columns(
+                pl.lit(model).alias("model"), number_column(frame, field, name).alias("mw")
+            )
             for field, model in feed.values
         ]
     )

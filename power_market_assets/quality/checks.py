@@ -123,6 +123,12 @@ def _entity_columns(spec: DatasetSpec) -> list[str]:
     return [c for c in spec.unique_key if c != "interval_start_utc"]
 
 
+def _sentence(problems: Iterable[str]) -> str:
+    """Problems joined into one summary sentence: "; " between them, capitalized, a stop."""
+    text = "; ".join(problems) + "."
+    return text[0].upper() + text[1:]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -298,11 +304,10 @@ def _gaps_exact(frame: pl.DataFrame, spec: DatasetSpec) -> CheckOutcome:
     metadata = _gap_metadata(gaps, spec)
     if not gaps.has_problems:
         return _gaps_passed(metadata, spec)
-    summary = "; ".join(_gap_problems(gaps, spec)) + "."
     return CheckOutcome(
         name="gaps",
         passed=False,
-        summary=summary[0].upper() + summary[1:],
+        summary=_sentence(_gap_problems(gaps, spec)),
         metadata=metadata,
         sample_markdown=markdown_table(_gap_sample(gaps, spec), total=gaps.problem_rows),
     )
@@ -1233,11 +1238,10 @@ def _vintage_gaps_outcome(
             f"{_plural(int(metadata['rows_off_grid']), 'row')} off the "
             f"{spec.interval_minutes}-minute grid"
         )
-    summary = "; ".join(parts) + "."
     return CheckOutcome(
         name="gaps",
         passed=False,
-        summary=summary[0].upper() + summary[1:],
+        summary=_sentence(parts),
         metadata=metadata,
         sample_markdown=markdown_table(sample[0], total=sample[1]),
     )
@@ -1611,11 +1615,10 @@ def _fuel_total_outcome(
             f"{metadata['unmapped_fuels']}"
         )
     if problems:
-        summary = "; ".join(problems) + "."
         return CheckOutcome(
             name="fuel_total",
             passed=False,
-            summary=summary[0].upper() + summary[1:],
+            summary=_sentence(problems),
             metadata=metadata,
             sample_markdown=None if off is None else markdown_table(off),
         )
