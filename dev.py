@@ -65,7 +65,9 @@ def main(argv: list[str]) -> None:
         run(str(BIN / "ruff"), "check", ".")
         run(str(BIN / "ruff"), "format", "--check", ".")
         run(str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml")
-        run(str(BIN / "pytest"), "-q", *argv[1:])
+        # Two pytest workers (pytest-xdist), one per core: every test makes its own data root,
+        # servers on free ports and Dagster instance, so they run side by side.
+        run(str(BIN / "pytest"), "-q", "-n", "2", *argv[1:])
 
 
 if __name__ == "__main__":

@@ -102,7 +102,15 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         force=args.force,
         chunk_days=args.chunk_days,
         monthly=not args.no_monthly,
+        submit=args.submit,
+        wait=args.wait,
     )
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from power_market_assets.commands.report import run_report
+
+    return run_report(args.iso, args.month, args.out, args.battery, data_root=args.data_root)
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
@@ -205,8 +213,31 @@ def _add_analyst_commands(sub: argparse._SubParsersAction, default_root: str) ->
     backfill.add_argument(
         "--no-monthly", action="store_true", help="skip the flattened/combined months"
     )
+    backfill.add_argument(
+        "--submit",
+        action="store_true",
+        help="queue the chunks (a month each) on the instance's run queue for dagster-daemon "
+        "and the workers, at most PMA_ISO_RUN_LIMIT per ISO at once (docs/DEPLOY.md)",
+    )
+    backfill.add_argument(
+        "--wait", action="store_true", help="with --submit: follow the runs to the end"
+    )
     backfill.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
     backfill.set_defaults(func=_cmd_backfill)
+
+    report = sub.add_parser(
+        "report",
+        help="one ISO month as a self-contained HTML page (price statistics, battery value, "
+        "plots inline) from the lake, and its headline numbers on stdout",
+    )
+    report.add_argument("--iso", required=True)
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.add_argument(
+        "--battery", default="100MW/2h/0.86", help="POWER MW/HOURS h[/ROUND-TRIP EFFICIENCY]"
+    )
+    report.add_argument("--out", required=True, help="the .html file to write")
+    report.add_argument("--data-root", default=default_root, help=DATA_ROOT_HELP)
+    report.set_defaults(func=_cmd_report)
 
 
 def build_parser() -> argparse.ArgumentParser:

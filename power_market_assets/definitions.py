@@ -16,6 +16,7 @@ import dagster as dg
 from power_market_assets.assets import all_assets
 from power_market_assets.assets.carbon import carbon_asset_keys, cds_export_asset_keys
 from power_market_assets.assets.combined import combined_asset_keys
+from power_market_assets.automation.instance import ISO_TAG, executor_from_env
 from power_market_assets.automation.runs import daily_job_name
 from power_market_assets.automation.schedules import iso_schedules
 from power_market_assets.automation.sensors import (
@@ -74,6 +75,7 @@ def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
                 *_keys((spec,), DAILY_STAGES), *carbon_asset_keys((spec,))
             ),
             description=f"Stages 1 and 2 of {spec.iso} {spec.dataset} for a range of days.",
+            tags={ISO_TAG: iso},  # every run of the ISO counts against PMA_ISO_RUN_LIMIT
         )
         for spec in specs
     ]
@@ -84,11 +86,13 @@ def iso_jobs(iso: str) -> list[dg.UnresolvedAssetJobDefinition]:
                 *_keys(specs, DAILY_STAGES), *carbon_asset_keys(specs)
             ),
             description=f"Stages 1 and 2 of every {iso} dataset for a range of operating days.",
+            tags={ISO_TAG: iso},
         ),
         dg.define_asset_job(
             f"{name}_monthly",
             selection=monthly,
             description=f"Stages 3 and 4 of every {iso} dataset for a range of months.",
+            tags={ISO_TAG: iso},
         ),
     ]
 
@@ -127,6 +131,7 @@ def build_definitions(inbox_settle_seconds: float = 5.0, **resource_overrides) -
         sensors=sensors,
         schedules=schedules,
         resources=build_resources(**resource_overrides),
+        executor=executor_from_env(),  # Celery when PMA_CELERY_BROKER_URL is set
     )
 
 

@@ -92,6 +92,41 @@ class Settings:
         "seconds between Data Miner 2 requests (the non-member limit)",
     )
     pjm_api_key: bool = _secret("PJM_API_KEY", "PJM Data Miner 2 subscription key")
+    instance_yaml: str | None = _var(
+        "PMA_INSTANCE_YAML",
+        None,
+        "a dagster.yaml for the instance under <data root>/dagster_home (deploy/server: "
+        "Postgres and queued runs; unset: the embedded SQLite instance)",
+    )
+    postgres_url: bool = _secret(
+        "PMA_POSTGRES_URL", "Postgres URL of the instance's storage (dagster.yaml `env:`)"
+    )
+    celery_broker_url: bool = _secret(
+        "PMA_CELERY_BROKER_URL",
+        "Redis URL of the Celery broker and result backend; set: queued runs execute their "
+        "steps on Celery workers",
+    )
+    iso_run_limit: int = _var(
+        "PMA_ISO_RUN_LIMIT", 2, "queued runs of one ISO at once (the run queue's per-ISO limit)"
+    )
+    s3_endpoint_url: str | None = _var(
+        "PMA_S3_ENDPOINT_URL",
+        None,
+        "S3-compatible server of an `s3://bucket/prefix` data root, e.g. `http://127.0.0.1:9000` "
+        "(unset: AWS S3)",
+    )
+    aws_region: str | None = _var("AWS_REGION", None, "region of the data root's bucket")
+    aws_access_key_id: bool = _secret("AWS_ACCESS_KEY_ID", "key id of the data root's bucket")
+    aws_secret_access_key: bool = _secret(
+        "AWS_SECRET_ACCESS_KEY", "secret key of the data root's bucket"
+    )
+    work_dir: str | None = _var(
+        "PMA_WORK_DIR",
+        None,
+        "local folder of an `s3://` data root: Dagster home, landing inbox, downloads, "
+        "warehouse.duckdb, catalog summary and the lake files this machine wrote or read "
+        "(unset: `<system temp>/power-market-assets/<bucket>/<prefix>`)",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -120,6 +155,8 @@ def _parse(raw: str, default: Any) -> Any:
     default when empty (as the resources always did), text is taken as written."""
     if isinstance(default, float):
         return float(raw) if raw else default
+    if isinstance(default, int):
+        return int(raw) if raw else default
     if default is None:
         return raw or None
     return raw
@@ -135,6 +172,6 @@ def default_text(default: Any) -> str:
     """A default as the README's Configuration table writes it."""
     if default is None or default is False:
         return "unset"
-    if isinstance(default, float):
+    if isinstance(default, (int, float)):
         return f"{default:g}"
     return default if default else "empty"

@@ -10,6 +10,8 @@ import pytest
 
 from power_market_assets.io.lake import Lake
 from power_market_assets_tests.helpers import build_lake
+from power_market_assets_tests.s3_service import s3_root, s3_server  # noqa: F401
+from power_market_assets_tests.services import postgres_server, redis_server  # noqa: F401
 
 REAL_FIXTURES = Path(
     os.environ.get("PMA_REAL_FIXTURES", Path(__file__).resolve().parent / "fixtures" / "real")

@@ -28,7 +28,7 @@ def test_readme_lists_exactly_the_settings_with_their_defaults() -> None:
 
 def test_every_setting_names_a_distinct_variable_and_says_what_it_is() -> None:
     names = [s.metadata["env"] for s in fields(Settings)]
-    assert len(names) == len(set(names)) == 22
+    assert len(names) == len(set(names)) == 31
     assert all(s.metadata["doc"] for s in fields(Settings))
 
 

@@ -14,7 +14,7 @@ import power_market_assets
 
 PACKAGE = Path(power_market_assets.__file__).resolve().parent
 STANDINS = "power_market_standins"
-MAY_IMPORT_STANDINS = {"commands/demo.py", "commands/bench.py"}
+MAY_IMPORT_STANDINS = {"commands/demo.py", "commands/bench.py", "commands/bench_distributed.py"}
 STANDIN_COMMANDS = {"power_market_assets.commands.demo", "power_market_assets.commands.bench"}
 
 

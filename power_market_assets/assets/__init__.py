@@ -11,6 +11,7 @@ from power_market_assets.assets.carbon import (
 )
 from power_market_assets.assets.combined import build_combined_assets, build_fundamentals_asset
 from power_market_assets.assets.factory import build_dataset_assets
+from power_market_assets.assets.reports import build_report_assets
 from power_market_assets.registry import COMBINED_INPUTS, DATASETS_BY_ISO, FUNDAMENTALS_INPUTS
 
 
@@ -20,6 +21,7 @@ def iso_assets(iso: str) -> list[dg.AssetsDefinition]:
     assets = [a for spec in DATASETS_BY_ISO[iso] for a in build_dataset_assets(spec)]
     if iso in COMBINED_INPUTS:
         assets.append(build_combined_assets(*COMBINED_INPUTS[iso]))
+        assets += build_report_assets(*COMBINED_INPUTS[iso])
     if (fundamentals := FUNDAMENTALS_INPUTS.get(iso)) is not None:
         assets.append(build_fundamentals_asset(fundamentals))
     assets += [build_carbon_assets(spec) for spec in carbon_specs() if spec.iso == iso]

@@ -25,7 +25,9 @@ from power_market_assets.assets.checks import (
     to_result,
 )
 from power_market_assets.assets.partitions import daily_for, monthly_for
+from power_market_assets.io.catalog import refresh_catalog
 from power_market_assets.io.changes import PartitionChanges, diff_with_file
+from power_market_assets.io.io_manager import DEFER_CATALOG
 from power_market_assets.io.lake import (
     StagedPartitions,
     discard_staged,
@@ -222,14 +224,20 @@ def day_sources(
 
 
 def csv_output(
-    context: dg.AssetExecutionContext, csv_key: dg.AssetKey, days: list[date], manifest
+    context: dg.AssetExecutionContext,
+    csv_key: dg.AssetKey,
+    days: list[date],
+    manifest,
+    stage_two_follows: bool = False,
 ) -> dg.Output:
-    """Stage 1's output: the manifest, with each day's files, bytes and data lines."""
+    """Stage 1's output: the manifest, with each day's files, bytes and data lines;
+    `stage_two_follows`: the catalog is rebuilt once, with stage 2's output."""
     add_partition_metadata(context, csv_day_metadata(manifest), asset_key=csv_key)
+    deferred = {DEFER_CATALOG: "with raw_parquet"} if stage_two_follows else {}
     return dg.Output(
         manifest,
         output_name=csv_key.to_python_identifier(),
-        metadata=run_metadata(days, files=manifest.height),
+        metadata={**run_metadata(days, files=manifest.height), **deferred},
     )
 
 
@@ -368,6 +376,7 @@ def fail_partitions(
     lake = context.resources.lake.lake
     for part, reason in reasons.items():
         write_failure_marker(lake.failure_marker(lake_path, part), reason)
+    lake.publish(lake.stage_dir(lake_path))  # an s3:// root: the markers into the bucket
     detail = "; ".join(f"{part}: {reason}" for part, reason in reasons.items())
     raise dg.Failure(
         f"{lake_path}: partition(s) {sorted(reasons)} failed; nothing was written. {detail}",
@@ -413,19 +422,22 @@ def raw_outputs(
             outcomes[key] = parsed.outcomes
             summaries[key] = RawSummary(spec, parsed.frame)
         if landed:
-            yield csv_output(context, csv_key, days, pl.concat(landed))
+            yield csv_output(context, csv_key, days, pl.concat(landed), stage_two_follows=True)
         if unparsed:
             fail_partitions(context, lake_path, unparsed)
         yield from evaluate_checks(context, raw_key, lake_path, raw_checks_for(spec), outcomes)
     except BaseException:
         discard_staged(staged)
+        if landed:  # stage 1 is materialized: its views, which stage 2 was to bring
+            refresh_catalog(lake)
         raise
     add_partition_metadata(
         context, {k: s.metadata() for k, s in summaries.items()}, asset_key=raw_key
     )
     rows = sum(s.rows for s in summaries.values())
+    rows_by_key = {key: summary.rows for key, summary in summaries.items()}
     yield dg.Output(
-        StagedPartitions(staged, rows, changes),
+        StagedPartitions(staged, rows, changes, rows_by_key),
         output_name=raw_key.to_python_identifier(),
         metadata={**run_metadata(list(summaries), rows=rows), **change_metadata(changes)},
     )

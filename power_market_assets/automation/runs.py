@@ -10,6 +10,7 @@ check, so a SIGKILLed run would otherwise stay STARTED in the UI forever).
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,12 +23,14 @@ from dagster._core.storage.tags import (
 )
 
 from power_market_assets.assets.factory import daily_op_name
+from power_market_assets.automation.instance import install_instance_yaml
 from power_market_assets.automation.instance_db import sqlite_databases_held_open
 from power_market_assets.formats.archive import atomic_write_bytes
 from power_market_assets.io.catalog import sweep_dead_rebuilds
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.sweep import process_alive, sweep_stale_downloads
 from power_market_assets.registry.spec import DatasetSpec
+from power_market_assets.settings import Settings
 from power_market_assets.transforms.time import month_starts
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,7 @@ def persistent_instance(root: Path) -> dg.DagsterInstance:
     lake = Lake(root)
     home = lake.dagster_home
     home.mkdir(parents=True, exist_ok=True)
+    install_instance_yaml(home, Settings.from_env(os.environ))  # PMA_INSTANCE_YAML wins
     ensure_instance_config(home / "dagster.yaml")
     instance = dg.DagsterInstance.from_config(str(home.resolve()))
     recover_after_crash(lake, instance)

@@ -7,6 +7,11 @@ so an interruption loses at most the chunk in flight and the same command resume
 lake: a day counts as done when its raw_parquet file exists without a failure marker.
 Afterwards the monthly stages (flattened, and combined where its other inputs exist) are
 rebuilt for the months touched.
+
+With `--submit` the chunks (a calendar month each by default) go to the instance's run queue
+instead (automation/submit.py), tagged with their ISO, dataset and range: `dagster-daemon run`
+launches them, at most PMA_ISO_RUN_LIMIT of one ISO at once, and with Celery configured their
+steps run on the workers. `--wait` follows them to the end, printing each chunk's status.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import polars as pl
 
 from power_market_assets.automation import runs
 from power_market_assets.automation.runs import daily_job_name, log_config, range_tags
+from power_market_assets.automation.submit import Chunk, follow_runs, submit_chunks
 from power_market_assets.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parse_day
 from power_market_assets.definitions import build_definitions
 from power_market_assets.io.lake import Lake, stage_lake_path
@@ -319,6 +325,65 @@ def run_monthly(plan: BackfillPlan, runner: Runner, months: list[date], err: Tex
     return ok
 
 
+def month_chunks(days: list[date], chunk_days: int) -> list[tuple[date, date]]:
+    """chunk_ranges, also cut at every calendar month's start (the queued runs' unit)."""
+    by_month: dict[date, list[date]] = {}
+    for day in sorted(set(days)):
+        by_month.setdefault(day.replace(day=1), []).append(day)
+    return [chunk for month in by_month.values() for chunk in chunk_ranges(month, chunk_days)]
+
+
+def queue_refusal(instance) -> str | None:
+    """Why this instance cannot take queued runs (None when it can)."""
+    import dagster as dg
+
+    if isinstance(instance.run_coordinator, dg.QueuedRunCoordinator):
+        return None
+    return (
+        "--submit needs an instance with a run queue: set PMA_INSTANCE_YAML to "
+        "deploy/server/dagster.yaml (Postgres) or deploy/laptop/dagster.yaml, and run "
+        "`dagster-daemon run` with DAGSTER_HOME=<data root>/dagster_home (docs/DEPLOY.md)"
+    )
+
+
+def run_submitted(
+    plan: BackfillPlan, lake: Lake, chunk_days: int, wait: bool, monthly: bool, err: TextIO
+) -> int:
+    """Queue one run per chunk; with `wait`, follow them and then build the monthly stages."""
+    instance = runs.persistent_instance(lake.root)
+    refusal = queue_refusal(instance)
+    if refusal:
+        print(refusal, file=err)
+        return EXIT_USAGE
+    spec = plan.spec
+    chunks = [
+        Chunk(spec.iso, spec.dataset, first.isoformat(), last.isoformat())
+        for first, last in month_chunks(plan.todo, chunk_days)
+    ]
+    submitted = submit_chunks(instance, plan.daily_job, chunks, log_config(RUN_LOG_LEVEL))
+    labels = {run.run_id: chunk.label for chunk, run in zip(chunks, submitted, strict=True)}
+    for run in submitted:
+        print(f"{labels[run.run_id]}: {run.status.value} (run {run.run_id})", file=err)
+    if not wait:
+        print(
+            f"{len(submitted)} run(s) queued: `dagster-daemon run` with DAGSTER_HOME="
+            f"{lake.dagster_home} launches them; follow them in `power-market ui`",
+            file=err,
+        )
+        return EXIT_OK
+
+    def changed(run) -> None:
+        print(f"{labels[run.run_id]}: {run.status.value}", file=err, flush=True)
+
+    statuses = follow_runs(instance, list(labels), changed)
+    failed = [labels[i] for i, status in statuses.items() if status.value != "SUCCESS"]
+    for label in failed:
+        print(f"{label}: did not succeed (its run's events are in the UI)", file=err)
+    months = sorted({d.replace(day=1) for d in plan.todo})
+    monthly_ok = run_monthly(plan, Runner(lake), months, err) if monthly and not failed else True
+    return EXIT_OK if not failed and monthly_ok else EXIT_FAILED
+
+
 def describe(plan: BackfillPlan, err: TextIO) -> None:
     skipped = len(plan.days) - len(plan.todo)
     print(
@@ -340,6 +405,8 @@ def run_backfill(
     monthly: bool = True,
     err: TextIO | None = None,
     runner: Runner | None = None,
+    submit: bool = False,
+    wait: bool = False,
 ) -> int:
     err = err or sys.stderr
     lake = Lake.at(data_root)
@@ -349,6 +416,11 @@ def run_backfill(
         print(exc, file=err)
         return EXIT_USAGE
     describe(plan, err)
+    if submit:
+        if not plan.todo:
+            print("nothing to submit (use --force to re-run materialized days)", file=err)
+            return EXIT_OK
+        return run_submitted(plan, lake, chunk_days, wait, monthly, err)
     pending_months = stale_months(lake, plan) if monthly else []
     if not plan.todo and not pending_months:
         print("nothing to do (use --force to re-run materialized days)", file=err)

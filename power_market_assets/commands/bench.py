@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from power_market_assets.commands import bench_distributed
 from power_market_assets.commands import bench_report as report
 from power_market_assets.commands.bench_args import (
     LONG_WINDOW_DAYS,
@@ -42,6 +43,7 @@ from power_market_assets.commands.bench_args import (
     skipped_phases,
 )
 from power_market_assets.commands.bench_baselines import has_pandas_baseline, long_rows_per_line
+from power_market_assets.commands.bench_bess import run_bess_benchmark
 from power_market_assets.commands.bench_measure import DATASETS
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.settings import Settings
@@ -257,6 +259,10 @@ def _dagster_rate(results: list[report.Result], dataset: str) -> float | None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """The benchmark as `power-market bench` and `python -m ...bench` are asked for it."""
+    if args.distributed:
+        return bench_distributed.run_from_args(args)
+    if args.bess:
+        return run_bess_benchmark(args.days or 365, args.locations, args.json and Path(args.json))
     return run_benchmark(
         month=args.month,
         nodes=args.nodes,

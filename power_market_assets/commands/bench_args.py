@@ -62,6 +62,17 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"zlib level of the generated zips (default 6; 1 above {LONG_WINDOW_DAYS} days)",
     )
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="a backfill of --months months on one process and on Celery workers (Postgres, "
+        "Redis, dagster-daemon on 127.0.0.1): wall time and rows/s each",
+    )
+    parser.add_argument("--months", type=int, default=2, help="--distributed: months from --month")
+    parser.add_argument("--workers", default="1,2", help="--distributed: worker counts, e.g. 1,2")
+    parser.add_argument("--lake", help="--distributed: the workers' data root, e.g. s3://b/prefix")
+    parser.add_argument("--bess", action="store_true", help="the battery LPs (default a year)")
+    parser.add_argument("--locations", type=int, default=15, help="--bess: price locations")
 
 
 def chosen_datasets(args: argparse.Namespace) -> list[str]:

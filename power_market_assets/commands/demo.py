@@ -21,6 +21,7 @@ from power_market_assets.automation.runs import (
     persistent_instance,
     run_range,
 )
+from power_market_assets.commands.report import run_report
 from power_market_assets.definitions import build_definitions
 from power_market_assets.io.catalog import connect_read_only
 from power_market_assets.io.lake import Lake
@@ -126,18 +127,30 @@ def run_demo(
         print("\nFailures:\n  " + "\n  ".join(failures))
         return 1
     _print_summary(lake)
-    for line in next_steps(lake):
+    report = _write_report(lake, start)
+    for line in next_steps(lake, report):
         print(line)
     return 0
 
 
-def next_steps(lake: Lake) -> list[str]:
+def _write_report(lake: Lake, start: str, iso: str = "ERCOT") -> Path:
+    """The month's market report of one ISO (price statistics, battery value), as
+    `power-market report` writes it: the demo's days are a few days of that month."""
+    month = start[:7]
+    target = lake.root / "reports" / f"{iso.lower()}-{month}.html"
+    print(f"\nMarket report ({iso} {month}, docs/REPORTS.md):")
+    run_report(iso, month, str(target), data_root=str(lake.root))
+    return target
+
+
+def next_steps(lake: Lake, report: Path | None = None) -> list[str]:
     """Commands that work as printed, from the current folder: the venv's own executables
     (the duckdb CLI is pinned with the project), the data root spelled out."""
     tools = shown_path(Path(sys.executable).parent)
     root = shown_path(lake.root)
     warehouse = shown_path(lake.warehouse_path)
-    return [
+    opened = [f"\nOpen the report in a browser:     {shown_path(report)}"] if report else []
+    return opened + [
         f"\nOpen the UI with the runs above:  {tools}/power-market ui --data-root {root}",
         f"Query with SQL (read-only):       {tools}/power-market query --data-root {root} "
         '"show tables"',

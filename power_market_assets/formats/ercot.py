@@ -197,7 +197,7 @@ def _raise_on_bad_time(label: dict, source_file: str, count: int) -> None:
 
 def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
     """Locations (or products) from the ERCOT columns; to_standard adds the rest (operating_day
-    stays the labelled delivery date)."""
+    stays the labelled delivery date). Every cell came through parse_fields, which checked it."""
     base = frame
     if spec.table_kind is PRICE:
         if "settlement_point_type" in base.columns:
@@ -214,7 +214,7 @@ def _finish(frame: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
         )
     else:
         base = base.with_columns(pl.col("ancillary_type").str.strip_chars().alias("product"))
-    return to_standard(base, spec)
+    return to_standard(base, spec, cells_checked=True)
 
 
 def read_texts(texts: Sequence[CsvText], spec: DatasetSpec) -> pl.DataFrame:

@@ -47,6 +47,7 @@ from power_market_assets.io.duckdb_safety import lock_to_lake, quote_identifier,
 from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.io.locations import VIEW_NAME as LOCATIONS_VIEW
 from power_market_assets.io.locations import locations_view_sql
+from power_market_assets.io.object_store import open_bucket_in_duckdb
 from power_market_assets.registry import ALL_DATASETS, COMBINED_INPUTS, FUNDAMENTALS_INPUTS
 from power_market_assets.registry.kinds import TableKind, kind_named
 from power_market_assets.registry.schema import (
@@ -73,6 +74,15 @@ FUNDAMENTALS_KIND_NAME = "fundamentals_hourly"
 # a fuel_mix dataset, files under <iso>/carbon_intensity/<folder>; all_isos.<view> unions them.
 CARBON_INPUT = "fuel_mix"
 CARBON_VIEWS = {"carbon_intensity": "native", "carbon_intensity_hourly": "hourly"}
+# Issue 15: <iso>.report_<name> (assets/reports.py, docs/REPORTS.md) of every ISO with
+# COMBINED_INPUTS, files under <iso>/reports/<name>; all_isos.<view> unions the price tables.
+REPORT_VIEWS = (
+    "report_price_stats",
+    "report_price_duration",
+    "report_bess_value",
+    "report_bess_schedule",
+)
+CROSS_ISO_REPORTS = ("report_price_stats", "report_price_duration")
 # <iso>.<dataset>_latest: the newest vintage of a dataset that keeps every vintage.
 LATEST_SUFFIX = "_latest"
 # all_isos.<view>: every ISO's datasets of one table kind, with a `dataset` column.
@@ -137,15 +147,19 @@ def carbon_lake_path(iso: str, view: str) -> str:
     return f"{iso.lower()}/carbon_intensity/{CARBON_VIEWS[view]}"
 
 
+def report_lake_path(iso: str, view: str) -> str:
+    """`<iso>/reports/price_stats` for `report_price_stats`: the folder of a report view."""
+    return f"{iso.lower()}/reports/{view.removeprefix('report_')}"
+
+
 def _view(
     lake: Lake, lake_path: str, name: str, timezone: str, spec: DatasetSpec | None = None
 ) -> CatalogView:
-    glob = lake.stage_dir(lake_path) / "year=*" / "*.parquet"
     return CatalogView(
         schema=lake_path.split("/")[0],
         name=name,
         lake_path=lake_path,
-        glob=str(glob),
+        glob=lake.view_glob(lake_path),  # an s3:// root: the bucket, through httpfs
         timezone=timezone,
         kind=spec.table_kind.name if spec else "",
         dataset=spec.dataset if spec else "",
@@ -186,6 +200,11 @@ def registry_views(lake: Lake) -> list[CatalogView]:
         for spec in ALL_DATASETS
         if spec.dataset == CARBON_INPUT
         for name in CARBON_VIEWS
+    ]
+    views += [
+        _view(lake, report_lake_path(iso, name), name, inputs[0].timezone)
+        for iso, inputs in COMBINED_INPUTS.items()
+        for name in REPORT_VIEWS
     ]
     return sorted(views, key=lambda v: v.lake_path)
 
@@ -346,7 +365,7 @@ def cross_iso_sql(
         statements[name] = sql
     statements.update(
         _union_view(name, [f"SELECT * FROM {_qualified_sql(v)}" for v in parts])
-        for name in CARBON_VIEWS
+        for name in (*CARBON_VIEWS, *CROSS_ISO_REPORTS)
         if (parts := [v for v in views if v.name == name])
     )
     return {**statements, **kind_views_sql(views)}
@@ -503,6 +522,7 @@ def refresh_catalog(lake: Lake) -> list[str]:
     """
     with _rebuild_lock(lake):
         _remove_rebuild_temps(lake)
+        lake.hydrate(lake.lake_dir)  # an s3:// root: what other machines wrote, into the mirror
         stray = unregistered_folders(lake)
         if stray:
             log.warning("lake folders not in the registry, not in the catalog: %r", stray)
@@ -520,5 +540,9 @@ def refresh_catalog(lake: Lake) -> list[str]:
 
 
 def connect_read_only(lake: Lake) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the catalog, for users and checks."""
-    return duckdb.connect(str(lake.warehouse_path), read_only=True)
+    """A read-only connection to the catalog, for users and checks (with an s3:// root's
+    httpfs and temporary secret when its views read the bucket)."""
+    con = duckdb.connect(str(lake.warehouse_path), read_only=True)
+    if lake.store is not None:
+        open_bucket_in_duckdb(con, lake.store, lake.duckdb_extension_dir)
+    return con

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from power_market_assets.io.lake import Lake
+from power_market_assets.io.object_store import open_bucket_in_duckdb
 
 
 def quote_identifier(name: str) -> str:
@@ -26,17 +27,20 @@ def quote_literal(text: str) -> str:
 
 
 def lock_to_lake(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """Only the lake folder is readable from SQL, and nobody can change that afterwards."""
-    lock_to_folder(con, lake.lake_dir)
+    """Only the lake folder (and an s3:// root's bucket prefix) is readable from SQL, and
+    nobody can change that afterwards."""
+    bucket = open_bucket_in_duckdb(con, lake.store, lake.duckdb_extension_dir) if lake.store else []
+    lock_to_folder(con, lake.lake_dir, *bucket)
 
 
-def lock_to_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    """Only `folder` is reachable from SQL (no extension loading), and the setting is locked.
+def lock_to_folder(con: duckdb.DuckDBPyConnection, folder: Path, *prefixes: str) -> None:
+    """Only `folder` (and these URL prefixes) is reachable from SQL (no extension loading),
+    and the setting is locked.
 
     Settings are SQL literals, not bound parameters: binding made DuckDB import pandas (1 s).
     """
-    allowed = str(folder).rstrip("/") + "/"
-    con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
+    allowed = ", ".join(quote_literal(p) for p in [str(folder).rstrip("/") + "/", *prefixes])
+    con.execute(f"SET allowed_directories = [{allowed}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")

@@ -4,6 +4,11 @@ The stock UPath/Parquet IO managers refuse outputs that span several partitions 
 docs/reference/DAGSTER_NOTES.md); this one splits a range's frame by its partition column
 (`operating_day`, daily or monthly) and writes one file per partition key, then refreshes the
 DuckDB catalog. Inputs come back as a LazyFrame over the upstream partitions' files.
+
+With an `s3://` data root the files are written to the local work directory as always, then
+the dataset's folder is published to the bucket before the catalog is refreshed (the run
+succeeds only once its partitions are in the bucket); inputs are brought down first when the
+bucket holds newer ones (io/lake.py `publish`, `hydrate`; io/object_store.py).
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from power_market_assets.io.lake import (
 )
 from power_market_assets.io.summary import footer_rows, record_partitions
 from power_market_assets.registry import get_spec
+
+# Output metadata key: the output's catalog views are made by a later output of the same step
+# (stage 1 then stage 2 of the daily op), so the catalog is rebuilt once per run, not twice.
+DEFER_CATALOG = "catalog_refresh"
 
 
 def split_by_partition(
@@ -135,22 +144,21 @@ class LakeIOManager(dg.ConfigurableIOManager):
             frames = split_by_partition(obj, keys, granularity)
         files = {self.lake.partition_file(lake_path, key): frame for key, frame in frames.items()}
         write_parquet_files(files)
-        for key in frames:
-            self.lake.failure_marker(lake_path, key).unlink(missing_ok=True)
+        self._clear_failure_markers(lake_path, keys)
         empty = [key for key, frame in frames.items() if frame.height == 0]
         if empty:
             context.log.warning(f"wrote empty partitions {empty} for {lake_path}")
         if meta.get("compact"):
             self._compact(lake_path, {key[:4] for key in keys})
+        self._publish(lake_path)
         rows = {key: frame.height for key, frame in frames.items()}
         record_partitions(self.lake, lake_path, granularity, rows, partition_checks(context, keys))
-        views = refresh_catalog(self.lake)
         context.add_output_metadata(
             {
                 "rows": sum(frame.height for frame in frames.values()),
                 "files": len(files),
-                "path": dg.MetadataValue.path(str(self.lake.stage_dir(lake_path))),
-                "catalog_views": len(views),
+                "path": dg.MetadataValue.path(self.lake.location(self.lake.stage_dir(lake_path))),
+                **self._refresh_catalog(context),
             }
         )
 
@@ -160,23 +168,46 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if sorted(staged.files) != sorted(keys):
             discard_staged(staged.files)
             raise ValueError(f"{lake_path}: staged {sorted(staged.files)} but expected {keys}")
-        commit_staged(staged)
-        for key in keys:
-            self.lake.failure_marker(lake_path, key).unlink(missing_ok=True)
+        try:
+            commit_staged(staged)
+        except BaseException:
+            refresh_catalog(self.lake)  # views of an output that deferred to this one
+            raise
+        self._clear_failure_markers(lake_path, keys)
         logged = self._log_changes(context, lake_path, staged)
+        self._publish(lake_path)
         granularity = context.definition_metadata.get("partition_granularity", "daily")
-        rows = footer_rows([final for _, final in staged.files.values()])
+        rows = dict(staged.rows_by_key)
+        if sorted(rows) != sorted(keys):  # counts not given with the files: their footers
+            rows = footer_rows([final for _, final in staged.files.values()])
         record_partitions(self.lake, lake_path, granularity, rows, partition_checks(context, keys))
-        views = refresh_catalog(self.lake)
         context.add_output_metadata(
             {
                 "rows": staged.rows,
                 "files": len(staged.files),
                 "change_log_entries": len(logged),
-                "path": dg.MetadataValue.path(str(self.lake.stage_dir(lake_path))),
-                "catalog_views": len(views),
+                "path": dg.MetadataValue.path(self.lake.location(self.lake.stage_dir(lake_path))),
+                **self._refresh_catalog(context),
             }
         )
+
+    def _refresh_catalog(self, context: dg.OutputContext) -> dict[str, int]:
+        """Rebuild the catalog (a rebuild is a new DuckDB file, synced: 0.3-1 s), unless the
+        output asks for it to wait for a later output of the same step (DEFER_CATALOG)."""
+        if DEFER_CATALOG in context.output_metadata:
+            return {}
+        return {"catalog_views": len(refresh_catalog(self.lake))}
+
+    def _clear_failure_markers(self, lake_path: str, keys: list[str]) -> None:
+        markers = [self.lake.failure_marker(lake_path, key) for key in keys]
+        for marker in markers:
+            marker.unlink(missing_ok=True)
+        self.lake.retract(markers)
+
+    def _publish(self, lake_path: str) -> None:
+        """Into the bucket of an `s3://` root: every file of the dataset's folder (all its
+        stages, its locations and change log) that changed, each whole in one request."""
+        self.lake.publish(self.lake.stage_dir(lake_path).parent)
 
     def _log_changes(
         self, context: dg.OutputContext, lake_path: str, staged: StagedPartitions
@@ -202,6 +233,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
     def _compact(self, lake_path: str, years: set[str]) -> None:
         """Yearly files and one whole-range file users can open directly."""
         stage_dir = self.lake.stage_dir(lake_path)
+        self.lake.hydrate(stage_dir)  # months other machines wrote
         for year in sorted(years):
             monthly = sorted((stage_dir / f"year={year}").glob("*.parquet"))
             if monthly:
@@ -223,6 +255,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
         meta = upstream.definition_metadata
         lake_path = meta["lake_path"]
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+        files = self.lake.existing_partition_files(lake_path, keys)
         failed = [k for k in keys if self.lake.failure_marker(lake_path, k).exists()]
         if failed:
             reason = json.loads(self.lake.failure_marker(lake_path, failed[0]).read_text())
@@ -230,7 +263,6 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 f"upstream {lake_path} partition(s) {failed} failed their blocking checks and "
                 f"are not used downstream until they are re-materialized: {reason['reason']}"
             )
-        files = self.lake.existing_partition_files(lake_path, keys)
         if not files and (empty := _before_first_available(lake_path, keys)) is not None:
             context.log.info(f"{lake_path}: {keys[0]}..{keys[-1]} predate the dataset: no rows")
             return empty

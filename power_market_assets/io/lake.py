@@ -5,6 +5,10 @@ Stage 1 keeps the original CSV files of a day in lake/<iso>/<dataset>/csv/year=Y
 next to the day's manifest Parquet. Every file is written to a temp name in the same folder
 and renamed into place, so a crashed run never leaves a half file and readers (DuckDB views
 glob `*.parquet`) never see a temp file.
+
+The root may also be `s3://bucket/prefix` (io/object_store.py): then `root` is the local work
+directory, the files are written there exactly as above, and `store` puts what changed into the
+bucket after each commit (`publish`) and brings newer objects down before a read (`hydrate`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from power_market_assets.formats.archive import atomic_path, atomic_write_bytes, temp_sibling
+from power_market_assets.io.object_store import (
+    WORK_DIR_VARIABLE,
+    ObjectStore,
+    S3Options,
+    httpfs_extension_file,
+    is_object_url,
+    object_store,
+    relative_to_root,
+    sync_down,
+    sync_up,
+    work_dir_for,
+)
 
 if TYPE_CHECKING:
     from power_market_assets.registry.spec import DatasetSpec
@@ -46,13 +62,55 @@ def stage_lake_path(spec: DatasetSpec, stage: str) -> str:
 
 @dataclass(frozen=True)
 class Lake:
-    """Paths under one data root (default `data/`)."""
+    """Paths under one data root (default `data/`); with `store`, the root is the local work
+    directory of an `s3://` data root and the bucket is the lake (io/object_store.py)."""
 
     root: Path
+    store: ObjectStore | None = field(default=None, compare=False)
 
     @classmethod
-    def at(cls, root: str | os.PathLike) -> Lake:
-        return cls(Path(root).expanduser().resolve())
+    def at(
+        cls,
+        root: str | os.PathLike,
+        work_dir: str | os.PathLike | None = None,
+        endpoint_url: str | None = None,
+    ) -> Lake:
+        """The lake of a data root; an `s3://` root takes its server and work directory from
+        the environment (PMA_S3_ENDPOINT_URL, AWS_REGION, PMA_WORK_DIR) unless given here."""
+        if not is_object_url(root):
+            return cls(Path(root).expanduser().resolve())
+        options = S3Options.from_env(os.environ)
+        if endpoint_url is not None:
+            options = S3Options(endpoint_url, options.region)
+        local = work_dir_for(str(root), str(work_dir or "") or os.environ.get(WORK_DIR_VARIABLE))
+        return cls(local, object_store(str(root), options))
+
+    @property
+    def url(self) -> str:
+        """The data root as given: the bucket URL, or the local folder."""
+        return self.store.location.url if self.store else str(self.root)
+
+    def location(self, path: Path) -> str:
+        """Where a lake file or folder lives for users: its s3:// URL, or the local path."""
+        return self.store.url(relative_to_root(self.root, path)) if self.store else str(path)
+
+    def publish(self, folder: Path) -> list[str]:
+        """Put what changed under a lake folder into the bucket (nothing for a local root):
+        stage-1 day folders before the Parquet files that list them."""
+        return sync_up(self.store, self.root, folder) if self.store else []
+
+    def hydrate(self, folder: Path, wanted: Iterable[Path] | None = None) -> list[str]:
+        """Bring down newer objects under a lake folder (nothing for a local root): its
+        Parquet files and failure markers, or exactly the `wanted` files and folders."""
+        if self.store is None:
+            return []
+        names = None if wanted is None else {relative_to_root(self.root, p) for p in wanted}
+        return sync_down(self.store, self.root, folder, wanted=names)
+
+    def retract(self, paths: Iterable[Path]) -> None:
+        """Delete these files' objects (a failure marker a new write cleared)."""
+        if self.store is not None:
+            self.store.delete(relative_to_root(self.root, p) for p in paths)
 
     @property
     def warehouse_path(self) -> Path:
@@ -110,7 +168,28 @@ class Lake:
         return self.partition_file(lake_path, partition_key).with_suffix(".failed.json")
 
     def existing_partition_files(self, lake_path: str, keys: Iterable[str]) -> list[Path]:
-        return [p for p in (self.partition_file(lake_path, k) for k in keys) if p.exists()]
+        """The partitions' files; from a bucket, those newer there are brought down first
+        (with their failure markers, and stage 1's day folders)."""
+        files = [self.partition_file(lake_path, k) for k in keys]
+        if self.store is not None and files:
+            wanted = [*files, *(f.with_suffix(".failed.json") for f in files)]
+            if lake_path.endswith("/csv"):
+                wanted += [f.with_suffix("") for f in files]
+            self.hydrate(self.stage_dir(lake_path), wanted)
+        return [p for p in files if p.exists()]
+
+    def view_glob(self, lake_path: str) -> str:
+        """What a catalog view of a stage reads: its partition files in the bucket through
+        httpfs when the installed package matches this DuckDB, else the local files."""
+        local = self.stage_dir(lake_path)
+        if self.store is None or httpfs_extension_file() is None:
+            return str(local / "year=*" / "*.parquet")
+        return self.store.url(relative_to_root(self.root, local)) + "/year=*/*.parquet"
+
+    @property
+    def duckdb_extension_dir(self) -> Path:
+        """Where DuckDB installs httpfs from the package's file (never downloaded)."""
+        return self.root / ".duckdb_extensions"
 
     def all_partition_files(self, lake_path: str) -> list[Path]:
         return sorted(self.stage_dir(lake_path).glob("year=*/*.parquet"))
@@ -128,6 +207,8 @@ class StagedPartitions:
     rows: int
     # partition key -> io.changes.PartitionChanges of a re-published day (logged on commit)
     changes: Mapping[str, Any] = field(default_factory=dict)
+    # partition key -> its rows, when the writer knows them (else read from the footers)
+    rows_by_key: Mapping[str, int] = field(default_factory=dict)
 
 
 def stage_parquet(frame: pl.DataFrame, path: Path) -> Path:
@@ -195,6 +276,14 @@ def write_parquet_files(frames: Mapping[Path, pl.DataFrame]) -> None:
         for temp, _ in staged:
             if temp.exists():
                 temp.unlink()
+
+
+def lake_for(
+    url: str, work_dir: str | os.PathLike | None = None, endpoint_url: str | None = None
+) -> Lake:
+    """The Lake of `s3://bucket/prefix` (or a local folder), for scripts and benchmarks: an
+    explicit work directory and S3 endpoint, else the environment's (Lake.at)."""
+    return Lake.at(url, work_dir=work_dir, endpoint_url=endpoint_url)
 
 
 def write_failure_marker(path: Path, reason: str) -> None:

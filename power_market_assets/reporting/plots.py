@@ -32,10 +32,13 @@ __all__ = [
     "PNG_SIGNATURE",
     "TIME_COLUMN",
     "combined_panels",
+    "daily_revenue_plot_png",
+    "duration_curve_plot_png",
     "hub_price_plot_png",
     "market_panels_figure",
     "market_panels_plot_png",
     "png_markdown",
+    "spread_histogram_plot_png",
 ]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -206,3 +209,103 @@ def png_markdown(png: bytes, alt: str) -> str:
     """Markdown showing `png` inline via a base64 data URI (as Dagster metadata shows images)."""
     safe_alt = " ".join(alt.replace("[", "(").replace("]", ")").split())
     return f"![{safe_alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+# --- issue 15: report plots (price duration curves, battery revenue, DA-RT spread) ----------
+
+REPORT_LINES = 6  # locations drawn in one report plot
+
+
+def duration_curve_plot_png(duration: pl.DataFrame, locations: Sequence[str], title: str) -> bytes:
+    """Price duration curves: price ($/MWh) against the percent of time it is met or exceeded,
+    one line per location and market (DA solid, RT dashed) of a `price_duration` table."""
+    fig, canvas = _figure()
+    shown = [loc for loc in dict.fromkeys(locations) if loc in set(duration["location"])]
+    if duration.is_empty() or not shown:
+        _placeholder(fig, title, "no price duration rows for these locations")
+        return _render(fig, canvas)
+    ax = fig.add_subplot()
+    for n, location in enumerate(shown[:REPORT_LINES]):
+        for market, style in (("DA", "-"), ("RT", "--")):
+            curve = duration.filter(
+                (pl.col("location") == location) & (pl.col("market") == market)
+            ).sort("percent_of_time")
+            if curve.height:
+                ax.plot(
+                    curve["percent_of_time"].to_numpy(),
+                    curve["price_usd_per_mwh"].to_numpy(),
+                    linestyle=style,
+                    color=f"C{n}",
+                    linewidth=1.2,
+                    label=f"{location} {market}",
+                )
+    ax.set_xlabel("percent of time price is met or exceeded (%)", fontsize=8)
+    ax.set_ylabel("$/MWh", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    ax.legend(fontsize=7, ncols=4, loc="upper right", frameon=False)
+    return _render(fig, canvas)
+
+
+def daily_revenue_plot_png(value: pl.DataFrame, location: str, title: str) -> bytes:
+    """Daily revenue ($) of each strategy at one location: the `report_bess_value` rows of a
+    whole strategy (`product` null; da_ancillary includes its AS capacity revenue)."""
+    fig, canvas = _figure()
+    rows = value.filter(pl.col("location") == location) if value.height else value
+    if "product" in rows.columns:
+        rows = rows.filter(pl.col("product").is_null())
+    if rows.is_empty():
+        _placeholder(fig, title, f"no battery value rows for {location}")
+        return _render(fig, canvas)
+    daily = (
+        rows.group_by("operating_day", "strategy")
+        .agg(pl.col("revenue_usd").sum())
+        .sort("strategy", "operating_day")
+    )
+    ax = fig.add_subplot()
+    for strategy in daily["strategy"].unique(maintain_order=True).to_list():
+        line = daily.filter(pl.col("strategy") == strategy)
+        ax.plot(
+            line["operating_day"].to_numpy(),
+            line["revenue_usd"].to_numpy(),
+            marker="o",
+            markersize=2.5,
+            linewidth=1.2,
+            label=strategy,
+        )
+    ax.set_ylabel("revenue ($ per day)", fontsize=8)
+    ax.set_xlabel("operating day", fontsize=8)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    ax.legend(fontsize=7, ncols=3, loc="upper left", frameon=False)
+    fig.autofmt_xdate()
+    return _render(fig, canvas)
+
+
+def spread_histogram_plot_png(
+    spread: pl.DataFrame, locations: Sequence[str], title: str, bins: int = 40
+) -> bytes:
+    """Histogram of the hourly DA-RT spread ($/MWh, column `lmp` of price_stats.da_rt_spread),
+    one outline per location, on shared bins."""
+    fig, canvas = _figure()
+    shown = [loc for loc in dict.fromkeys(locations) if loc in set(spread["location"])]
+    if spread.is_empty() or not shown:
+        _placeholder(fig, title, "no DA-RT spread for these locations")
+        return _render(fig, canvas)
+    shown = shown[:REPORT_LINES]
+    values = spread.filter(pl.col("location").is_in(shown))["lmp"].drop_nulls().to_numpy()
+    edges = np.histogram_bin_edges(values, bins=bins)
+    ax = fig.add_subplot()
+    for location in shown:
+        data = spread.filter(pl.col("location") == location)["lmp"].drop_nulls().to_numpy()
+        ax.hist(data, bins=edges, histtype="step", linewidth=1.2, label=location)
+    ax.set_xlabel("DA - RT ($/MWh, RT averaged over the DA hour)", fontsize=8)
+    ax.set_ylabel("hours", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+    ax.legend(fontsize=7, ncols=3, loc="upper right", frameon=False)
+    return _render(fig, canvas)
