@@ -86,7 +86,9 @@ def test_backfill_through_the_cli_records_its_runs_in_postgres(
 ) -> None:
     root = tmp_path / "data"
     with ErcotStandInServer(documents) as server:
-        use_postgres(monkeypatch, root, database, PMA_ERCOT_MIS_URL=server.base_url)
+        use_postgres(
+            monkeypatch, root, database, PMA_ERCOT_MIS_URL=server.base_url, PMA_ISO_RUN_LIMIT="3"
+        )
         err = io.StringIO()
         code = run_backfill(
             "ERCOT", "da_prices", "2024-11-02", "2024-11-03", data_root=str(root),
@@ -94,12 +96,16 @@ def test_backfill_through_the_cli_records_its_runs_in_postgres(
         )  # fmt: skip
         assert code == 0, err.getvalue()
     home = root / "dagster_home"
-    assert "limit: 2" in (home / "dagster.yaml").read_text()  # PMA_ISO_RUN_LIMIT's default
+    assert "limit: 3" in (home / "dagster.yaml").read_text()  # PMA_ISO_RUN_LIMIT
     assert not list(home.rglob("*.db"))  # no SQLite storage beside Postgres
     instance = runs.persistent_instance(root)
     try:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        queue = instance.run_coordinator.get_run_queue_config()
+        assert {"key": ISO_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 3} in (
+            queue.tag_concurrency_limits
+        )
         done = instance.get_runs(filters=dg.RunsFilter(job_name="ercot_da_prices_daily"))
         assert sorted(r.tags["dagster/asset_partition_range_start"] for r in done) == [
             d.isoformat() for d in DAYS
