@@ -149,19 +149,25 @@ def _preview(frame: pl.DataFrame, columns: list[str]) -> dg.MetadataValue:
     )
 
 
+def _monthly_report(name: str, outs: dict, ins: dict, spec: DatasetSpec):
+    """The multi-asset decorator of a report op: monthly, one run for a range of months,
+    after the ISO's combined outputs."""
+    return dg.multi_asset(
+        name=name,
+        outs=outs,
+        ins=ins,
+        deps=combined_asset_keys(spec.iso.lower()),
+        partitions_def=monthly_for(spec),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+
+
 def build_price_report_assets(da_spec: DatasetSpec, rt_spec: DatasetSpec) -> dg.AssetsDefinition:
     """`<iso>/report_price_stats` and `<iso>/report_price_duration`."""
     iso = da_spec.iso.lower()
     outs = _outs(iso, (PRICE_STATS, PRICE_DURATION))
 
-    @dg.multi_asset(
-        name=f"{iso}_report_prices",
-        outs=outs,
-        ins=_ins(da_spec, None, rt_spec),
-        deps=combined_asset_keys(iso),
-        partitions_def=monthly_for(da_spec),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-    )
+    @_monthly_report(f"{iso}_report_prices", outs, _ins(da_spec, None, rt_spec), da_spec)
     def report_prices(
         context: dg.AssetExecutionContext, da: pl.LazyFrame, rt: pl.LazyFrame
     ) -> Iterator[dg.Output]:
@@ -211,14 +217,7 @@ def build_bess_report_assets(
     iso = da_spec.iso.lower()
     outs = _outs(iso, (BESS_VALUE, BESS_SCHEDULE))
 
-    @dg.multi_asset(
-        name=f"{iso}_report_bess",
-        outs=outs,
-        ins=_ins(da_spec, as_spec, rt_spec),
-        deps=combined_asset_keys(iso),
-        partitions_def=monthly_for(da_spec),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-    )
+    @_monthly_report(f"{iso}_report_bess", outs, _ins(da_spec, as_spec, rt_spec), da_spec)
     def report_bess(
         context: dg.AssetExecutionContext, config: BatteryConfig, **inputs: pl.LazyFrame
     ) -> Iterator[dg.Output]:

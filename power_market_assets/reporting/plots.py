@@ -239,12 +239,9 @@ def duration_curve_plot_png(duration: pl.DataFrame, locations: Sequence[str], ti
                     linewidth=1.2,
                     label=f"{location} {market}",
                 )
-    ax.set_xlabel("percent of time price is met or exceeded (%)", fontsize=8)
-    ax.set_ylabel("$/MWh", fontsize=8)
-    ax.set_title(title, fontsize=10)
-    ax.tick_params(labelsize=7)
-    ax.grid(True, linewidth=0.4, alpha=0.5)
-    ax.legend(fontsize=7, ncols=4, loc="upper right", frameon=False)
+    _style_report_axes(
+        ax, title, "percent of time price is met or exceeded (%)", "$/MWh", 4, "upper right"
+    )
     return _render(fig, canvas)
 
 
@@ -274,13 +271,8 @@ def daily_revenue_plot_png(value: pl.DataFrame, location: str, title: str) -> by
             linewidth=1.2,
             label=strategy,
         )
-    ax.set_ylabel("revenue ($ per day)", fontsize=8)
-    ax.set_xlabel("operating day", fontsize=8)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
-    ax.set_title(title, fontsize=10)
-    ax.tick_params(labelsize=7)
-    ax.grid(True, linewidth=0.4, alpha=0.5)
-    ax.legend(fontsize=7, ncols=3, loc="upper left", frameon=False)
+    _style_report_axes(ax, title, "operating day", "revenue ($ per day)", 3, "upper left")
     fig.autofmt_xdate()
     return _render(fig, canvas)
 
@@ -302,10 +294,19 @@ def spread_histogram_plot_png(
     for location in shown:
         data = spread.filter(pl.col("location") == location)["lmp"].drop_nulls().to_numpy()
         ax.hist(data, bins=edges, histtype="step", linewidth=1.2, label=location)
-    ax.set_xlabel("DA - RT ($/MWh, RT averaged over the DA hour)", fontsize=8)
-    ax.set_ylabel("hours", fontsize=8)
+    _style_report_axes(
+        ax, title, "DA - RT ($/MWh, RT averaged over the DA hour)", "hours", 3, "upper right"
+    )
+    return _render(fig, canvas)
+
+
+def _style_report_axes(
+    ax, title: str, xlabel: str, ylabel: str, legend_columns: int, legend_at: str
+) -> None:
+    """The report plots' one look: small labels, a light grid, the legend without a frame."""
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=7)
     ax.grid(True, linewidth=0.4, alpha=0.5)
-    ax.legend(fontsize=7, ncols=3, loc="upper right", frameon=False)
-    return _render(fig, canvas)
+    ax.legend(fontsize=7, ncols=legend_columns, loc=legend_at, frameon=False)
