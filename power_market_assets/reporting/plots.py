@@ -271,6 +271,9 @@ def daily_revenue_plot_png(value: pl.DataFrame, location: str, title: str) -> by
             linewidth=1.2,
             label=strategy,
         )
+    ax.xaxis.set_major_locator(
+        mdates.AutoDateLocator(minticks=3, maxticks=10, interval_multiples=True)
+    )
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
     _style_report_axes(ax, title, "operating day", "revenue ($ per day)", 3, "upper left")
     fig.autofmt_xdate()
