@@ -21,6 +21,7 @@ from dagster._core.scheduler.instigation import InstigatorType
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.sensor import execute_sensor_iteration
+from dagster._utils.tags import TagConcurrencyLimitsCounter
 
 from power_market_assets.automation import runs
 from power_market_assets.automation.instance import DATASET_TAG, ISO_TAG, render_instance_yaml
@@ -79,6 +80,23 @@ def test_rendered_yaml_carries_the_iso_limit_and_no_secret(monkeypatch) -> None:
     (limit,) = config["run_coordinator"]["config"]["tag_concurrency_limits"]
     assert limit == {"key": ISO_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 3}
     assert config["storage"]["postgres"]["postgres_url"] == {"env": "PMA_POSTGRES_URL"}
+
+
+def test_the_run_queue_holds_each_iso_to_its_own_limit() -> None:
+    """The limits as the daemon's queue reads them (Dagster's TagConcurrencyLimitsCounter, what
+    the queued run coordinator dequeues by): with the limit at 1, a second ERCOT chunk waits
+    while ERCOT runs, and a PJM chunk does not."""
+    config = yaml.safe_load(render_instance_yaml(SERVER_YAML.read_text(), str(SERVER_YAML), 1))
+    limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
+
+    def chunk(iso: str) -> dg.DagsterRun:
+        return dg.DagsterRun(job_name=f"{iso.lower()}_daily", tags={ISO_TAG: iso})
+
+    queue = TagConcurrencyLimitsCounter(limits, [chunk("ERCOT")])
+    assert queue.is_blocked(chunk("ERCOT"))
+    assert not queue.is_blocked(chunk("PJM"))
+    queue.update_counters_with_launched_item(chunk("PJM"))
+    assert queue.is_blocked(chunk("PJM"))
 
 
 def test_backfill_through_the_cli_records_its_runs_in_postgres(
