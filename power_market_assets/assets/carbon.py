@@ -20,7 +20,7 @@ records what it issued in the same ledger, so segment ids and re-issues agree wi
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -57,7 +57,7 @@ from power_market_assets.transforms.carbon import (
     hourly_intensity,
     snap_to_grid,
 )
-from power_market_assets.transforms.time import day_bounds_utc, days_between, next_month
+from power_market_assets.transforms.time import day_bounds_utc, days_between, month_end, next_month
 from power_market_assets.transforms.time import expected_interval_frame as interval_grid
 
 NATIVE, HOURLY = CARBON_VIEWS  # the two outputs: carbon_intensity, carbon_intensity_hourly
@@ -288,7 +288,7 @@ def write_month_export(lake: Lake, spec: DatasetSpec, month: str, now: datetime)
     """Build, validate and write one month's export (refused, not written, when invalid or
     when the checks find a problem), record its new versions in the ledger; its metadata."""
     first = date.fromisoformat(month)
-    last = next_month(first) - timedelta(days=1)
+    last = month_end(first)
     document, _, new_versions, problems = build_export(lake, spec, first, last, now)
     document.pop("history")
     errors = validate(document)

@@ -34,7 +34,12 @@ from power_market_assets.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Usage
 from power_market_assets.definitions import build_definitions
 from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.registry import DatasetSpec, get_spec
-from power_market_assets.transforms.time import days_between, month_starts, next_month
+from power_market_assets.transforms.time import (
+    days_between,
+    days_of_month,
+    month_starts,
+    next_month,
+)
 
 DEFAULT_CHUNK_DAYS = 31
 BAR_WIDTH = 30
@@ -288,8 +293,7 @@ def stale_months(lake: Lake, plan: BackfillPlan) -> list[date]:
     flat_path = stage_lake_path(plan.spec, "flattened")
     stale = []
     for month in month_starts(plan.days[0], plan.days[-1]):
-        month_end = next_month(month) - timedelta(days=1)
-        keys = [d.isoformat() for d in days_between(month, month_end)]
+        keys = [d.isoformat() for d in days_of_month(month)]
         days = lake.existing_partition_files(plan.raw_lake_path, keys)
         if not days:
             continue

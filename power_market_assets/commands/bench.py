@@ -47,7 +47,7 @@ from power_market_assets.commands.bench_bess import run_bess_benchmark
 from power_market_assets.commands.bench_measure import DATASETS
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.settings import Settings
-from power_market_assets.transforms.time import days_between, next_month
+from power_market_assets.transforms.time import days_of_month
 from power_market_standins.ercot_fundamentals import generate_any
 
 SCED_START = date(2024, 11, 2)  # rt_lmp windows start here: the fall-back day comes second
@@ -65,8 +65,7 @@ PHASE_COMMANDS = {  # phase -> its module and arguments (each phase runs in its 
 
 
 def month_days(month: str) -> list[date]:
-    first = date.fromisoformat(f"{month}-01")
-    return days_between(first, next_month(first) - timedelta(days=1))
+    return days_of_month(date.fromisoformat(f"{month}-01"))
 
 
 def bench_days(spec: DatasetSpec, month: str, days: int | None) -> tuple[list[date], str]:

@@ -13,7 +13,7 @@ Partitions marked failed are left out, as the report assets leave them out.
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -27,7 +27,7 @@ from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.reporting.report_html import format_cell, render_report, report_plots
 from power_market_assets.transforms.bess import Battery
 from power_market_assets.transforms.report_tables import headline, month_report
-from power_market_assets.transforms.time import days_between, next_month
+from power_market_assets.transforms.time import days_of_month, month_end
 
 DEFAULT_BATTERY = "100MW/2h/0.86"
 # Headline parts printed: (text with {column} placeholders, the columns it needs).
@@ -68,12 +68,8 @@ def iso_inputs(iso: str) -> tuple[DatasetSpec, DatasetSpec | None, DatasetSpec]:
     raise UsageError(f"--iso: {iso!r} has no price datasets to report on; one of {known}")
 
 
-def month_days(first: date) -> list[str]:
-    return [d.isoformat() for d in days_between(first, next_month(first) - timedelta(days=1))]
-
-
 def load_command(spec: DatasetSpec, first: date) -> str:
-    last = next_month(first) - timedelta(days=1)
+    last = month_end(first)
     return (
         f"power-market backfill --iso {spec.iso} --dataset {spec.dataset} "
         f"--start {first.isoformat()} --end {last.isoformat()}"
@@ -84,7 +80,7 @@ def read_month(lake: Lake, spec: DatasetSpec, first: date, notes: list[str]) -> 
     """The month's raw_parquet days of `spec` (failed partitions left out), or None when none
     is in the lake; a partial month is noted."""
     path = stage_lake_path(spec, "raw_parquet")
-    days = month_days(first)
+    days = [day.isoformat() for day in days_of_month(first)]
     files = lake.existing_partition_files(path, days)
     failed = [f for f in files if lake.failure_marker(path, f.stem).exists()]
     files = [f for f in files if f not in failed]

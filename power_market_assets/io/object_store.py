@@ -26,13 +26,14 @@ import functools
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 import duckdb
+
+from power_market_assets.formats.archive import atomic_path, temp_sibling
 
 SCHEME = "s3://"
 # A temp key older than this belongs to no live upload (io/lake.py STALE_TEMP_SECONDS).
@@ -128,8 +129,7 @@ class ObjectStore:
         if len(data) <= SINGLE_PUT_BYTES:
             self._put(key, data)
             return
-        name = PurePosixPath(key)
-        temp = str(name.with_name(f".{name.name}.{uuid.uuid4().hex[:12]}.tmp"))
+        temp = str(temp_sibling(PurePosixPath(key)))
         self._put(temp, data)
         try:
             self.fs.move(temp, key)  # server-side copy: the final object appears whole
@@ -149,16 +149,11 @@ class ObjectStore:
     def get_file(self, relative: str, local: Path, remote: RemoteFile | None = None) -> None:
         """Download one object to `local` atomically, stamped with the object's time (so
         `sync_up` does not send it back)."""
-        local.parent.mkdir(parents=True, exist_ok=True)
-        temp = local.with_name(f".{local.name}.{uuid.uuid4().hex[:12]}.tmp")
-        try:
+        with atomic_path(local) as temp:
             with self.fs.open_input_stream(self.location.key(relative)) as source:
                 temp.write_bytes(source.readall())
             if remote is not None:
                 os.utime(temp, (remote.mtime, remote.mtime))
-            os.replace(temp, local)
-        finally:
-            temp.unlink(missing_ok=True)
 
     def delete(self, relatives: Iterable[str]) -> None:
         for relative in relatives:
@@ -391,8 +386,3 @@ def open_bucket_in_duckdb(
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def rows_per_second(rows: int, started: float) -> float:
-    """Rows over the wall time since `started` (time.perf_counter()), for the benchmarks."""
-    return rows / max(time.perf_counter() - started, 1e-9)

@@ -415,46 +415,33 @@ _FORECAST_TIMES = (
     "datetime_beginning_ept,datetime_beginning_utc,datetime_ending_ept,datetime_ending_utc,"
     "evaluated_at_ept,evaluated_at_utc"
 )  # the order gridstatus asks for [BYTES: the replies' self links]
-HOURLY_WIND_FORECAST = PjmFeed(
-    technology="wind",
-    feed="hourly_wind_power_forecast",
-    fields=f"{_FORECAST_TIMES},wind_forecast_mwh",
-    date_field="evaluated_at_ept",
-    fixed_name=RENEWABLE_FORECAST_AREA,
-    values=(("wind_forecast_mwh", "HOURLY"),),
-    vintage_field="evaluated_at_utc",
-)
-HOURLY_SOLAR_FORECAST = PjmFeed(
-    technology="solar",
-    feed="hourly_solar_power_forecast",
-    fields=f"{_FORECAST_TIMES},solar_forecast_btm_mwh,solar_forecast_mwh",
-    date_field="evaluated_at_ept",
-    fixed_name=RENEWABLE_FORECAST_AREA,
-    # Behind-the-meter solar is its own series: model HOURLY_BTM.
-    values=(("solar_forecast_mwh", "HOURLY"), ("solar_forecast_btm_mwh", "HOURLY_BTM")),
-    vintage_field="evaluated_at_utc",
-)
 
-# The five-minute forecasts: the same fields as the hourly ones [BYTES]; vintages every ten
-# minutes, each covering the next ~6 hours in five-minute intervals [BYTES: 2024-10-01].
-FIVE_MIN_WIND_FORECAST = PjmFeed(
-    feed="five_min_wind_power_forecast",
-    technology="wind",
-    fields=f"{_FORECAST_TIMES},wind_forecast_mwh",
-    date_field="evaluated_at_ept",
-    fixed_name=RENEWABLE_FORECAST_AREA,
-    values=(("wind_forecast_mwh", "FIVE_MIN"),),
-    vintage_field="evaluated_at_utc",
-)
-FIVE_MIN_SOLAR_FORECAST = PjmFeed(
-    feed="five_min_solar_power_forecast",
-    technology="solar",
-    fields=f"{_FORECAST_TIMES},solar_forecast_btm_mwh,solar_forecast_mwh",
-    date_field="evaluated_at_ept",
-    fixed_name=RENEWABLE_FORECAST_AREA,
-    values=(("solar_forecast_mwh", "FIVE_MIN"), ("solar_forecast_btm_mwh", "FIVE_MIN_BTM")),
-    vintage_field="evaluated_at_utc",
-)
+
+def _renewable_forecast(technology: str, feed: str, model: str) -> PjmFeed:
+    """A wind or solar forecast feed: hourly and five-minute ones have the same fields [BYTES];
+    solar's behind-the-meter forecast is a series of its own, model `<model>_BTM`."""
+    if technology == "wind":
+        columns, values = "wind_forecast_mwh", (("wind_forecast_mwh", model),)
+    else:
+        columns = "solar_forecast_btm_mwh,solar_forecast_mwh"
+        values = (("solar_forecast_mwh", model), ("solar_forecast_btm_mwh", f"{model}_BTM"))
+    return PjmFeed(
+        feed=feed,
+        technology=technology,
+        fields=f"{_FORECAST_TIMES},{columns}",
+        date_field="evaluated_at_ept",
+        fixed_name=RENEWABLE_FORECAST_AREA,
+        values=values,
+        vintage_field="evaluated_at_utc",
+    )
+
+
+HOURLY_WIND_FORECAST = _renewable_forecast("wind", "hourly_wind_power_forecast", "HOURLY")
+HOURLY_SOLAR_FORECAST = _renewable_forecast("solar", "hourly_solar_power_forecast", "HOURLY")
+# The five-minute forecasts: vintages every ten minutes, each covering the next ~6 hours in
+# five-minute intervals [BYTES: 2024-10-01].
+FIVE_MIN_WIND_FORECAST = _renewable_forecast("wind", "five_min_wind_power_forecast", "FIVE_MIN")
+FIVE_MIN_SOLAR_FORECAST = _renewable_forecast("solar", "five_min_solar_power_forecast", "FIVE_MIN")
 
 LOAD = _spec(
     dataset="load",

@@ -26,6 +26,16 @@ def next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
+def month_end(day: date) -> date:
+    """The last day of the month holding `day`."""
+    return next_month(day) - timedelta(days=1)
+
+
+def days_of_month(day: date) -> list[date]:
+    """Every calendar day of the month holding `day`."""
+    return days_between(day.replace(day=1), month_end(day))
+
+
 def month_starts(first: date, last: date) -> list[date]:
     """The first day of every month from the month of `first` to the month of `last`."""
     months, current = [], first.replace(day=1)
