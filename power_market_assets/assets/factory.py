@@ -9,8 +9,8 @@ place: when a blocking one fails, the run fails and the previous files stay in p
 """
 
 import os
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -30,7 +30,6 @@ from power_market_assets.io.changes import PartitionChanges, diff_with_file
 from power_market_assets.io.io_manager import DEFER_CATALOG
 from power_market_assets.io.lake import (
     StagedPartitions,
-    discard_staged,
     stage_lake_path,
     stage_parquet,
     write_failure_marker,
@@ -180,10 +179,14 @@ def build_daily_assets(spec: DatasetSpec) -> dg.AssetsDefinition:
                 manifest = land_days(lake, spec, sources)
                 yield csv_output(context, csv_key, days, manifest)
                 return
-            stream = land_and_parse_days(lake, spec, sources)
+            stream = land_and_parse_days(
+                lake, spec, sources, finish=day_stager(lake, spec), discard=StagedDay.discard
+            )
         else:
             manifest = stage_one_manifest(lake, spec, days)
-            stream = ((None, p) for p in parse_days(spec, days, manifest, lake.root, True))
+            stream = parse_days(
+                spec, days, manifest, lake.root, True, day_stager(lake, spec), StagedDay.discard
+            )
         yield from raw_outputs(context, spec, csv_key, raw_key, days, stream)
 
     return daily_stages
@@ -227,18 +230,27 @@ def csv_output(
     context: dg.AssetExecutionContext,
     csv_key: dg.AssetKey,
     days: list[date],
-    manifest,
-    stage_two_follows: bool = False,
+    manifest: pl.DataFrame,
+    staged: StagedPartitions | None = None,
 ) -> dg.Output:
-    """Stage 1's output: the manifest, with each day's files, bytes and data lines;
-    `stage_two_follows`: the catalog is rebuilt once, with stage 2's output."""
+    """Stage 1's output: the manifest, with each day's files, bytes and data lines. `staged`:
+    its partition files already written under temp names while stage 2 ran (the IO manager
+    renames them), and the catalog rebuilt once, with stage 2's output."""
     add_partition_metadata(context, csv_day_metadata(manifest), asset_key=csv_key)
-    deferred = {DEFER_CATALOG: "with raw_parquet"} if stage_two_follows else {}
+    deferred = {DEFER_CATALOG: "with raw_parquet"} if staged is not None else {}
     return dg.Output(
-        manifest,
+        manifest if staged is None else staged,
         output_name=csv_key.to_python_identifier(),
         metadata={**run_metadata(days, files=manifest.height), **deferred},
     )
+
+
+def stage_manifest_day(lake, spec: DatasetSpec, files: pl.DataFrame) -> tuple[Path, Path]:
+    """One landed day's manifest rows written under a temp name next to its partition file
+    (while the next days are parsed, rather than all of them after the last one)."""
+    day = files.get_column("operating_day")[0].isoformat()
+    final = lake.partition_file(stage_lake_path(spec, "csv"), day)
+    return stage_parquet(files, final), final
 
 
 def stage_one_manifest(lake, spec: DatasetSpec, days: list[date]) -> pl.DataFrame:
@@ -384,80 +396,6 @@ def fail_partitions(
     )
 
 
-def raw_outputs(
-    context: dg.AssetExecutionContext,
-    spec: DatasetSpec,
-    csv_key: dg.AssetKey,
-    raw_key: dg.AssetKey,
-    days: list[date],
-    stream: Iterator[tuple[pl.DataFrame | None, ParsedDay]],
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """Stage 2 of every day as `stream` gives it (with the day's manifest rows when the day was
-    landed in this run): each day written under a temp name as soon as it is parsed, so memory
-    holds a few days whatever the range's length. Stage 1's output comes first, so landed days
-    stay materialized when a day fails stage 2; then the checks, which fail the run (nothing
-    of stage 2 renamed into place) when a blocking one failed or a day did not parse."""
-    lake = context.resources.lake.lake
-    lake_path = stage_lake_path(spec, "raw_parquet")
-    staged: dict[str, tuple[Path, Path]] = {}
-    outcomes: dict[str, dict[str, quality.CheckOutcome]] = {}
-    changes: dict[str, PartitionChanges] = {}
-    summaries: dict[str, RawSummary] = {}
-    unparsed: dict[str, str] = {}
-    landed: list[pl.DataFrame] = []
-    try:
-        for files, parsed in stream:
-            if files is not None:
-                landed.append(files)
-            key = parsed.day.isoformat()
-            if parsed.error is not None:
-                unparsed[key] = str(parsed.error)
-                continue
-            final = lake.partition_file(lake_path, key)
-            # A re-published day: what it changes, compared before the file is replaced.
-            diff = diff_with_file(final, parsed.frame, spec.unique_key)
-            if diff is not None:
-                changes[key] = diff
-            staged[key] = (stage_parquet(parsed.frame, final), final)
-            outcomes[key] = parsed.outcomes
-            summaries[key] = RawSummary(spec, parsed.frame)
-        if landed:
-            yield csv_output(context, csv_key, days, pl.concat(landed), stage_two_follows=True)
-        if unparsed:
-            fail_partitions(context, lake_path, unparsed)
-        yield from evaluate_checks(context, raw_key, lake_path, raw_checks_for(spec), outcomes)
-    except BaseException:
-        discard_staged(staged)
-        if landed:  # stage 1 is materialized: its views, which stage 2 was to bring
-            refresh_catalog(lake)
-        raise
-    add_partition_metadata(
-        context, {k: s.metadata() for k, s in summaries.items()}, asset_key=raw_key
-    )
-    rows = sum(s.rows for s in summaries.values())
-    rows_by_key = {key: summary.rows for key, summary in summaries.items()}
-    yield dg.Output(
-        StagedPartitions(staged, rows, changes, rows_by_key),
-        output_name=raw_key.to_python_identifier(),
-        metadata={**run_metadata(list(summaries), rows=rows), **change_metadata(changes)},
-    )
-
-
-def change_metadata(changes: dict[str, PartitionChanges]) -> dict:
-    """What re-published days changed (present only when a day was materialized before)."""
-    if not changes:
-        return {}
-    changed = {key: c for key, c in changes.items() if c.any}
-    files = sorted({f for c in changed.values() for f in c.source_files})
-    return {
-        "republished_days": ", ".join(sorted(changed)) or "none",
-        "values_changed": sum(c.values_changed for c in changes.values()),
-        "values_added": sum(c.values_added for c in changes.values()),
-        "values_removed": sum(c.values_removed for c in changes.values()),
-        "changed_source_files": ", ".join(files) or "none",
-    }
-
-
 class RawSummary:
     """What one operating day's raw partition shows in the UI: rows, locations, price range
     and a preview."""
@@ -479,6 +417,138 @@ class RawSummary:
             "max_price": self.high,
             "preview": dg.MetadataValue.md(self.preview),
         }
+
+
+@dataclass(frozen=True)
+class StagedDay:
+    """One operating day after stages 1 and 2, its files written under temp names on the
+    worker thread that parsed it: the manifest rows landed in this run (None: stage 2 only)
+    and their temp file, then the day's error, or its raw_parquet temp file, check outcomes,
+    what a re-published day changes and its UI summary."""
+
+    key: str
+    landed: pl.DataFrame | None
+    manifest_file: tuple[Path, Path] | None
+    error: str | None = None
+    raw_file: tuple[Path, Path] | None = None
+    outcomes: dict[str, quality.CheckOutcome] = field(default_factory=dict)
+    changes: PartitionChanges | None = None
+    summary: RawSummary | None = None
+
+    def discard(self) -> None:
+        """Remove the temp files (the run stopped before they were renamed into place)."""
+        for staged in (self.manifest_file, self.raw_file):
+            if staged is not None:
+                staged[0].unlink(missing_ok=True)
+
+
+def day_stager(lake, spec: DatasetSpec) -> Callable[[pl.DataFrame | None, ParsedDay], StagedDay]:
+    """What each worker thread does with the day it parsed: write the day's manifest and
+    raw_parquet under temp names, compare a re-published day with the file it replaces and
+    summarize it (the consumer only collects; two cores share all of it)."""
+    raw_path = stage_lake_path(spec, "raw_parquet")
+
+    def stage(files: pl.DataFrame | None, parsed: ParsedDay) -> StagedDay:
+        key = parsed.day.isoformat()
+        manifest_file = stage_manifest_day(lake, spec, files) if files is not None else None
+        if parsed.error is not None:
+            return StagedDay(key, files, manifest_file, error=str(parsed.error))
+        final = lake.partition_file(raw_path, key)
+        # A re-published day: what it changes, compared before the file is replaced.
+        changes = diff_with_file(final, parsed.frame, spec.unique_key)
+        return StagedDay(
+            key,
+            files,
+            manifest_file,
+            raw_file=(stage_parquet(parsed.frame, final), final),
+            outcomes=parsed.outcomes,
+            changes=changes,
+            summary=RawSummary(spec, parsed.frame),
+        )
+
+    return stage
+
+
+def raw_outputs(
+    context: dg.AssetExecutionContext,
+    spec: DatasetSpec,
+    csv_key: dg.AssetKey,
+    raw_key: dg.AssetKey,
+    days: list[date],
+    stream: Iterator[StagedDay],
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Stages 1 and 2 of every day as `stream` gives them, each day's files already written
+    under temp names, so memory holds a few days whatever the range's length. Stage 1's output
+    comes first, so landed days stay materialized when a day fails stage 2; then the checks,
+    which fail the run (nothing of stage 2 renamed into place) when a blocking one failed or a
+    day did not parse."""
+    lake = context.resources.lake.lake
+    lake_path = stage_lake_path(spec, "raw_parquet")
+    taken: list[StagedDay] = []
+    try:
+        for day in stream:
+            taken.append(day)
+        landed = [day for day in taken if day.landed is not None]
+        if landed:
+            yield csv_output(context, csv_key, days, *_staged_manifest(landed))
+            # renamed into place by the IO manager: no longer ours to discard
+            taken = [replace(day, manifest_file=None) for day in taken]
+        unparsed = {day.key: day.error for day in taken if day.error is not None}
+        if unparsed:
+            fail_partitions(context, lake_path, unparsed)
+        outcomes = {day.key: day.outcomes for day in taken}
+        yield from evaluate_checks(context, raw_key, lake_path, raw_checks_for(spec), outcomes)
+    except BaseException:
+        for day in taken:
+            day.discard()
+        if any(day.landed is not None for day in taken):  # stage 1 is materialized: its
+            refresh_catalog(lake)  # views, which stage 2 was to bring
+        raise
+    yield raw_output(context, raw_key, taken)
+
+
+def _staged_manifest(landed: list[StagedDay]) -> tuple[pl.DataFrame, StagedPartitions]:
+    """The manifest of the days landed in this run and its staged partition files."""
+    manifest = pl.concat([day.landed for day in landed])
+    files = {day.key: day.manifest_file for day in landed}
+    rows = {day.key: day.landed.height for day in landed}
+    return manifest, StagedPartitions(files, manifest.height, rows_by_key=rows)
+
+
+def raw_output(
+    context: dg.AssetExecutionContext, raw_key: dg.AssetKey, days: list[StagedDay]
+) -> dg.Output:
+    """Stage 2's output: its staged files (the IO manager renames them) and per-day metadata."""
+    summaries = {day.key: day.summary for day in days}
+    add_partition_metadata(
+        context, {k: s.metadata() for k, s in summaries.items()}, asset_key=raw_key
+    )
+    changes = {day.key: day.changes for day in days if day.changes is not None}
+    rows = {key: summary.rows for key, summary in summaries.items()}
+    staged = {day.key: day.raw_file for day in days}
+    return dg.Output(
+        StagedPartitions(staged, sum(rows.values()), changes, rows),
+        output_name=raw_key.to_python_identifier(),
+        metadata={
+            **run_metadata(list(summaries), rows=sum(rows.values())),
+            **change_metadata(changes),
+        },
+    )
+
+
+def change_metadata(changes: dict[str, PartitionChanges]) -> dict:
+    """What re-published days changed (present only when a day was materialized before)."""
+    if not changes:
+        return {}
+    changed = {key: c for key, c in changes.items() if c.any}
+    files = sorted({f for c in changed.values() for f in c.source_files})
+    return {
+        "republished_days": ", ".join(sorted(changed)) or "none",
+        "values_changed": sum(c.values_changed for c in changes.values()),
+        "values_added": sum(c.values_added for c in changes.values()),
+        "values_removed": sum(c.values_removed for c in changes.values()),
+        "changed_source_files": ", ".join(files) or "none",
+    }
 
 
 def flattened_qualifiers(spec: DatasetSpec) -> str:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from power_market_assets.commands.bench_measure import PhaseInput, Timing, phase_main, timed
 from power_market_assets.formats.ercot_fundamentals import publish_time_utc
 from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
-from power_market_assets.io.stages import land_and_parse_days
+from power_market_assets.io.stages import ParsedDay, land_and_parse_days
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import operating_day_for
 from power_market_assets.sources.landing import LandedSource
@@ -39,17 +39,20 @@ def run_pipeline(given: PhaseInput) -> tuple[int, Timing]:
         day: [LandedSource(path=p, original_name=p.name) for p in paths]
         for day, paths in zips_by_day(given.zips, spec).items()
     }
-    rows = 0
+    raw_path = stage_lake_path(spec, "raw_parquet")
+
+    def write_day(_: object, parsed: ParsedDay) -> int:
+        """On the worker thread, as the assets do: the day's raw_parquet file; its rows."""
+        if parsed.error is not None:
+            raise parsed.error
+        failed = {name: o for name, o in parsed.outcomes.items() if not o.passed}
+        if failed:
+            raise RuntimeError(f"{parsed.day}: checks failed: {failed}")
+        write_parquet_files({lake.partition_file(raw_path, str(parsed.day)): parsed.frame})
+        return parsed.frame.height
+
     with timed() as timing:
-        for _, parsed in land_and_parse_days(lake, spec, sources, given.checks):
-            if parsed.error is not None:
-                raise parsed.error
-            failed = {name: o for name, o in parsed.outcomes.items() if not o.passed}
-            if failed:
-                raise RuntimeError(f"{parsed.day}: checks failed: {failed}")
-            target = lake.partition_file(stage_lake_path(spec, "raw_parquet"), str(parsed.day))
-            write_parquet_files({target: parsed.frame})
-            rows += parsed.frame.height
+        rows = sum(land_and_parse_days(lake, spec, sources, given.checks, finish=write_day))
     return rows, timing
 
 

@@ -8,14 +8,19 @@ not in a run or a sensor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
 
 from power_market_assets.formats import caiso, ercot, isone, nyiso, pjm
 from power_market_assets.formats.contract import IsoFormat, JoinedCsvFormat, conforms
-from power_market_assets.formats.csvjoin import JoinedMember, joined_texts, member_texts
+from power_market_assets.formats.csvjoin import (
+    JoinedMember,
+    joined_text,
+    joined_texts,
+    member_texts,
+)
 from power_market_assets.formats.errors import FormatError
 from power_market_assets.formats.filenames import EDITION_TOKENS, file_edition, name_tokens
 from power_market_assets.registry.schema import iso_table
@@ -48,26 +53,50 @@ def joins_csv_members(spec: DatasetSpec) -> bool:
     return spec.iso in JOINED_FORMATS
 
 
+# Per joined ISO: whether each data line of a dataset's CSV is one standard row labelled with
+# its file's name (`lines_are_rows`), so a joined day parses as one text of many parts
+# (csvjoin.joined_text) and reconciles with the lines the landing counted.
+LINES_ARE_ROWS: dict[str, Callable[[DatasetSpec], bool]] = {"ERCOT": ercot.lines_are_rows}
+
+
+def lines_are_rows(spec: DatasetSpec) -> bool:
+    """Whether a joined day of this dataset is parsed and counted straight from its index."""
+    return spec.iso in LINES_ARE_ROWS and LINES_ARE_ROWS[spec.iso](spec)
+
+
 def read_joined_file(
     path: Path, members: Sequence[JoinedMember], spec: DatasetSpec
 ) -> pl.DataFrame:
-    """A day's joined stage-1 CSV into
-    the standard long table, read once and parsed in one call; when that fails (a bad cell,
-    or blank lines making the rows differ from the lines counted) the members are read one by
-    one, as files of their own would be, so the error names the member and its line."""
-    joined = path.read_bytes()
+    """A day's joined stage-1 CSV into the standard long table, parsed in one call: its body
+    (every member's data lines) as one text when each line is a row (`lines_are_rows`), else
+    as member texts that share the header. When that fails (a bad cell, a control character,
+    or blank lines making the rows differ from the lines counted) the members are read one
+    by one, as files of their own would be, so the error names the member and its line."""
     reader = JOINED_FORMATS[spec.iso]
+    header_line, body = _header_and_body(path)
+    text = joined_text(header_line, body, members) if lines_are_rows(spec) else None
     try:
-        return reader.read_texts(joined_texts(joined, members), spec)
+        if text is not None:
+            return reader.read_texts([text], spec)
+        return reader.read_texts(joined_texts(header_line + body, members), spec)
     except FormatError:
-        return reader.read_texts(member_texts(joined, members), spec)
+        return reader.read_texts(member_texts(header_line + body, members), spec)
+
+
+def _header_and_body(path: Path) -> tuple[bytes, bytes]:
+    """A joined CSV's header line and the rest, read without copying the rest again."""
+    with path.open("rb") as file:
+        return file.readline(), file.read()
 
 
 def expected_joined_rows(
     path: Path, members: Sequence[JoinedMember], spec: DatasetSpec
 ) -> dict[str, int]:
     """The standard rows each member of a joined stage-1 CSV must yield (`expected_rows` of a
-    file of its own), by member name."""
+    file of its own), by member name: its data lines as the landing counted them, when each
+    line is a row (`lines_are_rows`; the file is not read again), else the reader's count."""
+    if lines_are_rows(spec):
+        return {member.name: member.rows for member in members}
     texts = joined_texts(path.read_bytes(), members)
     reader = JOINED_FORMATS[spec.iso]
     return {text.name: reader.expected_text_rows(text, spec) for text in texts}
@@ -103,6 +132,7 @@ __all__ = [
     "file_edition",
     "identify_file",
     "joins_csv_members",
+    "lines_are_rows",
     "name_tokens",
     "read_dataset_files",
     "read_joined_file",

@@ -109,9 +109,10 @@ def read_day(
     if mine.height or not keys:
         names = mine.get_column("source_file").to_list()
         parsed = read_stage_one(mine, spec, root, label=f"{spec.iso} {spec.dataset} {day}")
-        _raise_if_misfiled(parsed, day, names)
-        frames.append(parsed.filter(pl.col("operating_day") == day))
-        counted.append(stage1_files(parsed, names))
+        of_day = _raise_if_misfiled(parsed, day, names)
+        frames.append(parsed if of_day else parsed.filter(pl.col("operating_day") == day))
+        labelled = _labelled_by_file_name(mine)
+        counted.append(parsed.select("source_file") if labelled else stage1_files(parsed, names))
     for key in keys:
         frames.append(shared[key].rows_of(day))
         counted.append(shared[key].counted)
@@ -139,10 +140,19 @@ def stage1_files(parsed: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
     return parsed.select(stage1_file(names).alias("source_file"))
 
 
-def _raise_if_misfiled(parsed: pl.DataFrame, day: date, names: Sequence[str]) -> None:
-    """A stage-1 file none of whose rows (in any of its parts) is of `day` was misfiled."""
-    if parsed.get_column("operating_day").eq(day).all():
-        return  # every row is of the day, so is some row of every file
+def _labelled_by_file_name(files: pl.DataFrame) -> bool:
+    """Whether every row parsed from `files` is labelled with its stage-1 file's own name, so
+    `stage1_files` need not look: members of joined CSVs are (`<file>[<part>]` labels come
+    from workbooks, which are never joined)."""
+    return files.height > 0 and bool(files.select(_in_joined_file(files).all()).item())
+
+
+def _raise_if_misfiled(parsed: pl.DataFrame, day: date, names: Sequence[str]) -> bool:
+    """A stage-1 file none of whose rows (in any of its parts) is of `day` was misfiled.
+    True when every row is of the day (the usual case: nothing to filter out)."""
+    of_day = parsed.get_column("operating_day").eq(day)
+    if of_day.all():  # every row is of the day, so is some row of every file
+        return of_day.null_count() == 0
     per_file = (
         parsed.group_by(stage1_file(names).alias("file"))
         .agg(
@@ -156,6 +166,7 @@ def _raise_if_misfiled(parsed: pl.DataFrame, day: date, names: Sequence[str]) ->
     if per_file.height:
         row = per_file.sort("source_file").row(0, named=True)
         raise _misfiled(row["source_file"], row["operating_day"], day, row["rows"])
+    return False
 
 
 def _misfiled(name: str, holds: date, listed: date, rows: int) -> FormatError:
@@ -240,18 +251,41 @@ class ParsedDay:
 
 
 def parse_days(
-    spec: DatasetSpec, days: Sequence[date], manifest: pl.DataFrame, root: Path, checks: bool
-) -> Iterator[ParsedDay]:
+    spec: DatasetSpec,
+    days: Sequence[date],
+    manifest: pl.DataFrame,
+    root: Path,
+    checks: bool,
+    finish: DayFinisher | None = None,
+    discard: Callable[[Any], None] | None = None,
+) -> Iterator[Any]:
     """Parse (and check) the days in order, two at a time: one day's Python file reading
     overlaps the other's Polars work, which runs without the GIL. Files landed under several
-    of the days are parsed once, first."""
+    of the days are parsed once, first. `finish` and `discard`: as in land_and_parse_days
+    (the day's manifest rows are None: nothing was landed)."""
     shared = parse_shared_files(spec, manifest, root)
+    finish = finish or _parsed_only
 
-    def parse(day: date) -> ParsedDay:
+    def parse(day: date) -> Any:
         files = manifest.filter(pl.col("operating_day") == day)
-        return parse_day(spec, day, files, root, checks, shared)
+        return finish(None, parse_day(spec, day, files, root, checks, shared))
 
-    yield from in_order_ahead(parse, days, PARSE_WORKERS)
+    yield from in_order_ahead(parse, days, PARSE_WORKERS, discard)
+
+
+# What a caller does with each day on the worker thread that parsed it (write its files...):
+# (the day's manifest rows when it was landed in this run, else None; the parsed day) -> any.
+DayFinisher = Callable[[pl.DataFrame | None, "ParsedDay"], Any]
+
+
+def _parsed_only(files: pl.DataFrame | None, parsed: ParsedDay) -> ParsedDay:
+    return parsed
+
+
+def _landed_and_parsed(
+    files: pl.DataFrame | None, parsed: ParsedDay
+) -> tuple[pl.DataFrame | None, ParsedDay]:
+    return files, parsed
 
 
 def parse_day(
@@ -275,9 +309,17 @@ def parse_day(
 
 
 def land_and_parse_days(
-    lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any]], checks: bool = True
-) -> Iterator[tuple[pl.DataFrame, ParsedDay]]:
-    """Stages 1 and 2 of each day, in day order: (the day's manifest rows, the parsed day).
+    lake: Lake,
+    spec: DatasetSpec,
+    sources: Mapping[date, Sequence[Any]],
+    checks: bool = True,
+    finish: DayFinisher | None = None,
+    discard: Callable[[Any], None] | None = None,
+) -> Iterator[Any]:
+    """Stages 1 and 2 of each day, in day order: (the day's manifest rows, the parsed day),
+    or what `finish` makes of them on the worker thread (writing the day's files there keeps
+    the consumer's thread free). `discard` gets each finished day the consumer never took
+    (it stopped on an error), so that files the finisher wrote do not stay behind.
 
     Pipelined: a day lands (unzipping and file work, mostly holding the GIL) while the day
     before is parsed (Polars, mostly without it), so two cores stay busy and a landed day is
@@ -286,18 +328,22 @@ def land_and_parse_days(
     once for the run (`parse_days`), not once per day.
     """
     days = sorted(sources)
+    finish = finish or _landed_and_parsed
     if _listed_under_several_days(sources):
         manifest = land_days(lake, spec, sources)
-        for parsed in parse_days(spec, days, manifest, lake.root, checks):
-            yield manifest.filter(pl.col("operating_day") == parsed.day), parsed
+
+        def with_manifest(_: pl.DataFrame | None, parsed: ParsedDay) -> Any:
+            return finish(manifest.filter(pl.col("operating_day") == parsed.day), parsed)
+
+        yield from parse_days(spec, days, manifest, lake.root, checks, with_manifest, discard)
         return
     land = _day_lander(lake, spec, sources)
 
-    def land_and_parse(day: date) -> tuple[pl.DataFrame, ParsedDay]:
+    def land_and_parse(day: date) -> Any:
         files = manifest_frame(land(day), lake.root)
-        return files, parse_day(spec, day, files, lake.root, checks)
+        return finish(files, parse_day(spec, day, files, lake.root, checks))
 
-    yield from in_order_ahead(land_and_parse, days, PARSE_WORKERS)
+    yield from in_order_ahead(land_and_parse, days, PARSE_WORKERS, discard)
 
 
 def _listed_under_several_days(sources: Mapping[date, Sequence[Any]]) -> bool:
@@ -315,18 +361,39 @@ def _source_name(item: Any) -> str:
     return getattr(item, "original_name", None) or Path(getattr(item, "path", item)).name
 
 
-def in_order_ahead(work: Callable[[Any], Any], items: Sequence[Any], workers: int) -> Iterator:
+def in_order_ahead(
+    work: Callable[[Any], Any],
+    items: Sequence[Any],
+    workers: int,
+    discard: Callable[[Any], None] | None = None,
+) -> Iterator:
     """`work(item)` for each item on `workers` threads, results in order, at most `workers`
     results ahead of the consumer: memory holds a few days whatever the range's length (a
-    plain `pool.map` would run through a year while its consumer is still writing January)."""
+    plain `pool.map` would run through a year while its consumer is still writing January).
+    When the consumer stops early, `discard` gets each result it did not take."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(work, item))
-            if len(pending) > workers:
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        finally:
+            _discard_pending(pending, discard)
+
+
+def _discard_pending(pending: deque, discard: Callable[[Any], None] | None) -> None:
+    """Wait for the work not taken and hand each result to `discard` (failures dropped: the
+    consumer is already handling the error that stopped it)."""
+    for future in pending:
+        future.cancel()
+    for future in pending:
+        if future.cancelled() or discard is None:
+            continue
+        if future.exception() is None:
+            discard(future.result())
 
 
 # ---------------------------------------------------------------------------------------------
