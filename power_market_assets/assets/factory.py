@@ -9,8 +9,8 @@ place: when a blocking one fails, the run fails and the previous files stay in p
 """
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -26,17 +26,16 @@ from power_market_assets.assets.checks import (
 )
 from power_market_assets.assets.partitions import daily_for, monthly_for
 from power_market_assets.io.catalog import refresh_catalog
-from power_market_assets.io.changes import PartitionChanges, diff_with_file
+from power_market_assets.io.changes import PartitionChanges
 from power_market_assets.io.io_manager import DEFER_CATALOG
 from power_market_assets.io.lake import (
     StagedPartitions,
     stage_lake_path,
-    stage_parquet,
     write_failure_marker,
 )
 from power_market_assets.io.locations import write_locations
+from power_market_assets.io.staged_days import DayStager, RawSummary, StagedDay
 from power_market_assets.io.stages import (
-    ParsedDay,
     land_and_parse_days,
     land_days,
     parse_days,
@@ -180,12 +179,12 @@ def build_daily_assets(spec: DatasetSpec) -> dg.AssetsDefinition:
                 yield csv_output(context, csv_key, days, manifest)
                 return
             stream = land_and_parse_days(
-                lake, spec, sources, finish=day_stager(lake, spec), discard=StagedDay.discard
+                lake, spec, sources, finish=DayStager(lake, spec), discard=StagedDay.discard
             )
         else:
             manifest = stage_one_manifest(lake, spec, days)
             stream = parse_days(
-                spec, days, manifest, lake.root, True, day_stager(lake, spec), StagedDay.discard
+                spec, days, manifest, lake.root, True, DayStager(lake, spec), StagedDay.discard
             )
         yield from raw_outputs(context, spec, csv_key, raw_key, days, stream)
 
@@ -243,14 +242,6 @@ def csv_output(
         output_name=csv_key.to_python_identifier(),
         metadata={**run_metadata(days, files=manifest.height), **deferred},
     )
-
-
-def stage_manifest_day(lake, spec: DatasetSpec, files: pl.DataFrame) -> tuple[Path, Path]:
-    """One landed day's manifest rows written under a temp name next to its partition file
-    (while the next days are parsed, rather than all of them after the last one)."""
-    day = files.get_column("operating_day")[0].isoformat()
-    final = lake.partition_file(stage_lake_path(spec, "csv"), day)
-    return stage_parquet(files, final), final
 
 
 def stage_one_manifest(lake, spec: DatasetSpec, days: list[date]) -> pl.DataFrame:
@@ -396,79 +387,6 @@ def fail_partitions(
     )
 
 
-class RawSummary:
-    """What one operating day's raw partition shows in the UI: rows, locations, price range
-    and a preview."""
-
-    def __init__(self, spec: DatasetSpec, frame: pl.DataFrame):
-        value = frame.get_column(spec.value_column)
-        self.spec = spec
-        self.rows = frame.height
-        self.names = frame.get_column(spec.pivot_column).n_unique()
-        self.low = float(value.min()) if frame.height else 0.0
-        self.high = float(value.max()) if frame.height else 0.0
-        self.preview = quality.markdown_table(frame, limit=5) or ""
-
-    def metadata(self) -> dict:
-        return {
-            "rows": self.rows,
-            f"{self.spec.pivot_column}s": self.names,
-            "min_price": self.low,
-            "max_price": self.high,
-            "preview": dg.MetadataValue.md(self.preview),
-        }
-
-
-@dataclass(frozen=True)
-class StagedDay:
-    """One operating day after stages 1 and 2, its files written under temp names on the
-    worker thread that parsed it: the manifest rows landed in this run (None: stage 2 only)
-    and their temp file, then the day's error, or its raw_parquet temp file, check outcomes,
-    what a re-published day changes and its UI summary."""
-
-    key: str
-    landed: pl.DataFrame | None
-    manifest_file: tuple[Path, Path] | None
-    error: str | None = None
-    raw_file: tuple[Path, Path] | None = None
-    outcomes: dict[str, quality.CheckOutcome] = field(default_factory=dict)
-    changes: PartitionChanges | None = None
-    summary: RawSummary | None = None
-
-    def discard(self) -> None:
-        """Remove the temp files (the run stopped before they were renamed into place)."""
-        for staged in (self.manifest_file, self.raw_file):
-            if staged is not None:
-                staged[0].unlink(missing_ok=True)
-
-
-def day_stager(lake, spec: DatasetSpec) -> Callable[[pl.DataFrame | None, ParsedDay], StagedDay]:
-    """What each worker thread does with the day it parsed: write the day's manifest and
-    raw_parquet under temp names, compare a re-published day with the file it replaces and
-    summarize it (the consumer only collects; two cores share all of it)."""
-    raw_path = stage_lake_path(spec, "raw_parquet")
-
-    def stage(files: pl.DataFrame | None, parsed: ParsedDay) -> StagedDay:
-        key = parsed.day.isoformat()
-        manifest_file = stage_manifest_day(lake, spec, files) if files is not None else None
-        if parsed.error is not None:
-            return StagedDay(key, files, manifest_file, error=str(parsed.error))
-        final = lake.partition_file(raw_path, key)
-        # A re-published day: what it changes, compared before the file is replaced.
-        changes = diff_with_file(final, parsed.frame, spec.unique_key)
-        return StagedDay(
-            key,
-            files,
-            manifest_file,
-            raw_file=(stage_parquet(parsed.frame, final), final),
-            outcomes=parsed.outcomes,
-            changes=changes,
-            summary=RawSummary(spec, parsed.frame),
-        )
-
-    return stage
-
-
 def raw_outputs(
     context: dg.AssetExecutionContext,
     spec: DatasetSpec,
@@ -504,7 +422,18 @@ def raw_outputs(
         if any(day.landed is not None for day in taken):  # stage 1 is materialized: its
             refresh_catalog(lake)  # views, which stage 2 was to bring
         raise
-    yield raw_output(context, raw_key, taken)
+    yield raw_output(context, spec, raw_key, taken)
+
+
+def summary_metadata(spec: DatasetSpec, summary: RawSummary) -> dict:
+    """A raw partition's materialization metadata in the UI."""
+    return {
+        "rows": summary.rows,
+        f"{spec.pivot_column}s": summary.names,
+        "min_price": summary.low,
+        "max_price": summary.high,
+        "preview": dg.MetadataValue.md(summary.preview),
+    }
 
 
 def _staged_manifest(landed: list[StagedDay]) -> tuple[pl.DataFrame, StagedPartitions]:
@@ -516,12 +445,15 @@ def _staged_manifest(landed: list[StagedDay]) -> tuple[pl.DataFrame, StagedParti
 
 
 def raw_output(
-    context: dg.AssetExecutionContext, raw_key: dg.AssetKey, days: list[StagedDay]
+    context: dg.AssetExecutionContext,
+    spec: DatasetSpec,
+    raw_key: dg.AssetKey,
+    days: list[StagedDay],
 ) -> dg.Output:
     """Stage 2's output: its staged files (the IO manager renames them) and per-day metadata."""
     summaries = {day.key: day.summary for day in days}
     add_partition_metadata(
-        context, {k: s.metadata() for k, s in summaries.items()}, asset_key=raw_key
+        context, {k: summary_metadata(spec, s) for k, s in summaries.items()}, asset_key=raw_key
     )
     changes = {day.key: day.changes for day in days if day.changes is not None}
     rows = {key: summary.rows for key, summary in summaries.items()}

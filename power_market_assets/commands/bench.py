@@ -54,13 +54,14 @@ SCED_START = date(2024, 11, 2)  # rt_lmp windows start here: the fall-back day c
 GENERATE_CHUNK_DAYS = 7  # days generated per call: bounded memory, little per-call set-up
 GENERATE_WORKERS = 2  # zlib and Polars release the GIL
 PACKAGE = "power_market_assets.commands"
-PHASE_COMMANDS = {  # phase -> its module and arguments (each phase runs in its own process)
-    "floor-sum": [f"{PACKAGE}.bench_baselines", "floor-sum"],
-    "pandas": [f"{PACKAGE}.bench_baselines", "pandas"],
-    "pipeline": [f"{PACKAGE}.bench_pipeline", "pipeline"],
-    "pipeline+checks": [f"{PACKAGE}.bench_pipeline", "pipeline", "--checks"],
-    "dagster run": [f"{PACKAGE}.bench_dagster", "dagster run"],
-    "dagster run, persistent": [f"{PACKAGE}.bench_dagster", "dagster run, persistent"],
+MEASURE = f"{PACKAGE}.bench_measure"  # each phase runs in its own process, with this main
+PHASE_COMMANDS = {  # phase -> the module arguments of its process
+    "floor-sum": [MEASURE, "bench_baselines", "floor-sum"],
+    "pandas": [MEASURE, "bench_baselines", "pandas"],
+    "pipeline": [MEASURE, "bench_pipeline", "pipeline"],
+    "pipeline+checks": [MEASURE, "bench_pipeline", "pipeline", "--checks"],
+    "dagster run": [MEASURE, "bench_dagster", "dagster run"],
+    "dagster run, persistent": [MEASURE, "bench_dagster", "dagster run, persistent"],
 }
 
 
@@ -137,7 +138,7 @@ def _run_phase(args: list[str]) -> dict:
     )
     if done.returncode != 0:  # reported, and the benchmark goes on with the other phases
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        print(f"!! bench phase {args[1]!r} failed:\n{tail}", file=sys.stderr, flush=True)
+        print(f"!! bench phase {args[2]!r} failed:\n{tail}", file=sys.stderr, flush=True)
         return {"error": tail}
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return {**figures, "process_s": time.perf_counter() - started}

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-from power_market_assets.commands.bench_measure import PhaseInput, Timing, phase_main, timed
+from power_market_assets.commands.bench_measure import PhaseInput, Timing, timed
 
 OUTPUT_COLUMNS = ("interval_start_utc", "interval_end_utc", "location", "location_type", "lmp")
 
@@ -346,5 +346,4 @@ def _timed_baseline(given: PhaseInput, baseline) -> tuple[int, Timing]:
     return rows, timing
 
 
-if __name__ == "__main__":
-    phase_main({"floor-sum": run_floor_sum, "pandas": run_pandas})
+PHASES = {"floor-sum": run_floor_sum, "pandas": run_pandas}

@@ -26,7 +26,7 @@ from power_market_assets.automation.runs import (
     persistent_instance,
     run_range,
 )
-from power_market_assets.commands.bench_measure import PhaseInput, Timing, phase_main, timed
+from power_market_assets.commands.bench_measure import PhaseInput, Timing, timed
 from power_market_assets.commands.bench_pipeline import zips_by_day
 from power_market_assets.definitions import build_definitions
 from power_market_assets.io.lake import Lake, stage_lake_path
@@ -74,10 +74,7 @@ def run_dagster(given: PhaseInput, persistent: bool = False) -> tuple[int, Timin
     return sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files), timing
 
 
-if __name__ == "__main__":
-    phase_main(
-        {
-            "dagster run": run_dagster,
-            "dagster run, persistent": lambda given: run_dagster(given, persistent=True),
-        }
-    )
+PHASES = {
+    "dagster run": run_dagster,
+    "dagster run, persistent": lambda given: run_dagster(given, persistent=True),
+}

@@ -1,6 +1,7 @@
 """The `pipeline` and `pipeline+checks` phases of `power-market bench`: the code the csv and
-raw_parquet assets run, minus Dagster (each day landed while the day before is parsed,
-optionally checked, one Parquet file a day). Run by commands/bench.py in a process of its own."""
+raw_parquet assets run, minus Dagster (each day landed and parsed on the day workers,
+optionally checked, its manifest and raw_parquet files written there and renamed at the
+end). Run by commands/bench.py in a process of its own."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from power_market_assets.commands.bench_measure import PhaseInput, Timing, phase_main, timed
+from power_market_assets.commands.bench_measure import PhaseInput, Timing, timed
 from power_market_assets.formats.ercot_fundamentals import publish_time_utc
-from power_market_assets.io.lake import Lake, stage_lake_path, write_parquet_files
-from power_market_assets.io.stages import ParsedDay, land_and_parse_days
+from power_market_assets.io.lake import Lake, StagedPartitions, commit_staged
+from power_market_assets.io.staged_days import DayStager, StagedDay
+from power_market_assets.io.stages import land_and_parse_days
 from power_market_assets.registry.spec import DatasetSpec
 from power_market_assets.sources.ercot import operating_day_for
 from power_market_assets.sources.landing import LandedSource
@@ -33,28 +35,27 @@ def zips_by_day(zips: list[Path], spec: DatasetSpec) -> dict[date, list[Path]]:
 
 
 def run_pipeline(given: PhaseInput) -> tuple[int, Timing]:
-    """Land and parse (and check) every day, write each day's raw_parquet file."""
+    """Land and parse (and check) every day and write each day's files, as the csv and
+    raw_parquet assets do (DayStager on the day workers, then the renames)."""
     spec, lake = given.spec, Lake.at(given.data_root)
     sources = {
         day: [LandedSource(path=p, original_name=p.name) for p in paths]
         for day, paths in zips_by_day(given.zips, spec).items()
     }
-    raw_path = stage_lake_path(spec, "raw_parquet")
-
-    def write_day(_: object, parsed: ParsedDay) -> int:
-        """On the worker thread, as the assets do: the day's raw_parquet file; its rows."""
-        if parsed.error is not None:
-            raise parsed.error
-        failed = {name: o for name, o in parsed.outcomes.items() if not o.passed}
-        if failed:
-            raise RuntimeError(f"{parsed.day}: checks failed: {failed}")
-        write_parquet_files({lake.partition_file(raw_path, str(parsed.day)): parsed.frame})
-        return parsed.frame.height
-
     with timed() as timing:
-        rows = sum(land_and_parse_days(lake, spec, sources, given.checks, finish=write_day))
+        days = list(land_and_parse_days(lake, spec, sources, given.checks, DayStager(lake, spec)))
+        _raise_on_failed(days)
+        rows = sum(day.summary.rows for day in days)
+        commit_staged(StagedPartitions({day.key: day.raw_file for day in days}, rows))
+        commit_staged(StagedPartitions({day.key: day.manifest_file for day in days}, len(days)))
     return rows, timing
 
 
-if __name__ == "__main__":
-    phase_main({"pipeline": run_pipeline})
+def _raise_on_failed(days: list[StagedDay]) -> None:
+    for day in days:
+        failed = {name: o for name, o in day.outcomes.items() if not o.passed}
+        if day.error or failed:
+            raise RuntimeError(f"{day.key}: {day.error or f'checks failed: {failed}'}")
+
+
+PHASES = {"pipeline": run_pipeline}

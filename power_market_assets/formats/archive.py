@@ -49,6 +49,10 @@ class ArchiveError(ValueError):
         self.problem = problem
         super().__init__(f"{source_name}: {problem}")
 
+    def __reduce__(self):
+        """Pickled with both parts (a worker process sends it back as it was raised)."""
+        return type(self), (self.source_name, self.problem)
+
 
 @dataclass(frozen=True)
 class ExtractedMember:

@@ -10,3 +10,7 @@ class FormatError(ValueError):
         self.file = file
         self.problem = problem
         super().__init__(f"{file}: {problem}")
+
+    def __reduce__(self):
+        """Pickled with both parts (a worker process sends it back as it was raised)."""
+        return type(self), (self.file, self.problem)

@@ -73,6 +73,11 @@ class TableKind:
     def __hash__(self) -> int:
         return hash(self.name)
 
+    def __reduce__(self):
+        """Pickled by name: a spec sent to a worker process keeps the registered kind itself,
+        which readers test by identity (`spec.table_kind is PRICE`)."""
+        return kind_named, (self.name,)
+
     def __str__(self) -> str:
         return self.name
 

@@ -87,7 +87,9 @@ class LandedSource:
         )
 
 
-def _as_landed(item: Any) -> LandedSource:
+def as_landed_source(item: Any) -> LandedSource:
+    """Any landing source (a client's download, a LandedSource, a path) as a LandedSource:
+    plain data, so a day's sources can be handed to a worker process."""
     if isinstance(item, LandedSource):
         return item
     if isinstance(item, (str, Path)):
@@ -144,7 +146,7 @@ def land_operating_day(
     try:
         landing = _DayLanding(day, day_dir, staging, datetime.now(UTC), limits, join_csv)
         for item in archives:
-            landing.extract(_as_landed(item))
+            landing.extract(as_landed_source(item))
         rows = landing.store()
         _write_day_metadata(staging, day, landing.landed_at, landing.files_meta)
         _swap_in(staging, day_dir, token)
