@@ -4,7 +4,11 @@ file behind when the run stops early. Short ranges here: PROCESS_MIN_DAYS is low
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import pickle
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,7 +18,7 @@ from polars.testing import assert_frame_equal
 
 from power_market_assets.formats.archive import ArchiveError
 from power_market_assets.formats.errors import FormatError
-from power_market_assets.io import stages
+from power_market_assets.io import day_workers, stages
 from power_market_assets.io.lake import Lake
 from power_market_assets.io.staged_days import DayStager, StagedDay
 from power_market_assets.registry import ALL_DATASETS, ercot
@@ -42,9 +46,20 @@ def _sources(zips: dict[date, list[Path]]) -> dict[date, list[LandedSource]]:
     return {day: [LandedSource(p, p.name) for p in paths] for day, paths in zips.items()}
 
 
+def _only_a_worker_process(workers: int, processes: bool) -> list:
+    """Lanes with no thread (a long range's thread would take every day of a short one
+    while the worker process starts), so that every day goes through the process."""
+    if not processes:
+        return [day_workers._Lane(ThreadPoolExecutor(max_workers=workers), workers)]
+    spawned = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return [day_workers._Lane(spawned, 1, 0, spawned.submit(day_workers._started))]
+
+
 def _stage(root: Path, sources, processes: bool, monkeypatch) -> list[StagedDay]:
     """The days as the raw_parquet asset takes them (discarding those it took on an error)."""
     monkeypatch.setattr(stages, "PROCESS_MIN_DAYS", 1 if processes else 10_000)
+    monkeypatch.setattr(day_workers, "_lanes", _only_a_worker_process)
+    monkeypatch.setenv("POLARS_MAX_THREADS", "1")  # what _lanes would set, undone after
     lake = Lake.at(root)
     taken: list[StagedDay] = []
     try:
@@ -103,5 +118,20 @@ def test_errors_and_registry_objects_survive_the_trip_to_a_worker():
 
 
 def test_a_closure_finisher_keeps_the_days_on_threads():
-    assert stages.picklable(DayStager(Lake.at("/tmp/lake"), RT))
-    assert not stages.picklable(lambda files, parsed: parsed)
+    assert day_workers.picklable(DayStager(Lake.at("/tmp/lake"), RT))
+    assert not day_workers.picklable(lambda files, parsed: parsed)
+
+
+def test_a_long_range_shares_its_days_between_a_thread_and_a_worker_process():
+    """In order, every item once, some on this process's thread and some on the worker."""
+    items = list(range(40))
+    ran = list(day_workers.in_order_ahead(_slow_pid, items, 2, processes=True))
+    assert [item for item, _ in ran] == items
+    pids = {pid for _, pid in ran}
+    assert os.getpid() in pids and len(pids) == 2
+
+
+def _slow_pid(item: int) -> tuple[int, int]:
+    """Long enough a task that the worker process is up before the thread has done them all."""
+    time.sleep(0.1)
+    return item, os.getpid()

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import resource
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ from power_market_assets.io.stages import PARSE_WORKERS
 from power_market_assets.registry import ercot
 from power_market_assets.registry.spec import DatasetSpec
 
+MIB = 1024 * 1024
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 DATASETS = {spec.dataset: spec for spec in ercot.ERCOT_DATASETS}
 
 
@@ -50,12 +53,57 @@ def timed() -> Iterator[Timing]:
     timing.wall_s, timing.cpu_s = time.perf_counter() - wall, cpu_seconds() - cpu
 
 
-def peak_mib() -> float:
-    """Peak resident memory of this process plus, when it used worker processes, each of
-    them at the largest peak any of them reached (an upper bound: they may not peak at once)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + (PARSE_WORKERS * worker if worker else 0)) / 1024
+def peak_mib(tree_peak_bytes: int = 0) -> float:
+    """Peak resident memory of the phase: this process's own peak, or, when it used worker
+    processes, the largest sum of its and their resident memory sampled while it ran
+    (`sampled_tree_peak`; without /proc, the upper bound of its peak plus each worker at the
+    largest peak any of them reached)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    if worker and not tree_peak_bytes:
+        return (own + PARSE_WORKERS * worker) / MIB
+    return max(own, tree_peak_bytes) / MIB
+
+
+@contextmanager
+def sampled_tree_peak(interval_s: float = 0.05) -> Iterator[list[int]]:
+    """The largest resident memory of this process and its child processes together, sampled
+    every `interval_s` on a background thread (Linux /proc; [0] elsewhere)."""
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(interval_s):
+            peak[0] = max(peak[0], sum(map(_resident_bytes, _process_tree(os.getpid()))))
+
+    if Path("/proc/self/statm").exists():
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            yield peak
+        finally:
+            done.set()
+            sampler.join()
+    else:
+        yield peak
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (each thread's /proc children list)."""
+    tree = [pid]
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            tree += [p for child in children.read_text().split() for p in _process_tree(int(child))]
+        except OSError:  # the thread or process has gone meanwhile
+            continue
+    return tree
+
+
+def _resident_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 @dataclass(frozen=True)
@@ -91,7 +139,6 @@ def phase_main() -> None:
     phases: dict[str, Phase] = importlib.import_module(f"{__package__}.{args.module}").PHASES
     if args.phase not in phases:
         parser.error(f"{args.module} has no phase {args.phase!r}; it has {sorted(phases)}")
-    os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 2))
     given = PhaseInput(
         zips=sorted(Path(args.zips).glob("*.zip")),
         data_root=Path(args.data_root),
@@ -99,9 +146,10 @@ def phase_main() -> None:
         checks=args.checks,
     )
     given.data_root.mkdir(parents=True, exist_ok=True)
-    rows, timing = phases[args.phase](given)
+    with sampled_tree_peak() as tree_peak:
+        rows, timing = phases[args.phase](given)
     figures = {"wall_s": timing.wall_s, "cpu_s": timing.cpu_s, "rows": rows}
-    print(json.dumps({**figures, "peak_mib": peak_mib()}))
+    print(json.dumps({**figures, "peak_mib": peak_mib(tree_peak[0])}))
 
 
 if __name__ == "__main__":

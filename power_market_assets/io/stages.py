@@ -5,11 +5,8 @@ The csv and raw_parquet assets and the benchmark run exactly this code.
 
 from __future__ import annotations
 
-import multiprocessing
-import pickle
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +24,7 @@ from power_market_assets.formats import (
 )
 from power_market_assets.formats.csvjoin import JoinedMember
 from power_market_assets.formats.errors import FormatError
+from power_market_assets.io.day_workers import in_order_ahead, picklable
 from power_market_assets.io.lake import Lake, stage_lake_path
 from power_market_assets.quality import checks as quality
 from power_market_assets.registry.spec import DatasetSpec
@@ -368,15 +366,6 @@ class _LandAndParse:
         return self.finish(files, parse_day(self.spec, day, files, self.lake.root, self.checks))
 
 
-def picklable(value: Any) -> bool:
-    """Whether `value` can be sent to a worker process (a closure cannot: it runs on threads)."""
-    try:
-        pickle.dumps(value)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        return False
-    return True
-
-
 def _listed_under_several_days(sources: Mapping[date, Sequence[Any]]) -> bool:
     seen: set[str] = set()
     for items in sources.values():
@@ -390,55 +379,6 @@ def _listed_under_several_days(sources: Mapping[date, Sequence[Any]]) -> bool:
 def _source_name(item: Any) -> str:
     """A landing source's file name (LandedSource, DownloadedDocument or a path)."""
     return getattr(item, "original_name", None) or Path(getattr(item, "path", item)).name
-
-
-def in_order_ahead(
-    work: Callable[[Any], Any],
-    items: Sequence[Any],
-    workers: int,
-    discard: Callable[[Any], None] | None = None,
-    processes: bool = False,
-) -> Iterator:
-    """`work(item)` for each item on `workers` threads (or worker processes), results in
-    order, at most `workers` results ahead of the consumer: memory holds a few days whatever
-    the range's length (a plain `pool.map` would run through a year while its consumer is
-    still writing January). When the consumer stops early, `discard` gets each result it did
-    not take."""
-    with worker_pool(workers, processes) as pool:
-        pending: deque = deque()
-        try:
-            for item in items:
-                pending.append(pool.submit(work, item))
-                if len(pending) > workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            _discard_pending(pending, discard)
-
-
-def worker_pool(workers: int, processes: bool) -> Executor:
-    """Threads, or for a long range (PROCESS_MIN_DAYS) worker processes: the Python half of
-    landing and parsing holds the GIL, so two threads keep two cores busy only part of the
-    time. Measured here on a year of RT prices (stages 1 and 2 with checks, no Dagster): 24 s
-    on two processes, 42 s on two threads. A process starts by importing its modules (about
-    1-2 s, both at once), which a month does not win back. Spawned, never forked: a fork of
-    a process whose Polars thread pool is running can deadlock."""
-    if processes:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    return ThreadPoolExecutor(max_workers=workers)
-
-
-def _discard_pending(pending: deque, discard: Callable[[Any], None] | None) -> None:
-    """Wait for the work not taken and hand each result to `discard` (failures dropped: the
-    consumer is already handling the error that stopped it)."""
-    for future in pending:
-        future.cancel()
-    for future in pending:
-        if future.cancelled() or discard is None:
-            continue
-        if future.exception() is None:
-            discard(future.result())
 
 
 # ---------------------------------------------------------------------------------------------
