@@ -204,8 +204,10 @@ FOOTNOTE = (
     "raw_parquet as one single-run backfill from the landing folder (checks, manifests, "
     "catalog) on an in-memory instance; persistent: the same, recorded in the data root's "
     "instance (SQLite, what ingest, backfill and the UI use). wall/CPU s: medians of the timed "
-    "part (CPU = user+sys of the phase's process, "
-    "threads included); x ratios: medians of per-repeat ratios; peak MiB: the phase process."
+    "part (CPU = user+sys of the phase's process, threads included, and of the worker process "
+    "a range of 60+ days also lands and parses on); x ratios: medians of per-repeat ratios; "
+    "peak MiB: the phase process, or with a worker process the largest sum of both sampled "
+    "every 50 ms."
 )
 
 
