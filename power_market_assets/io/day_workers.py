@@ -77,7 +77,7 @@ def in_order_ahead(
 
 
 def _lanes(workers: int, processes: bool) -> list[_Lane]:
-    if not processes:
+    if not processes or workers < 2:
         return [_Lane(ThreadPoolExecutor(max_workers=workers), workers)]
     # Each worker's Polars on one thread (a pool sized at import, from the environment the
     # spawned process inherits): the workers already fill the cores, and two Polars threads
