@@ -217,3 +217,23 @@ def test_locations_view_maps_columns_back_to_the_iso_names(nyiso_lake: Path) -> 
 
 def test_locations_view_waits_for_a_flattened_month(tmp_path: Path) -> None:
     assert locations_view_sql(Lake.at(tmp_path), "NYISO") is None
+
+
+def test_locations_view_reads_mapping_files_written_before_a_column_existed(
+    tmp_path: Path,
+) -> None:
+    """A data root kept across an upgrade holds mappings without the newer `model` column:
+    the view still builds (the catalog rebuild would otherwise fail every run) and shows it
+    as NULL, and the newer files' values where they have it."""
+    lake = Lake.at(tmp_path)
+    old = locations_file(lake, RT_PRICES, "2024-10-01")
+    old.parent.mkdir(parents=True)
+    row = {"dataset": "rt_prices", "month": date(2024, 10, 1), "wide_column": "hb_north"}
+    pl.DataFrame([{**row, "location": "HB_NORTH", "location_type": "HUB"}]).with_columns(
+        iso_location_type=pl.lit("HU"), product=pl.lit(None, pl.Utf8), zone=pl.lit(None, pl.Utf8)
+    ).write_parquet(old)
+    con = duckdb.connect()
+    lock_to_lake(con, lake)
+    con.sql("create schema ercot")
+    con.sql(locations_view_sql(lake, "ERCOT"))
+    assert con.sql("select location, model from ercot.locations").fetchall() == [("HB_NORTH", None)]

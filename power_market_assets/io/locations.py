@@ -53,12 +53,24 @@ def locations_view_sql(lake: Lake, iso: str) -> str | None:
     iso_location_type, product, zone, first_month, last_month. None while no month of the ISO
     has been flattened (read_parquet refuses an empty glob)."""
     glob = locations_glob(lake, iso)
-    if not matching_paths(glob):
+    paths = matching_paths(glob)
+    if not paths:
         return None
-    columns = ", ".join(["dataset", *MAP_SCHEMA])
+    columns = ", ".join(["dataset", *_mapping_columns(paths)])
     return (
         f"CREATE OR REPLACE VIEW {quote_identifier(iso.lower())}.{quote_identifier(VIEW_NAME)} "
         f"AS SELECT {columns}, min(month) AS first_month, max(month) AS last_month "
         f"FROM read_parquet({quote_literal(glob)}, union_by_name = true, "
         f"hive_partitioning = false) GROUP BY ALL ORDER BY dataset, wide_column"
     )
+
+
+def _mapping_columns(paths: list[str]) -> list[str]:
+    """MAP_SCHEMA's columns as the view selects them: a column no file has yet (files written
+    before it was added, e.g. by an older version in a data root kept across upgrades) is a
+    typed NULL instead of a binder error that would fail every catalog rebuild."""
+    present = {name for path in paths for name in pl.read_parquet_schema(path)}
+    return [
+        quote_identifier(name) if name in present else f"NULL::VARCHAR AS {quote_identifier(name)}"
+        for name in MAP_SCHEMA
+    ]

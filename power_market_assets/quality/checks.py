@@ -1694,7 +1694,7 @@ def check_row_count(
     disagreeing = 0
     if per_file is not None:
         assert frame is not None
-        parsed = frame.group_by("source_file").agg(pl.len().cast(pl.Int64).alias("parsed_rows"))
+        parsed = _rows_per_file(frame.get_column("source_file"))
         expected = pl.DataFrame(
             {"source_file": list(per_file), "expected_rows": list(per_file.values())},
             schema={"source_file": pl.Utf8, "expected_rows": pl.Int64},
@@ -1728,6 +1728,16 @@ def check_row_count(
         summary=summary,
         metadata=metadata,
         sample_markdown=None if passed else sample,
+    )
+
+
+def _rows_per_file(source_file: pl.Series) -> pl.DataFrame:
+    """Parsed rows per source_file, counted over its runs: rows come file after file, so a
+    day's 100,000 labels make about a hundred runs, grouped instead of hashing every label
+    (exact in any order; only slower when the files interleave)."""
+    runs = source_file.rle().struct.unnest()
+    return runs.group_by(pl.col("value").alias("source_file")).agg(
+        pl.col("len").sum().cast(pl.Int64).alias("parsed_rows")
     )
 
 
