@@ -326,11 +326,12 @@ def land_and_parse_days(
     the consumer's thread free). `discard` gets each finished day the consumer never took
     (it stopped on an error), so that files the finisher wrote do not stay behind.
 
-    Pipelined: a day lands (unzipping and file work, mostly holding the GIL) while the day
-    before is parsed (Polars, mostly without it), so two cores stay busy and a landed day is
-    parsed while its bytes are still in the page cache. When a file is listed under several
-    days (a yearly workbook, a monthly CSV) every day lands first and such files are parsed
-    once for the run (`parse_days`), not once per day.
+    Two day workers each land, parse, check and finish one day at a time, so a landed day is
+    parsed while its bytes are still in the page cache: two threads, or for a range of
+    PROCESS_MIN_DAYS or more a thread and a worker process (io/day_workers.py: half of a
+    day's work holds the GIL). When a file is listed under several days (a yearly workbook,
+    a monthly CSV) every day lands first and such files are parsed once for the run
+    (`parse_days`), not once per day.
     """
     days = sorted(sources)
     finish = finish or _landed_and_parsed
