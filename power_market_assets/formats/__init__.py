@@ -8,7 +8,7 @@ not in a run or a sensor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -53,15 +53,10 @@ def joins_csv_members(spec: DatasetSpec) -> bool:
     return spec.iso in JOINED_FORMATS
 
 
-# Per joined ISO: whether each data line of a dataset's CSV is one standard row labelled with
-# its file's name (`lines_are_rows`), so a joined day parses as one text of many parts
-# (csvjoin.joined_text) and reconciles with the lines the landing counted.
-LINES_ARE_ROWS: dict[str, Callable[[DatasetSpec], bool]] = {"ERCOT": ercot.lines_are_rows}
-
-
 def lines_are_rows(spec: DatasetSpec) -> bool:
-    """Whether a joined day of this dataset is parsed and counted straight from its index."""
-    return spec.iso in LINES_ARE_ROWS and LINES_ARE_ROWS[spec.iso](spec)
+    """Whether a joined day of this dataset is parsed and counted straight from its index
+    (JoinedCsvFormat.lines_are_rows)."""
+    return joins_csv_members(spec) and JOINED_FORMATS[spec.iso].lines_are_rows(spec)
 
 
 def read_joined_file(

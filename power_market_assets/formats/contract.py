@@ -54,6 +54,12 @@ class JoinedCsvFormat(Protocol):
         holding just that text), counted independently of read_texts."""
         ...
 
+    def lines_are_rows(self, spec: DatasetSpec) -> bool:
+        """Whether each data line of the dataset's CSV is one standard row labelled with its
+        file's name, so a joined day parses as one text of many parts and reconciles with
+        the lines the landing counted."""
+        ...
+
 
 def contract_names(protocol: type) -> tuple[str, ...]:
     """The callables a Protocol declares (its public methods)."""

@@ -71,24 +71,16 @@ def land_days(lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any
     Two days land at once: unzipping, hashing and file I/O release the GIL. (Worker processes
     were measured slower here: their start-up costs more than the GIL-bound part they save.)
     """
-    land = _day_lander(lake, spec, sources)
     with ThreadPoolExecutor(max_workers=LANDING_WORKERS) as pool:
-        rows = [row for day_rows in pool.map(land, sorted(sources)) for row in day_rows]
+        landed = pool.map(lambda day: land_day(lake, spec, day, sources[day]), sorted(sources))
+        rows = [row for day_rows in landed for row in day_rows]
     return manifest_frame(rows, lake.root)
 
 
-def _day_lander(
-    lake: Lake, spec: DatasetSpec, sources: Mapping[date, Sequence[Any]]
-) -> Callable[[date], list[dict]]:
-    """Lands one day of `sources` into the dataset's stage-1 folder: its manifest rows."""
-    join_csv = joins_csv_members(spec)
-    lake_path = stage_lake_path(spec, "csv")
-
-    def land(day: date) -> list[dict]:
-        day_dir = lake.csv_day_dir(lake_path, day.isoformat())
-        return land_operating_day(day, sources[day], day_dir, join_csv=join_csv)
-
-    return land
+def land_day(lake: Lake, spec: DatasetSpec, day: date, sources: Sequence[Any]) -> list[dict]:
+    """Land one day's sources into the dataset's stage-1 folder: its manifest rows."""
+    day_dir = lake.csv_day_dir(stage_lake_path(spec, "csv"), day.isoformat())
+    return land_operating_day(day, sources, day_dir, join_csv=joins_csv_members(spec))
 
 
 def read_day(
@@ -361,9 +353,7 @@ class _LandAndParse:
 
     def __call__(self, item: tuple[date, Sequence[LandedSource]]) -> Any:
         day, sources = item
-        day_dir = self.lake.csv_day_dir(stage_lake_path(self.spec, "csv"), day.isoformat())
-        rows = land_operating_day(day, sources, day_dir, join_csv=joins_csv_members(self.spec))
-        files = manifest_frame(rows, self.lake.root)
+        files = manifest_frame(land_day(self.lake, self.spec, day, sources), self.lake.root)
         return self.finish(files, parse_day(self.spec, day, files, self.lake.root, self.checks))
 
 
