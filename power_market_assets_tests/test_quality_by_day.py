@@ -352,3 +352,58 @@ def test_vintage_days_with_faults(spec: DatasetSpec) -> None:
     assert failing(by_day, "duplicates") == [PLAIN_DAYS[1]]
     gaps = failing(by_day, "gaps")
     assert gaps == [date(2024, 11, 3), PLAIN_DAYS[0]]
+
+
+def slot_major(frame: pl.DataFrame, entity: list[str]) -> pl.DataFrame:
+    """Rows as a file per interval publishes them: interval after interval, the same series
+    order in each (what `_Rectangle` recognises without hashing a series)."""
+    return frame.sort("interval_start_utc", *entity)
+
+
+def rectangle_of(frame: pl.DataFrame, spec: DatasetSpec):
+    entity = quality._entity_columns(spec)
+    days = frame.get_column("operating_day").drop_nulls().unique().cast(pl.Int32)
+    placed = quality._DayGrid.of(days, spec).place(frame).hstack(frame.select(entity))
+    return quality._Rectangle.of(placed, entity)
+
+
+@pytest.mark.parametrize("day", [NORMAL_DAY, FALL_BACK, SPRING_FORWARD])
+def test_rectangular_day_shortcut_against_row_level(day: date) -> None:
+    """A day laid out interval by interval is counted without hashing its series; every
+    fault that breaks the layout falls back to counting by series, with the same outcomes."""
+    entity = ["location", "location_type"]
+    clean = slot_major(price_long(RT_PRICES, [day], RT_SERIES), entity)
+    rectangle = rectangle_of(clean, RT_PRICES)
+    assert rectangle is not None
+    assert (rectangle.series, rectangle.slots) == (3, clean.height // 3)
+    assert_same_as_each_day(clean, RT_PRICES)
+    swapped = pl.concat([clean[:3], clean[4:5], clean[3:4], clean[5:]])  # still complete
+    repeated = on_day(clean, day, 4, location="HB_NORTH", location_type="HUB")
+    dropped_row = pl.concat([clean[:7], clean[8:]])
+    dropped_interval = pl.concat([clean[:6], clean[9:]])
+    doubled_interval = pl.concat([clean[:9], clean[6:]])
+    last_dropped = clean[:-3]
+    faults = {
+        "swapped": (swapped, []),
+        "repeated": (repeated, ["duplicates", "gaps"]),
+        "dropped_row": (dropped_row, ["gaps"]),
+        "dropped_interval": (dropped_interval, ["gaps"]),
+        "doubled_interval": (doubled_interval, ["duplicates"]),
+        "last_dropped": (last_dropped, ["gaps"]),
+    }
+    for name, (frame, failed) in faults.items():
+        # A day ending early is still a rectangle, one of fewer intervals than its grid.
+        assert (rectangle_of(frame, RT_PRICES) is None) == (name != "last_dropped"), name
+        by_day = assert_same_as_each_day(frame, RT_PRICES)
+        assert [c for c, o in by_day[day].items() if not o.passed] == failed, name
+
+
+def test_rectangular_snapshot_day_cut_short_is_pending() -> None:
+    """An intraday snapshot laid out interval by interval and cut at 16:00 is a rectangle
+    of 16 hours: pending, not missing, exactly as counting by series says."""
+    frame = slot_major(load_long(SNAPSHOT_LOAD, [NORMAL_DAY], ISONE_ZONES), ["area"])
+    cut = frame.filter(pl.col("interval_start_local").dt.hour() < 16)
+    rectangle = rectangle_of(cut, SNAPSHOT_LOAD)
+    assert rectangle is not None and rectangle.series == len(ISONE_ZONES)
+    gaps = assert_same_as_each_day(cut, SNAPSHOT_LOAD)[NORMAL_DAY]["gaps"]
+    assert gaps.passed and gaps.metadata["not_yet_published"] > 0
