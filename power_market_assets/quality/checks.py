@@ -7,7 +7,9 @@ Every function returns a `CheckOutcome`; the asset layer turns it into an AssetC
 vectorized screen grouped by operating day passes the clean days from aggregates, and only the
 days it flags go through the row-level functions (ROW_LEVEL_CHECKS), which build the samples.
 The per-frame functions (check_schema, check_gaps...) are the same screen with the whole frame
-as one group, so each gives the outcome of its row-level function, faster.
+as one group, so each gives the outcome of its row-level function, faster. The gaps and
+duplicates screens share one placement of the rows on their days' grids; a day laid out as a
+file per interval publishes it (`_Rectangle`) is counted without hashing its series.
 """
 
 from __future__ import annotations
