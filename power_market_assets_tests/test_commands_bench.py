@@ -119,6 +119,10 @@ def test_datasets_and_skipped_phases_from_the_command_line() -> None:
         "pandas",
         "dagster run",
     }
+    persistent = _args("--skip-phases", "pandas,dagster run, persistent,floor-sum")
+    assert skipped_phases(persistent) == {"pandas", "dagster run, persistent", "floor-sum"}
+    both_runs = _args("--skip-phases", "dagster run, persistent,dagster run")
+    assert skipped_phases(both_runs) == {"dagster run, persistent", "dagster run"}
     with pytest.raises(SystemExit, match="unknown phase"):
         skipped_phases(_args("--skip-phases", "dagster"))
     assert default_skipped(31) == frozenset() and default_skipped(365) == {"pandas"}

@@ -89,11 +89,23 @@ def skipped_phases(args: argparse.Namespace) -> frozenset[str] | None:
     """The phases --skip-phases names (None: not given, the window decides)."""
     if args.skip_phases is None:
         return None
-    skipped = frozenset(p.strip() for p in args.skip_phases.split(",") if p.strip())
+    skipped = frozenset(_phase_names(args.skip_phases))
     unknown = sorted(skipped - set(PHASES))
     if unknown:
         raise SystemExit(f"unknown phase(s) {unknown}; choose from {list(PHASES)}")
     return skipped
+
+
+def _phase_names(text: str) -> list[str]:
+    """Comma-separated phase names, where "dagster run, persistent" (a name with a comma of
+    its own) is one name, not "dagster run" and "persistent"."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    names: list[str] = []
+    while parts:
+        pair = ", ".join(parts[:2])
+        names.append(pair if pair in PHASES else parts[0])
+        parts = parts[2:] if pair in PHASES else parts[1:]
+    return names
 
 
 def default_skipped(days: int) -> frozenset[str]:
