@@ -383,6 +383,9 @@ def test_rectangular_day_shortcut_against_row_level(day: date) -> None:
     dropped_interval = pl.concat([clean[:6], clean[9:]])
     doubled_interval = pl.concat([clean[:9], clean[6:]])
     last_dropped = clean[:-3]
+    # The third series' row of interval 1 moved to interval 2: the series still follow each
+    # other in the same order, but the intervals' blocks are 3, 2, 4 rows long.
+    moved_row = on_day(clean, day, 5, interval_start_utc=clean[6, "interval_start_utc"])
     faults = {
         "swapped": (swapped, []),
         "repeated": (repeated, ["duplicates", "gaps"]),
@@ -390,6 +393,7 @@ def test_rectangular_day_shortcut_against_row_level(day: date) -> None:
         "dropped_interval": (dropped_interval, ["gaps"]),
         "doubled_interval": (doubled_interval, ["duplicates"]),
         "last_dropped": (last_dropped, ["gaps"]),
+        "moved_row": (moved_row, ["duplicates", "gaps"]),
     }
     for name, (frame, failed) in faults.items():
         # A day ending early is still a rectangle, one of fewer intervals than its grid.

@@ -1352,7 +1352,7 @@ class _Rectangle:
         lengths, slots = runs.struct.field("len"), runs.struct.field("value")
         block = int(lengths[0])
         in_order = slots.to_numpy() == np.arange(slots.len())
-        if block * slots.len() != rows.height or not in_order.all():
+        if not (lengths == block).all() or not in_order.all():
             return None
         keys = rows.select(entity)
         repeated = all(
