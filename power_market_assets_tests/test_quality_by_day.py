@@ -411,3 +411,38 @@ def test_rectangular_snapshot_day_cut_short_is_pending() -> None:
     assert rectangle is not None and rectangle.series == len(ISONE_ZONES)
     gaps = assert_same_as_each_day(cut, SNAPSHOT_LOAD)[NORMAL_DAY]["gaps"]
     assert gaps.passed and gaps.metadata["not_yet_published"] > 0
+
+
+def _mutated(clean: pl.DataFrame, rng, day: date) -> pl.DataFrame:
+    """One random fault in a day laid out interval by interval."""
+    i, j = sorted(rng.sample(range(clean.height), 2))
+    kind = rng.choice(["swap", "move", "move_last", "copy", "drop", "rename"])
+    if kind == "move_last":  # a block's last row into the next interval: blocks 3, 2, 4 rows
+        i = len(RT_SERIES) * rng.randrange(clean.height // len(RT_SERIES) - 1) + len(RT_SERIES) - 1
+        return on_day(clean, day, i, interval_start_utc=clean[i + 1, "interval_start_utc"])
+    if kind == "swap":
+        return pl.concat(
+            [clean[:i], clean[j : j + 1], clean[i + 1 : j], clean[i : i + 1], clean[j + 1 :]]
+        )
+    if kind == "move":
+        return on_day(clean, day, i, interval_start_utc=clean[j, "interval_start_utc"])
+    if kind == "copy":
+        return pl.concat([clean[: j + 1], clean[i : i + 1], clean[j + 1 :]])
+    if kind == "drop":
+        return pl.concat([clean[:i], clean[i + 1 :]])
+    return on_day(
+        clean, day, i, location=clean[j, "location"], location_type=clean[j, "location_type"]
+    )
+
+
+def test_random_faults_in_rectangular_days_match_the_row_level_checks() -> None:
+    """Whatever a fault does to a day laid out interval by interval, the shortcut or its
+    fallback gives exactly the row-level outcome."""
+    import random
+
+    rng = random.Random(12)
+    entity = ["location", "location_type"]
+    for day in (NORMAL_DAY, FALL_BACK):
+        clean = slot_major(price_long(RT_PRICES, [day], RT_SERIES), entity)
+        for _ in range(15):
+            assert_same_as_each_day(_mutated(clean, rng, day), RT_PRICES)
