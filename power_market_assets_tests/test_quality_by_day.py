@@ -446,3 +446,27 @@ def test_random_faults_in_rectangular_days_match_the_row_level_checks() -> None:
         clean = slot_major(price_long(RT_PRICES, [day], RT_SERIES), entity)
         for _ in range(15):
             assert_same_as_each_day(_mutated(clean, rng, day), RT_PRICES)
+
+
+def test_irregular_days_hash_only_where_a_bucket_holds_a_series_twice() -> None:
+    """SCED days: a day whose every (bucket, series) holds one row repeats no key and is not
+    hashed; a re-run in a bucket (a second stamp) is not a duplicate, an exact copy is."""
+    days = [NORMAL_DAY, *PLAIN_DAYS[:3]]
+    sced = irregular_long(days, RT_SERIES)
+
+    def rows_of(day: date) -> pl.DataFrame:
+        return sced.filter(pl.col("operating_day") == day).slice(30, 3)
+
+    rerun = pl.col("interval_start_utc").dt.offset_by("2m")
+    extra = [
+        rows_of(PLAIN_DAYS[0]).with_columns(rerun),  # a re-run only
+        rows_of(PLAIN_DAYS[1]).with_columns(rerun),  # a re-run and an exact copy
+        rows_of(PLAIN_DAYS[1]).head(1),
+        rows_of(PLAIN_DAYS[2]).tail(1),  # an exact copy only
+    ]
+    frame = pl.concat([sced, *extra]).sort("operating_day", maintain_order=True)
+    placement = quality._Placement.of(quality._sorted_days(frame), RT_LMP)
+    crowded = placement.days.filter(pl.col("counted") > pl.col("present"))
+    assert crowded.get_column("operating_day").sort().to_list() == PLAIN_DAYS[:3]
+    by_day = assert_same_as_each_day(frame, RT_LMP)
+    assert failing(by_day, "duplicates") == PLAIN_DAYS[1:3]

@@ -965,13 +965,19 @@ def _duplicate_suspects(
     is hashed: all hashes distinct means all keys distinct. With the placement of regular
     data by day, a day's on-grid rows repeat a key exactly when they outnumber the pairs
     present, and only the other rows (outside, off the grid, no stamp; they share no key with
-    on-grid rows) are hashed."""
+    on-grid rows) are hashed. Irregular data may hold two stamps of a series in one bucket, so
+    only its days with more rows than (bucket, series) pairs are hashed: where each pair holds
+    one row no key repeats (one stamp falls in one bucket)."""
     suspects: set[GroupKey] = set()
-    on_grid_key = not spec.irregular_intervals and "interval_start_utc" in spec.unique_key
-    if placement is not None and on_grid_key and groups.by_day:
-        repeats = placement.days.filter(pl.col("counted") > pl.col("present"))
-        suspects = set(repeats.get_column("operating_day").drop_nulls().to_list())
-        frame = frame.filter(~placement.counted_rows)
+    if placement is not None and "interval_start_utc" in spec.unique_key and groups.by_day:
+        crowded = placement.days.filter(pl.col("counted") > pl.col("present"))
+        crowded_days = crowded.get_column("operating_day").drop_nulls()
+        if spec.irregular_intervals:
+            in_crowded_day = pl.col("operating_day").is_in(crowded_days.implode())
+            frame = frame.filter(~placement.counted_rows | in_crowded_day)
+        else:
+            suspects = set(crowded_days.to_list())
+            frame = frame.filter(~placement.counted_rows)
     day = ["operating_day"] if groups.by_day else []
     hashes = frame.select(*day, *spec.unique_key).hash_rows()
     if hashes.n_unique() < frame.height:
