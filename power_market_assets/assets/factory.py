@@ -179,7 +179,7 @@ def build_daily_assets(spec: DatasetSpec) -> dg.AssetsDefinition:
                 yield csv_output(context, csv_key, days, manifest)
                 return
             stream = land_and_parse_days(
-                lake, spec, sources, finish=DayStager(lake, spec), discard=StagedDay.discard
+                lake, spec, sources, True, DayStager(lake, spec), StagedDay.discard
             )
         else:
             manifest = stage_one_manifest(lake, spec, days)

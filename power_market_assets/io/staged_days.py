@@ -3,7 +3,7 @@ stage-1 manifest and raw_parquet files under temp names (the IO manager renames 
 place once the whole range passed its checks), compare a re-published day with the file it
 will replace, and summarize the day for the UI.
 
-Pure (no dagster): the day workers may be processes of their own (io/stages.day_pool), which
+Pure (no dagster): the day workers may be processes of their own (io/day_workers.py), which
 import only this much, and everything here pickles.
 """
 

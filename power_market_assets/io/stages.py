@@ -279,12 +279,6 @@ def _parsed_only(files: pl.DataFrame | None, parsed: ParsedDay) -> ParsedDay:
     return parsed
 
 
-def _landed_and_parsed(
-    files: pl.DataFrame | None, parsed: ParsedDay
-) -> tuple[pl.DataFrame | None, ParsedDay]:
-    return files, parsed
-
-
 def parse_day(
     spec: DatasetSpec,
     day: date,
@@ -309,12 +303,12 @@ def land_and_parse_days(
     lake: Lake,
     spec: DatasetSpec,
     sources: Mapping[date, Sequence[Any]],
-    checks: bool = True,
-    finish: DayFinisher | None = None,
+    checks: bool,
+    finish: DayFinisher,
     discard: Callable[[Any], None] | None = None,
 ) -> Iterator[Any]:
-    """Stages 1 and 2 of each day, in day order: (the day's manifest rows, the parsed day),
-    or what `finish` makes of them on the worker thread (writing the day's files there keeps
+    """Stages 1 and 2 of each day, in day order: what `finish` makes of (the day's manifest
+    rows, the parsed day) on the worker that did them (writing the day's files there keeps
     the consumer's thread free). `discard` gets each finished day the consumer never took
     (it stopped on an error), so that files the finisher wrote do not stay behind.
 
@@ -326,7 +320,6 @@ def land_and_parse_days(
     (`parse_days`), not once per day.
     """
     days = sorted(sources)
-    finish = finish or _landed_and_parsed
     if _listed_under_several_days(sources):
         manifest = land_days(lake, spec, sources)
 
